@@ -1,0 +1,15 @@
+import type { CliCommand } from '../cli.ts';
+
+export const serveCommand: CliCommand = {
+  summary: 'start the service (same as make run)',
+  async run(args) {
+    if (args.includes('--help')) {
+      console.log(
+        'usage: npm run --silent cli -- serve\n\nStarts the service; configuration comes from the environment (see README).',
+      );
+      return 0;
+    }
+    await import('../main.ts');
+    return new Promise<number>(() => {});
+  },
+};

@@ -1,25 +1,68 @@
-import Type, { type Static } from 'typebox';
-import Value from 'typebox/value';
-
 /**
- * The one reader of process.env. Every variable is converted explicitly, every invalid one is
- * reported in a single error, and the defaults make the embedded mode work with no environment.
+ * The one reader of process.env. Every variable is declared once below (name, default, meaning),
+ * converted explicitly, and every invalid one is reported in a single error. The defaults make
+ * the embedded mode work with no environment at all. README's configuration table is checked
+ * against this list by a test.
  */
-const ConfigSchema = Type.Object({
-  host: Type.String({ minLength: 1 }),
-  port: Type.Integer({ minimum: 0, maximum: 65535 }),
-  logLevel: Type.Union([
-    Type.Literal('fatal'),
-    Type.Literal('error'),
-    Type.Literal('warn'),
-    Type.Literal('info'),
-    Type.Literal('debug'),
-    Type.Literal('trace'),
-    Type.Literal('silent'),
-  ]),
-});
 
-export type Config = Static<typeof ConfigSchema>;
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type Role = 'reader' | 'operator' | 'admin';
+export type ApiKey = { name: string; role: Role; secret: string };
+
+export type Config = {
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** esdb:// connection string of a real server; undefined = start the embedded emulator. */
+  eventStoreUrl: string | undefined;
+  /** Where the embedded emulator keeps its log. */
+  dataDir: string;
+  /** undefined = in-memory read models rebuilt from the log at start. */
+  mongoUrl: string | undefined;
+  mongoDatabase: string;
+  configServiceUrl: string | undefined;
+  configServiceTimeoutMs: number;
+  apiKeys: readonly ApiKey[];
+};
+
+export type Variable = { name: string; default: string; meaning: string };
+
+/** Every environment variable the service reads. */
+export const variables: readonly Variable[] = [
+  { name: 'HOST', default: '127.0.0.1', meaning: 'Address the HTTP API binds to.' },
+  { name: 'PORT', default: '8080', meaning: 'Port of the HTTP API.' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent.' },
+  {
+    name: 'EVENTSTORE_URL',
+    default: '(unset)',
+    meaning:
+      'EventStoreDB/KurrentDB connection string (esdb://…). Unset: the embedded EventStoreDB-compatible server runs in-process.',
+  },
+  { name: 'DATA_DIR', default: './data', meaning: 'Directory of the embedded event store log.' },
+  {
+    name: 'MONGODB_URL',
+    default: '(unset)',
+    meaning: 'MongoDB connection string for the read models. Unset: in-memory read models rebuilt at start.',
+  },
+  { name: 'MONGODB_DATABASE', default: 'kyc_cases', meaning: 'Database of the read models.' },
+  {
+    name: 'CONFIG_SERVICE_URL',
+    default: '(unset)',
+    meaning:
+      'Base URL of the notification-rules service (POST {url}/rules/match). Unset: the bundled rules file.',
+  },
+  {
+    name: 'CONFIG_SERVICE_TIMEOUT_MS',
+    default: '5000',
+    meaning: 'Timeout of one configuration-service call.',
+  },
+  {
+    name: 'API_KEYS',
+    default: '(unset)',
+    meaning:
+      'Comma-separated name:role:secret entries, role one of reader, operator, admin. Unset: no authentication, loopback only.',
+  },
+];
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -32,38 +75,94 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function integer(env: Env, key: string, fallback: number, problems: string[]): number {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) {
-    problems.push(`${key}: expected a whole number, got "${raw}"`);
-    return fallback;
-  }
-  return Number(raw);
-}
+const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const roles: readonly Role[] = ['reader', 'operator', 'admin'];
 
-function text(env: Env, key: string, fallback: string): string {
-  const raw = env[key];
-  return raw === undefined || raw === '' ? fallback : raw;
-}
-
+/** Reads the configuration; throws ConfigError naming every invalid variable. */
 export function loadConfig(env: Env): Readonly<Config> {
   const problems: string[] = [];
-  const candidate = {
-    host: text(env, 'HOST', '127.0.0.1'),
-    port: integer(env, 'PORT', 8080, problems),
-    logLevel: text(env, 'LOG_LEVEL', 'info'),
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
   };
-  for (const error of Value.Errors(ConfigSchema, candidate)) {
-    problems.push(`${configKeyOf(error.instancePath)}: ${error.message}`);
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  };
+  const url = (name: string, protocols: readonly string[]): string | undefined => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name}: expected a ${protocols.join(' or ')} URL, got "${parsed.protocol}"`);
+      }
+    } catch {
+      problems.push(`${name}: not a valid URL`);
+    }
+    return raw;
+  };
+
+  const config: Config = {
+    host: read('HOST') ?? '127.0.0.1',
+    port: integer('PORT', 8080, 0, 65535),
+    logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),
+    eventStoreUrl: url('EVENTSTORE_URL', ['esdb:', 'esdb+discover:', 'kurrentdb:', 'kdb:']),
+    dataDir: read('DATA_DIR') ?? './data',
+    mongoUrl: url('MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
+    mongoDatabase: read('MONGODB_DATABASE') ?? 'kyc_cases',
+    configServiceUrl: url('CONFIG_SERVICE_URL', ['http:', 'https:']),
+    configServiceTimeoutMs: integer('CONFIG_SERVICE_TIMEOUT_MS', 5000, 1, 600_000),
+    apiKeys: parseApiKeys(read('API_KEYS'), problems),
+  };
+  if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
+    problems.push(`HOST: without API_KEYS the service binds only to loopback, got "${config.host}"`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(candidate as Config);
+  return Object.freeze(config);
 }
 
-const envNames: Record<string, string> = { host: 'HOST', port: 'PORT', logLevel: 'LOG_LEVEL' };
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
-function configKeyOf(instancePath: string): string {
-  const field = instancePath.replace(/^\//, '').split('/')[0] ?? '';
-  return envNames[field] ?? field;
+function parseApiKeys(raw: string | undefined, problems: string[]): ApiKey[] {
+  if (raw === undefined) return [];
+  const keys: ApiKey[] = [];
+  raw.split(',').forEach((entry, index) => {
+    const [name, role, ...secretParts] = entry.trim().split(':');
+    const secret = secretParts.join(':');
+    if (!name || !role || !secret) {
+      problems.push(`API_KEYS: entry ${index + 1} must be name:role:secret`);
+    } else if (!(roles as readonly string[]).includes(role)) {
+      problems.push(
+        `API_KEYS: entry ${index + 1} ("${name}") has role "${role}"; expected ${roles.join(', ')}`,
+      );
+    } else if (secret.length < 16) {
+      problems.push(`API_KEYS: entry ${index + 1} ("${name}") needs a secret of at least 16 characters`);
+    } else {
+      keys.push({ name, role: role as Role, secret });
+    }
+  });
+  const names = keys.map((key) => key.name);
+  for (const name of new Set(names)) {
+    if (names.indexOf(name) !== names.lastIndexOf(name))
+      problems.push(`API_KEYS: name "${name}" appears twice`);
+  }
+  return keys;
 }

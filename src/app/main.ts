@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { createAuthenticator } from '../http/auth.ts';
 import { buildServer } from '../http/server.ts';
 import { loadConfig } from './config.ts';
 
@@ -6,7 +7,9 @@ import { loadConfig } from './config.ts';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel });
-  const server = buildServer({ logger });
+  const auth = createAuthenticator(config.apiKeys);
+  if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
+  const server = await buildServer({ logger, auth, health: async () => ({}) });
   await server.listen({ host: config.host, port: config.port });
 
   const shutdown = async (signal: string): Promise<void> => {

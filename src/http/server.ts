@@ -1,13 +1,87 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import type { Role } from '../app/config.ts';
+import type { Authenticator, Caller } from './auth.ts';
+import { type HealthProbe, healthRoutes } from './health.ts';
+import { problemErrorHandler, sendProblem } from './problem.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Minimum role a route needs; GET defaults to reader, other methods to operator. */
+    role?: Role;
+    /** Health and documentation routes need no key. */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    caller: Caller;
+  }
+}
 
 export type ServerDependencies = {
   logger: Logger;
+  auth: Authenticator;
+  health: HealthProbe;
+  serviceName?: string;
+  version?: string;
+  /** Resource plugins (cases, documents, ...), registered under the API prefix by their own paths. */
+  resources?: readonly FastifyPluginAsync[];
 };
 
+export type AppServer = FastifyInstance;
+
 /** Builds the HTTP server with every route registered; the caller decides when to listen. */
-export function buildServer(dependencies: ServerDependencies): FastifyInstance {
-  const app = Fastify({ loggerInstance: dependencies.logger, disableRequestLogging: true });
-  app.get('/health', async () => ({ status: 'ok' }));
-  return app as unknown as FastifyInstance;
+export async function buildServer(dependencies: ServerDependencies): Promise<AppServer> {
+  const app = Fastify({
+    loggerInstance: dependencies.logger,
+    disableRequestLogging: true,
+    // Report every violation of a request, not only the first.
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: 'urn:kyc-case-service:problem:route.not_found',
+      title: `No route ${request.method} ${request.url.split('?')[0]}`,
+      status: 404,
+      code: 'route.not_found',
+    }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'KYC/KYB case service',
+        description:
+          'Event-sourced KYC/KYB case management: intake, cases, persons, companies and documents.',
+        version: dependencies.version ?? '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  app.decorateRequest('caller', null as unknown as Caller);
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (config.public === true || request.url.startsWith('/docs')) return;
+    const needed =
+      config.role ?? (request.method === 'GET' || request.method === 'HEAD' ? 'reader' : 'operator');
+    request.caller = dependencies.auth.authorize(request, needed);
+  });
+
+  await app.register(healthRoutes(dependencies.health, dependencies.serviceName ?? 'kyc-case-service'));
+  for (const resource of dependencies.resources ?? []) await app.register(resource);
+  return app as unknown as AppServer;
 }

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+
+export type ComponentHealth = { status: 'up' | 'down' | 'degraded'; detail?: string } & Record<
+  string,
+  unknown
+>;
+
+/** What readiness asks of the rest of the service: each component says whether it can serve. */
+export type HealthProbe = () => Promise<Record<string, ComponentHealth>>;
+
+const ComponentSchema = Type.Object(
+  { status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('degraded')]) },
+  { additionalProperties: true },
+);
+const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  service: Type.String(),
+  components: Type.Record(Type.String(), ComponentSchema),
+});
+
+/**
+ * `/health/live`: the process answers. `/health/ready` and `/health`: every component is up;
+ * otherwise 503 with what is down, so an orchestrator stops routing here and an operator sees why.
+ */
+export function healthRoutes(probe: HealthProbe, service: string) {
+  return async function health(app: FastifyInstance): Promise<void> {
+    app.get(
+      '/health/live',
+      {
+        config: { public: true },
+        schema: { tags: ['Monitoring'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      },
+      async () => ({ status: 'ok' as const }),
+    );
+    const ready = async (_request: unknown, reply: { status(code: number): unknown }) => {
+      const components = await probe();
+      const allUp = Object.values(components).every((component) => component.status !== 'down');
+      reply.status(allUp ? 200 : 503);
+      return { status: allUp ? ('ok' as const) : ('unavailable' as const), service, components };
+    };
+    const schema = { tags: ['Monitoring'], response: { 200: HealthSchema, 503: HealthSchema } };
+    app.get('/health', { config: { public: true }, schema }, ready);
+    app.get('/health/ready', { config: { public: true }, schema }, ready);
+  };
+}

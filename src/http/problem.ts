@@ -1,0 +1,87 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../eventsourcing/core/errors.ts';
+
+/** One broken rule of a request: where (JSON pointer, prefixed by the part of the request) and why. */
+export type Violation = { path: string; message: string };
+
+/** RFC 9457 problem details, plus a stable `code` clients can switch on. */
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  violations?: Violation[];
+  [extension: string]: unknown;
+};
+
+/** An error that already knows its HTTP answer. */
+export class HttpProblem extends Error {
+  readonly problem: Problem;
+  constructor(status: number, code: string, title: string, extra: Partial<Problem> = {}) {
+    super(extra.detail ?? title);
+    this.problem = { type: `urn:kyc-case-service:problem:${code}`, title, status, code, ...extra };
+  }
+}
+
+/** Maps stable domain error codes to HTTP statuses; anything unlisted is a 422. */
+const domainStatus: Record<string, number> = {
+  'case.not_found': 404,
+  'document.not_found': 404,
+  'entity.not_found': 404,
+  'document.invalid_transition': 409,
+  'revision.mismatch': 412,
+};
+
+type AjvError = { instancePath?: string; message?: string; params?: Record<string, unknown> };
+
+function violationsOf(error: FastifyError): Violation[] {
+  const context = error.validationContext ?? 'body';
+  return ((error.validation ?? []) as AjvError[]).map((item) => {
+    const missing = item.params?.missingProperty;
+    const extra = item.params?.additionalProperty;
+    const tail = typeof missing === 'string' ? `/${missing}` : typeof extra === 'string' ? `/${extra}` : '';
+    return { path: `${context}${item.instancePath ?? ''}${tail}`, message: item.message ?? 'is invalid' };
+  });
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.status(problem.status).type('application/problem+json').send(problem);
+}
+
+/** The one error handler: every failure leaves as problem+json with a stable code. */
+export function problemErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error instanceof HttpProblem) return sendProblem(reply, error.problem);
+  if (error.validation) {
+    const violations = violationsOf(error);
+    return sendProblem(reply, {
+      type: 'urn:kyc-case-service:problem:request.invalid',
+      title: 'The request is invalid',
+      status: 400,
+      code: 'request.invalid',
+      detail: `${violations.length} violation(s): ${violations.map((v) => `${v.path} ${v.message}`).join('; ')}`,
+      violations,
+    });
+  }
+  if (error instanceof DomainError) {
+    return sendProblem(reply, {
+      type: `urn:kyc-case-service:problem:${error.code}`,
+      title: error.message,
+      status: domainStatus[error.code] ?? 422,
+      code: error.code,
+      ...error.details,
+    });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 500) request.log.error({ err: error }, 'request failed');
+  return sendProblem(reply, {
+    type: `urn:kyc-case-service:problem:${status >= 500 ? 'internal' : 'request.rejected'}`,
+    title: status >= 500 ? 'Internal error' : error.message,
+    status,
+    code: status >= 500 ? 'internal' : (error.code ?? 'request.rejected').toLowerCase(),
+  });
+}

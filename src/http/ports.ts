@@ -1,0 +1,67 @@
+/**
+ * What the HTTP layer needs from the rest of the service, and nothing more. The composition root
+ * implements these over the command handlers and the read store; routes never see a driver.
+ */
+
+/** Who asked and under which keys; every event a command writes carries this. */
+export type CommandContext = {
+  idempotencyKey: string;
+  actor: string;
+  correlationId: string;
+  traceparent?: string;
+};
+
+/** Where a command's events landed: `position` is the consistency token queries accept back. */
+export type CommandReceipt = { position: string; revision: string };
+
+export type DocumentStatusChange = {
+  new_status: string;
+  updated_by_actor_type?: string;
+  updated_by_actor_id?: string;
+  metadata_changes?: Record<string, unknown>;
+  notes_to_add?: string[];
+};
+
+export type RequirementRequest = {
+  case_id: string;
+  entity_id: string;
+  entity_type: string;
+  traitement_type?: string;
+  case_type?: string;
+  context_data?: Record<string, unknown>;
+};
+
+export type CaseCommands = {
+  /** Opens a case from a validated intake; the same idempotency key gives the same case. */
+  openCase(intake: unknown, context: CommandContext): Promise<CommandReceipt & { case_id: string }>;
+  determineRequirements(
+    request: RequirementRequest,
+    context: CommandContext,
+  ): Promise<CommandReceipt & { requirement_ids: string[] }>;
+  /** `expectedRevision` pins the case stream revision (If-Match); a mismatch is `revision.mismatch`. */
+  changeDocumentStatus(
+    documentId: string,
+    change: DocumentStatusChange,
+    context: CommandContext & { expectedRevision?: bigint },
+  ): Promise<CommandReceipt>;
+  /** Current revision of a case stream, for ETags; undefined when the case does not exist. */
+  caseRevision(caseId: string): Promise<bigint | undefined>;
+  /** The case's history as stored, oldest first. */
+  caseEvents(caseId: string): Promise<Record<string, unknown>[] | undefined>;
+};
+
+export type Page = { limit: number; skip: number };
+export type Doc = Record<string, unknown> & { id: string };
+
+export type CaseQueries = {
+  /** Resolves true once every read model has applied `position`, false after `timeoutMs`. */
+  waitForPosition(position: string, timeoutMs: number): Promise<boolean>;
+  listCases(filter: Record<string, string>, page: Page): Promise<Doc[]>;
+  getCase(caseId: string): Promise<Doc | undefined>;
+  personsOfCase(caseId: string, page: Page): Promise<Doc[]>;
+  getCompany(companyId: string): Promise<Doc | undefined>;
+  ownersOfCompany(companyId: string): Promise<Doc[]>;
+  getDocument(documentId: string): Promise<Doc | undefined>;
+  documentsOfCase(caseId: string, filter: Record<string, string | boolean>): Promise<Doc[]>;
+  rawIntake(page: Page): Promise<Doc[]>;
+};

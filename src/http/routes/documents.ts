@@ -1,0 +1,157 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import type { CaseCommands, CaseQueries } from '../ports.ts';
+import { HttpProblem } from '../problem.ts';
+import {
+  AnyDocument,
+  awaitReadModel,
+  commandContext,
+  Id,
+  notFound,
+  ReadModelQuery,
+  Receipt,
+} from './common.ts';
+
+const DocumentStatus = Type.Union(
+  ['AWAITING_UPLOAD', 'UPLOADED', 'VERIFIED_SYSTEM', 'VERIFIED_MANUAL', 'REJECTED', 'NOT_APPLICABLE'].map(
+    (s) => Type.Literal(s),
+  ),
+);
+
+const StatusChange = Type.Object(
+  {
+    new_status: DocumentStatus,
+    updated_by_actor_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    updated_by_actor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    metadata_changes: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    notes_to_add: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 2_000 }), { maxItems: 50 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const RequirementRequest = Type.Object(
+  {
+    case_id: Id,
+    entity_id: Id,
+    entity_type: Type.Union([
+      Type.Literal('PERSON'),
+      Type.Literal('COMPANY'),
+      Type.Literal('BENEFICIAL_OWNER'),
+    ]),
+    traitement_type: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
+    case_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    context_data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+/** Parses `If-Match: "12"` (or `W/"12"`, or `12`) into a revision. */
+function ifMatchRevision(header: string | undefined): bigint | undefined {
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?([0-9]{1,20})"?$/.exec(header.trim());
+  if (!match) {
+    throw new HttpProblem(400, 'request.invalid', 'If-Match must carry a revision, e.g. "12"', {
+      violations: [{ path: 'headers/if-match', message: 'must be a quoted revision number' }],
+    });
+  }
+  return BigInt(match[1]!);
+}
+
+export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
+  return async function documents(root: FastifyInstance): Promise<void> {
+    const app = root.withTypeProvider<TypeBoxTypeProvider>();
+    const tags = ['Document Requirements'];
+
+    app.post(
+      '/api/v1/documents/determine-requirements',
+      {
+        schema: {
+          tags,
+          summary: 'Determine the documents an entity of a case needs (idempotent)',
+          body: RequirementRequest,
+          response: { 202: Type.Object({ ...Receipt, requirement_ids: Type.Array(Type.String()) }) },
+        },
+      },
+      async (request, reply) => {
+        const result = await commands.determineRequirements(request.body, commandContext(request));
+        return reply.status(202).send(result);
+      },
+    );
+
+    app.put(
+      '/api/v1/documents/:id/status',
+      {
+        schema: {
+          tags,
+          summary: 'Move a document requirement to a new status',
+          description:
+            'Send `If-Match` with the ETag of GET /api/v1/documents/{id} to update only if the case has not changed since (412 otherwise).',
+          params: Type.Object({ id: Id }),
+          headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+          body: StatusChange,
+          response: { 200: Type.Object({ ...Receipt, document: AnyDocument }) },
+        },
+      },
+      async (request, reply) => {
+        const expectedRevision = ifMatchRevision(request.headers['if-match']);
+        const receipt = await commands.changeDocumentStatus(request.params.id, request.body, {
+          ...commandContext(request),
+          ...(expectedRevision === undefined ? {} : { expectedRevision }),
+        });
+        await awaitReadModel(queries, receipt.position);
+        const document = await queries.getDocument(request.params.id);
+        if (document === undefined) throw notFound('document', request.params.id);
+        reply.header('etag', `"${receipt.revision}"`);
+        return { ...receipt, document };
+      },
+    );
+
+    app.get(
+      '/api/v1/documents/:id',
+      {
+        schema: {
+          tags,
+          summary: 'One document requirement; its ETag is the revision of its case',
+          params: Type.Object({ id: Id }),
+          querystring: Type.Object(ReadModelQuery),
+          response: { 200: AnyDocument },
+        },
+      },
+      async (request, reply) => {
+        await awaitReadModel(queries, request.query.min_position);
+        const document = await queries.getDocument(request.params.id);
+        if (document === undefined) throw notFound('document', request.params.id);
+        const revision = await commands.caseRevision(String(document.case_id));
+        if (revision !== undefined) reply.header('etag', `"${revision}"`);
+        return document;
+      },
+    );
+
+    app.get(
+      '/api/v1/documents/case/:case_id',
+      {
+        schema: {
+          tags,
+          summary: 'Document requirements of a case, oldest first',
+          params: Type.Object({ case_id: Id }),
+          querystring: Type.Object({
+            ...ReadModelQuery,
+            entity_id: Type.Optional(Id),
+            entity_type: Type.Optional(Type.String({ maxLength: 32 })),
+            status: Type.Optional(DocumentStatus),
+            is_required: Type.Optional(Type.Boolean()),
+          }),
+          response: { 200: Type.Array(AnyDocument) },
+        },
+      },
+      async (request) => {
+        const { min_position, ...filter } = request.query;
+        await awaitReadModel(queries, min_position);
+        return queries.documentsOfCase(request.params.case_id, filter);
+      },
+    );
+  };
+}

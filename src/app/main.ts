@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   const auth = createAuthenticator(config.apiKeys);
   if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
   const server = await buildServer({ logger, auth, health: async () => ({}) });
-  await server.listen({ host: config.host, port: config.port });
+  const url = await server.listen({ host: config.host, port: config.port });
+  logger.info({ url }, 'service listening');
 
   const shutdown = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'shutting down');

@@ -11,6 +11,8 @@ export type CliCommand = {
 
 const commands: Record<string, () => Promise<CliCommand>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  'eventstore-emulator': async () =>
+    (await import('./commands/eventstore-emulator.ts')).eventstoreEmulatorCommand,
 };
 
 function usage(): string {

@@ -1,0 +1,97 @@
+import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
+import { RequestError, rpcErrors } from './errors.ts';
+
+type UuidMessage = InstanceType<typeof sharedPb.UUID>;
+
+const HEX = /^[0-9a-fA-F]{32}$/;
+
+/**
+ * Parses an event id as the server does (.NET `Guid.Parse` forms: dashed, 32 hex digits, braces
+ * or parentheses; or the structured most/least significant bits). Returns 16 bytes in canonical
+ * order, or undefined when unparsable.
+ */
+export function parseUuid(message: UuidMessage | undefined): Buffer | undefined {
+  if (message === undefined) return undefined;
+  if (message.hasStructured()) {
+    const structured = message.getStructured()!;
+    const bytes = Buffer.alloc(16);
+    try {
+      bytes.writeBigInt64BE(BigInt(structured.getMostSignificantBits()), 0);
+      bytes.writeBigInt64BE(BigInt(structured.getLeastSignificantBits()), 8);
+    } catch {
+      return undefined;
+    }
+    return bytes;
+  }
+  let text = message.getString().trim();
+  if ((text.startsWith('{') && text.endsWith('}')) || (text.startsWith('(') && text.endsWith(')'))) {
+    text = text.slice(1, -1);
+  }
+  if (text.length === 36) {
+    if (text[8] !== '-' || text[13] !== '-' || text[18] !== '-' || text[23] !== '-') return undefined;
+    text = text.replaceAll('-', '');
+  }
+  if (!HEX.test(text)) return undefined;
+  return Buffer.from(text, 'hex');
+}
+
+/** Lower-case dashed form, as .NET `Guid.ToString()` prints it. */
+export function formatUuid(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function uuidMessage(bytes: Uint8Array, structured: boolean): UuidMessage {
+  const message = new sharedPb.UUID();
+  if (structured) {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const value = new sharedPb.UUID.Structured();
+    value.setMostSignificantBits(buffer.readBigInt64BE(0).toString());
+    value.setLeastSignificantBits(buffer.readBigInt64BE(8).toString());
+    message.setStructured(value);
+  } else {
+    message.setString(formatUuid(bytes));
+  }
+  return message;
+}
+
+export function streamName(identifier: InstanceType<typeof sharedPb.StreamIdentifier> | undefined): string {
+  if (identifier === undefined)
+    throw new RequestError(rpcErrors.invalidArgument('stream identifier is required'));
+  return Buffer.from(identifier.getStreamName_asU8()).toString('utf8');
+}
+
+export function streamIdentifier(name: string): InstanceType<typeof sharedPb.StreamIdentifier> {
+  const identifier = new sharedPb.StreamIdentifier();
+  identifier.setStreamName(Buffer.from(name, 'utf8'));
+  return identifier;
+}
+
+/** Largest stream revision the server accepts (long.MaxValue); the client sends uint64. */
+const MAX_REVISION = 2n ** 63n - 1n;
+/** Unknown positions and revisions go on the wire as uint64 max. */
+export const UINT64_MAX = '18446744073709551615';
+export const TOMBSTONE_WIRE_REVISION = '9223372036854775807';
+
+export function parseRevision(text: string): bigint {
+  const value = BigInt(text);
+  if (value > MAX_REVISION)
+    throw new RequestError(rpcErrors.invalidArgument(`'${text}' is not a valid stream revision`));
+  return value;
+}
+
+/** A `$all` position from the wire; positions above 2^53 cannot exist in this log. */
+export function parsePosition(commit: string, prepare: string): number {
+  const value = BigInt(commit);
+  if (BigInt(prepare) !== value && prepare !== '0') {
+    // The server checks commit >= prepare; with commit == prepare for every event, others are invalid.
+    if (BigInt(prepare) > value)
+      throw new RequestError(rpcErrors.invalidArgument('Trying to read from an invalid position.'));
+  }
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
+}
+
+/** .NET ticks (100 ns) since the Unix epoch, as the `created` metadata carries them. */
+export function createdTicks(createdMicros: number): string {
+  return (BigInt(createdMicros) * 10n).toString();
+}

@@ -1,0 +1,69 @@
+import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
+import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
+import type { EventStore, StoredEvent } from '../store.ts';
+import { TOMBSTONE_REVISION } from '../store.ts';
+import { createdTicks, streamIdentifier, TOMBSTONE_WIRE_REVISION, uuidMessage } from './convert.ts';
+
+type RecordedEvent = InstanceType<typeof streamsPb.ReadResp.ReadEvent.RecordedEvent>;
+
+/** An event as delivered: `event` is the target, `link` the `$>` record that pointed to it. */
+export type Resolved = { event: number | undefined; link: number | undefined };
+
+const LINK_TYPE = '$>';
+
+/**
+ * Resolves a `$>` link ("<revision>@<stream>") to its target when asked. A link whose payload
+ * does not parse is returned as a plain event; one whose target is gone keeps only the link.
+ */
+export function resolve(store: EventStore, index: number, resolveLinks: boolean): Resolved {
+  if (!resolveLinks || store.eventType(index) !== LINK_TYPE) return { event: index, link: undefined };
+  const payload = store.event(index).data.toString('utf8');
+  const at = payload.indexOf('@');
+  const revisionText = at > 0 ? payload.slice(0, at) : '';
+  if (!/^\d+$/.test(revisionText)) return { event: index, link: undefined };
+  const stream = payload.slice(at + 1);
+  const revision = Number(revisionText);
+  const read = store.readStream(stream, 'forwards', BigInt(revision), 1);
+  if (read.kind !== 'ok') return { event: undefined, link: index };
+  for (const target of read.indexes) {
+    if (store.revision(target) === revision) return { event: target, link: index };
+  }
+  return { event: undefined, link: index };
+}
+
+/** Revision as the wire carries it (the tombstone is long.MaxValue). */
+export function wireRevision(revision: number): string {
+  return revision === TOMBSTONE_REVISION ? TOMBSTONE_WIRE_REVISION : String(revision);
+}
+
+/** A `RecordedEvent`: content type is `application/json` for JSON events, octet-stream otherwise. */
+export function recordedEvent(event: StoredEvent, structuredIds: boolean): RecordedEvent {
+  const message = new streamsPb.ReadResp.ReadEvent.RecordedEvent();
+  message.setId(uuidMessage(event.id, structuredIds));
+  message.setStreamIdentifier(streamIdentifier(event.stream));
+  message.setStreamRevision(wireRevision(event.revision));
+  message.setPreparePosition(String(event.position));
+  message.setCommitPosition(String(event.position));
+  const metadata = message.getMetadataMap();
+  metadata.set('type', event.type);
+  metadata.set('created', createdTicks(event.createdMicros));
+  metadata.set('content-type', event.isJson ? 'application/json' : 'application/octet-stream');
+  message.setCustomMetadata(event.metadata);
+  message.setData(event.data);
+  return message;
+}
+
+/** A `ReadResp` carrying one event of a read or catch-up subscription. */
+export function readEventResponse(store: EventStore, resolved: Resolved, structuredIds: boolean) {
+  const readEvent = new streamsPb.ReadResp.ReadEvent();
+  if (resolved.event !== undefined)
+    readEvent.setEvent(recordedEvent(store.event(resolved.event), structuredIds));
+  if (resolved.link !== undefined)
+    readEvent.setLink(recordedEvent(store.event(resolved.link), structuredIds));
+  const original = resolved.link ?? resolved.event;
+  if (original === undefined) readEvent.setNoPosition(new sharedPb.Empty());
+  else readEvent.setCommitPosition(String(store.position(original)));
+  const response = new streamsPb.ReadResp();
+  response.setEvent(readEvent);
+  return response;
+}

@@ -1,0 +1,64 @@
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { RpcError } from './errors.ts';
+
+/**
+ * The sending side of a server-streaming or bidi call, with back-pressure and a single place that
+ * knows whether the call is still open. Errors go out with `emit('error')`: destroying the call
+ * would leave the client without a status.
+ */
+export class Outbox<T> {
+  private readonly call: ServerWritableStream<unknown, T>;
+  private closedFlag = false;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(call: ServerWritableStream<unknown, T>) {
+    this.call = call;
+    call.on('cancelled', () => this.markClosed());
+    call.on('error', () => this.markClosed());
+    call.on('close', () => this.markClosed());
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** Writes a message; resolves when the transport wants more, or undefined when it already does. */
+  send(message: T): Promise<void> | undefined {
+    if (this.closedFlag) return undefined;
+    if (this.call.write(message)) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.call.removeListener('drain', done);
+        resolve();
+      };
+      this.call.once('drain', done);
+      this.onClose(done);
+    });
+  }
+
+  /** Ends the call with OK. */
+  end(): void {
+    if (this.closedFlag) return;
+    this.markClosed();
+    this.call.end();
+  }
+
+  /** Ends the call with an error status and trailers. */
+  fail(error: RpcError): void {
+    if (this.closedFlag) return;
+    this.markClosed();
+    this.call.emit('error', error);
+  }
+
+  /** Runs `listener` once when the call closes for any reason (immediately if already closed). */
+  onClose(listener: () => void): void {
+    if (this.closedFlag) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  private markClosed(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+}

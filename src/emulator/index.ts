@@ -1,0 +1,39 @@
+import { startEmulatorServer } from './server.ts';
+
+export type EmulatorOptions = {
+  host?: string;
+  /** 0 = a free port. */
+  port?: number;
+  /** Absent = memory only (nothing touches disk). */
+  dataDir?: string;
+  /** Whether each write is fsynced before it is acknowledged; default 'always'. */
+  fsync?: 'always' | 'never';
+};
+
+export type RunningEmulator = {
+  host: string;
+  port: number;
+  /** `esdb://host:port?tls=false` */
+  connectionString: string;
+  close(): Promise<void>;
+};
+
+/**
+ * Starts an EventStoreDB-compatible gRPC server (single insecure node) in this process.
+ * Resolves once it accepts connections. With `dataDir`, every acknowledged write is on disk
+ * (fsynced unless `fsync: 'never'`) and a restart on the same directory recovers it.
+ * `close()` ends every call and releases the log; it is idempotent.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  const serverOptions: Parameters<typeof startEmulatorServer>[0] = { host, port: options.port ?? 0 };
+  if (options.dataDir !== undefined) serverOptions.dataDir = options.dataDir;
+  if (options.fsync !== undefined) serverOptions.fsync = options.fsync;
+  const server = await startEmulatorServer(serverOptions);
+  return {
+    host,
+    port: server.port,
+    connectionString: `esdb://${host}:${server.port}?tls=false`,
+    close: () => server.close(),
+  };
+}

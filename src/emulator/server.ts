@@ -1,0 +1,128 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import persistentGrpc from '@eventstore/db-client/generated/persistent_grpc_pb.js';
+import featuresGrpc from '@eventstore/db-client/generated/serverfeatures_grpc_pb.js';
+import streamsGrpc from '@eventstore/db-client/generated/streams_grpc_pb.js';
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type AdvertisedMethod, createServerFeaturesService } from './grpc/features.ts';
+import { createStreamsService } from './grpc/streams.ts';
+import type { FsyncPolicy } from './log/storage.ts';
+import { createPersistentSubscriptionsService } from './persistent/service.ts';
+import { PersistentSubscriptions } from './persistent/subscriptions.ts';
+import { EventStore } from './store.ts';
+
+export type EmulatorServerOptions = {
+  host: string;
+  port: number;
+  dataDir?: string;
+  fsync?: FsyncPolicy;
+  /**
+   * Advertise BatchAppend in ServerFeatures (default true). Off, the client falls back to the
+   * Append call, which lets tests cover both write paths.
+   */
+  advertiseBatchAppend?: boolean;
+};
+
+export type EmulatorServer = {
+  host: string;
+  port: number;
+  store: EventStore;
+  close(): Promise<void>;
+};
+
+/** Largest message the server accepts (16 MiB less a margin, as a default node). */
+const MAX_RECEIVE_MESSAGE = 16 * 1024 * 1024 - 10_000;
+
+function methodPaths(
+  service: Record<string, { path: string }>,
+  features: readonly string[],
+): AdvertisedMethod[] {
+  return Object.values(service).map((method) => ({ path: method.path, features }));
+}
+
+/**
+ * System events a real node writes on its own, so that unfiltered `$all` readers meet them here
+ * too: an epoch record on every start, default settings on a new database.
+ */
+async function writeStartupEvents(store: EventStore): Promise<void> {
+  const json = (type: string, body: unknown) => ({
+    id: randomBytes(16),
+    type,
+    isJson: true,
+    data: Buffer.from(JSON.stringify(body)),
+    metadata: new Uint8Array(0),
+  });
+  const epochNumber = store.lastRevision('$epoch-information') + 1;
+  await store.append('$epoch-information', 'any', [
+    json('$epoch-information', {
+      epochNumber,
+      epochId: randomUUID(),
+      epochPosition: store.headPosition,
+      leaderInstanceId: randomUUID(),
+      time: new Date().toISOString(),
+    }),
+  ]);
+  if (store.lastRevision('$settings') < 0) {
+    const everyone = { $r: '$all', $w: '$all', $d: '$all', $mr: '$all', $mw: '$all' };
+    const admins = { $r: '$admins', $w: '$admins', $d: '$admins', $mr: '$admins', $mw: '$admins' };
+    await store.append('$settings', 'no_stream', [
+      json('$settings', { $userStreamAcl: everyone, $systemStreamAcl: admins }),
+    ]);
+  }
+}
+
+/** Opens the log, builds the services, and listens. */
+export async function startEmulatorServer(options: EmulatorServerOptions): Promise<EmulatorServer> {
+  const storeOptions: { dataDir?: string; fsync?: FsyncPolicy } = {};
+  if (options.dataDir !== undefined) storeOptions.dataDir = options.dataDir;
+  if (options.fsync !== undefined) storeOptions.fsync = options.fsync;
+  const store = new EventStore(storeOptions);
+  await writeStartupEvents(store);
+  const persistent = new PersistentSubscriptions(store);
+  await persistent.load();
+
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE });
+  server.addService(streamsGrpc.StreamsService, createStreamsService({ store }));
+  const persistentService = createPersistentSubscriptionsService(persistent);
+  server.addService(
+    persistentGrpc.PersistentSubscriptionsService,
+    persistentService as UntypedServiceImplementation,
+  );
+
+  const streamMethods = methodPaths(streamsGrpc.StreamsService, []).filter(
+    (method) => options.advertiseBatchAppend !== false || !method.path.endsWith('/BatchAppend'),
+  );
+  for (const method of streamMethods) {
+    if (method.path.endsWith('/Read')) method.features = ['position', 'events'];
+    if (method.path.endsWith('/BatchAppend')) method.features = ['deadline_duration'];
+  }
+  const advertised = [
+    ...streamMethods,
+    ...Object.entries(persistentGrpc.PersistentSubscriptionsService)
+      .filter(([name]) => name in persistentService)
+      .map(([, method]) => ({ path: method.path, features: ['stream', 'all'] })),
+    ...methodPaths(featuresGrpc.ServerFeaturesService, []),
+  ];
+  server.addService(featuresGrpc.ServerFeaturesService, createServerFeaturesService(advertised));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: options.host,
+    port,
+    store,
+    close() {
+      closing ??= (async () => {
+        persistent.stop();
+        // Live subscriptions never end on their own: cut every call, then release the log.
+        server.forceShutdown();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

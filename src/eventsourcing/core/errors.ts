@@ -13,3 +13,43 @@ export class DomainError extends Error {
     this.details = details;
   }
 }
+
+/** One schema violation: where in the data and what is wrong. */
+export type SchemaViolation = { path: string; message: string };
+
+/**
+ * Event data that does not match its schema: on append it is a bug in `decide`, on read a
+ * poison event (the projector stops on it and reports this error's message).
+ */
+export class EventValidationError extends Error {
+  readonly code = 'event.invalid';
+  readonly eventType: string;
+  readonly schemaVersion: number;
+  readonly violations: readonly SchemaViolation[];
+
+  constructor(eventType: string, schemaVersion: number, violations: readonly SchemaViolation[]) {
+    const first = violations[0];
+    super(
+      `${eventType} v${schemaVersion} does not match its schema` +
+        (first ? `: ${first.path || '/'} ${first.message}` : ''),
+    );
+    this.name = 'EventValidationError';
+    this.eventType = eventType;
+    this.schemaVersion = schemaVersion;
+    this.violations = violations;
+  }
+}
+
+/** An event type the registry does not know, or a stored version it cannot upcast from. */
+export class UnknownEventTypeError extends Error {
+  readonly code = 'event.unknown_type';
+  readonly eventType: string;
+  readonly schemaVersion: number | undefined;
+
+  constructor(eventType: string, schemaVersion?: number, reason = 'is not registered') {
+    super(`event type ${eventType}${schemaVersion === undefined ? '' : ` v${schemaVersion}`} ${reason}`);
+    this.name = 'UnknownEventTypeError';
+    this.eventType = eventType;
+    this.schemaVersion = schemaVersion;
+  }
+}

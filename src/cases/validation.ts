@@ -97,6 +97,9 @@ function explain(error: SchemaError, overrides: MessageOverrides): Violation[] {
         path: `${path}/${name}`,
         message: 'is not a known property',
       }));
+    case 'boolean':
+      // Our only `false` schemas come from `additionalProperties: false`.
+      return [{ path, message: 'is not a known property' }];
     case 'const':
       return [{ path, message: `must be ${JSON.stringify(error.params.allowedValue)}` }];
     case 'pattern': {

@@ -1,0 +1,232 @@
+import Type, { type Static, type TSchema } from 'typebox';
+import Value from 'typebox/value';
+import type { DomainEvent } from '../eventsourcing/core/events.ts';
+import { ISO_COUNTRY_CODES } from './countries.ts';
+import { DOCUMENT_STATUSES, ENTITY_TYPES } from './documents.ts';
+
+// Everything about a case lives in one stream, `case-<case_id>`: the case, its company, persons,
+// owners, document requirements and notifications. Payloads are snake_case like the older
+// service's events and read models, every field is always present (null when unknown), and times
+// are ISO-8601 strings taken from the command, never from a clock.
+
+const Timestamp = Type.String({ format: 'date-time', description: 'ISO-8601 instant' });
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ActorSchema = Type.Object(
+  {
+    type: Type.String({ minLength: 1, description: 'Kind of actor, e.g. SYSTEM, USER, KAFKA' }),
+    id: nullable(Type.String({ minLength: 1, description: 'Who exactly, when known' })),
+  },
+  { description: 'Who asked for the change' },
+);
+export type Actor = Static<typeof ActorSchema>;
+
+export const TraitementTypeSchema = Type.Enum(['KYC', 'KYB']);
+export const CaseStatusSchema = Type.Enum(['OPEN', 'PENDING_REVIEW']);
+export type CaseStatus = Static<typeof CaseStatusSchema>;
+const Country = Type.Enum([...ISO_COUNTRY_CODES]);
+const DocumentStatusSchema = Type.Enum([...DOCUMENT_STATUSES]);
+const EntityTypeSchema = Type.Enum([...ENTITY_TYPES]);
+
+export const IntakeWarningSchema = Type.Object({
+  path: Type.String(),
+  code: Type.Enum(['company_profile_ignored', 'person_without_role']),
+  message: Type.String(),
+});
+export type IntakeWarning = Static<typeof IntakeWarningSchema>;
+
+export const CaseOpenedSchema = Type.Object({
+  case_id: Type.String(),
+  idempotency_key: Type.String(),
+  /** Derived from the normalised intake: tells a re-send from a reused key. */
+  intake_fingerprint: Type.String(),
+  client_id: Type.String(),
+  /** The intake's `version` ("1.0"), named as in the older service's CaseCreated. */
+  case_version: Type.String(),
+  case_type: Type.String(),
+  traitement_type: TraitementTypeSchema,
+  company_id: nullable(Type.String()),
+  opened_at: Timestamp,
+  opened_by: ActorSchema,
+  /** What the intake held that the case does not use, so nothing is dropped silently. */
+  intake_warnings: Type.Array(IntakeWarningSchema),
+});
+
+const AddressRecord = Type.Object({
+  street: nullable(Type.String()),
+  city: nullable(Type.String()),
+  state_province: nullable(Type.String()),
+  postal_code: nullable(Type.String()),
+  country: Country,
+});
+
+export const CompanyRegisteredSchema = Type.Object({
+  company_id: Type.String(),
+  case_id: Type.String(),
+  registered_name: Type.String(),
+  trading_name: nullable(Type.String()),
+  registration_number: Type.String(),
+  registration_date: nullable(Type.String()),
+  country_of_incorporation: Country,
+  registered_address: AddressRecord,
+  business_type: nullable(Type.String()),
+  industry_sector: nullable(Type.String()),
+  registered_at: Timestamp,
+});
+
+const PersonDetails = Type.Object({
+  firstname: Type.String(),
+  lastname: Type.String(),
+  birthdate: nullable(Type.String()),
+  role_in_company: nullable(Type.String()),
+});
+
+export const PersonAddedSchema = Type.Object({
+  person_id: Type.String(),
+  case_id: Type.String(),
+  /** Set for a KYB person with a role: linked to the company. */
+  company_id: nullable(Type.String()),
+  firstname: Type.String(),
+  lastname: Type.String(),
+  birthdate: nullable(Type.String()),
+  role_in_company: nullable(Type.String()),
+  added_at: Timestamp,
+});
+
+export const BeneficialOwnerAddedSchema = Type.Object({
+  beneficial_owner_id: Type.String(),
+  case_id: Type.String(),
+  company_id: Type.String(),
+  person_details: PersonDetails,
+  ownership_percentage: nullable(Type.Number({ minimum: 0, maximum: 100 })),
+  types_of_control: Type.Array(Type.String()),
+  is_ubo: Type.Boolean(),
+  added_at: Timestamp,
+});
+
+export const DocumentRequiredSchema = Type.Object({
+  document_requirement_id: Type.String(),
+  case_id: Type.String(),
+  entity_id: Type.String(),
+  entity_type: EntityTypeSchema,
+  document_type: Type.String(),
+  is_required: Type.Boolean(),
+  status: Type.Literal('AWAITING_UPLOAD'),
+  /** The rules (document-requirements.json ids) that asked for this document. */
+  rule_ids: Type.Array(Type.String()),
+  required_at: Timestamp,
+  required_by: ActorSchema,
+});
+
+export const DocumentStatusChangedSchema = Type.Object({
+  document_requirement_id: Type.String(),
+  case_id: Type.String(),
+  entity_id: Type.String(),
+  entity_type: EntityTypeSchema,
+  document_type: Type.String(),
+  old_status: DocumentStatusSchema,
+  new_status: DocumentStatusSchema,
+  actor: ActorSchema,
+  /** The older service's `updated_by`: the actor's id, else its type. */
+  updated_by: Type.String(),
+  notes_added: Type.Array(Type.String()),
+  /** Keys to merge into the requirement's metadata (shallow); null when none. */
+  metadata_changes: nullable(Type.Record(Type.String(), Type.Unknown())),
+  changed_at: Timestamp,
+});
+
+export const CaseStatusChangedSchema = Type.Object({
+  case_id: Type.String(),
+  old_status: CaseStatusSchema,
+  new_status: CaseStatusSchema,
+  reason: Type.Enum(['all_documents_resolved', 'documents_outstanding']),
+  changed_at: Timestamp,
+});
+
+export const RuleSourceSchema = Type.Enum(['config-service', 'bundled']);
+export type RuleSource = Static<typeof RuleSourceSchema>;
+
+export const NotificationRequiredSchema = Type.Object({
+  notification_id: Type.String(),
+  case_id: Type.String(),
+  event_trigger: Type.String(),
+  rule_id: Type.String(),
+  /** Where the rule came from; decided once, before the event was written, so replays never ask again. */
+  rule_source: RuleSourceSchema,
+  /** Why the configuration service's answer was not used, when it was not. */
+  fallback_reason: nullable(Type.String()),
+  // The older service's NotificationRequired payload, field for field.
+  notification_type: Type.String(),
+  recipient_details: Type.Record(Type.String(), Type.String()),
+  template_id: nullable(Type.String()),
+  language_code: nullable(Type.String()),
+  context_data: Type.Record(Type.String(), Type.String()),
+  required_at: Timestamp,
+});
+
+export type CaseOpenedData = Static<typeof CaseOpenedSchema>;
+export type CompanyRegisteredData = Static<typeof CompanyRegisteredSchema>;
+export type PersonAddedData = Static<typeof PersonAddedSchema>;
+export type BeneficialOwnerAddedData = Static<typeof BeneficialOwnerAddedSchema>;
+export type DocumentRequiredData = Static<typeof DocumentRequiredSchema>;
+export type DocumentStatusChangedData = Static<typeof DocumentStatusChangedSchema>;
+export type CaseStatusChangedData = Static<typeof CaseStatusChangedSchema>;
+export type NotificationRequiredData = Static<typeof NotificationRequiredSchema>;
+
+export type CaseOpened = DomainEvent<'CaseOpened', CaseOpenedData>;
+export type CompanyRegistered = DomainEvent<'CompanyRegistered', CompanyRegisteredData>;
+export type PersonAdded = DomainEvent<'PersonAdded', PersonAddedData>;
+export type BeneficialOwnerAdded = DomainEvent<'BeneficialOwnerAdded', BeneficialOwnerAddedData>;
+export type DocumentRequired = DomainEvent<'DocumentRequired', DocumentRequiredData>;
+export type DocumentStatusChanged = DomainEvent<'DocumentStatusChanged', DocumentStatusChangedData>;
+export type CaseStatusChanged = DomainEvent<'CaseStatusChanged', CaseStatusChangedData>;
+export type NotificationRequired = DomainEvent<'NotificationRequired', NotificationRequiredData>;
+
+export type CaseEvent =
+  | CaseOpened
+  | CompanyRegistered
+  | PersonAdded
+  | BeneficialOwnerAdded
+  | DocumentRequired
+  | DocumentStatusChanged
+  | CaseStatusChanged
+  | NotificationRequired;
+
+export type CaseEventType = CaseEvent['type'];
+
+/** The schema of each event's data, to check what is read back and to document the stream. */
+export const CASE_EVENT_SCHEMAS = {
+  CaseOpened: CaseOpenedSchema,
+  CompanyRegistered: CompanyRegisteredSchema,
+  PersonAdded: PersonAddedSchema,
+  BeneficialOwnerAdded: BeneficialOwnerAddedSchema,
+  DocumentRequired: DocumentRequiredSchema,
+  DocumentStatusChanged: DocumentStatusChangedSchema,
+  CaseStatusChanged: CaseStatusChangedSchema,
+  NotificationRequired: NotificationRequiredSchema,
+} as const satisfies Record<CaseEventType, TSchema>;
+
+/**
+ * Schema version of each event type, written to `metadata.schemaVersion`. A change to a payload's
+ * shape bumps its version and adds an upcaster beside `evolveCase`.
+ */
+export const CASE_EVENT_VERSIONS = {
+  CaseOpened: 1,
+  CompanyRegistered: 1,
+  PersonAdded: 1,
+  BeneficialOwnerAdded: 1,
+  DocumentRequired: 1,
+  DocumentStatusChanged: 1,
+  CaseStatusChanged: 1,
+  NotificationRequired: 1,
+} as const satisfies Record<CaseEventType, number>;
+
+export const CASE_EVENT_TYPES = Object.keys(CASE_EVENT_SCHEMAS) as CaseEventType[];
+
+export const isCaseEventType = (type: string): type is CaseEventType =>
+  Object.hasOwn(CASE_EVENT_SCHEMAS, type);
+
+/** True when the event is one of ours and its data matches that type's schema. */
+export function isCaseEvent(event: DomainEvent): event is CaseEvent {
+  return isCaseEventType(event.type) && Value.Check(CASE_EVENT_SCHEMAS[event.type], event.data);
+}

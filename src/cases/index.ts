@@ -1,0 +1,34 @@
+// The case domain's public surface. Everything here is pure: no I/O, no clock, no randomness.
+
+export type { CaseCommand, ChangeDocumentStatus, DetermineRequirements, OpenCase } from './commands.ts';
+export { type CountryCode, ISO_COUNTRY_CODES } from './countries.ts';
+export {
+  type CaseDecider,
+  type CaseDeciderDependencies,
+  type CaseState,
+  createCaseDecider,
+  evolveCase,
+  initialCaseState,
+  type OpenedCase,
+  type RequirementState,
+} from './decider.ts';
+export {
+  allowedTransitions,
+  canTransition,
+  DOCUMENT_STATUSES,
+  DOCUMENT_TRANSITIONS,
+  type DocumentStatus,
+  ENTITY_TYPES,
+  type EntityType,
+  isDocumentStatus,
+  isResolved,
+  RESOLVED_STATUSES,
+} from './documents.ts';
+export { type CaseErrorCode, CaseErrorCodes } from './errors.ts';
+export * from './events.ts';
+export * from './ids.ts';
+export * from './intake.ts';
+export * from './intake-audit.ts';
+export * from './notifications.ts';
+export * from './requirements.ts';
+export type { Parsed, Violation } from './validation.ts';

@@ -1,0 +1,25 @@
+import { beneficialOwnersProjection } from './beneficial-owners.ts';
+import { casesProjection } from './cases.ts';
+import { companiesProjection } from './companies.ts';
+import { documentRequirementsProjection } from './document-requirements.ts';
+import { personsProjection } from './persons.ts';
+import { rawIntakeProjection } from './raw-intake.ts';
+
+export * from './beneficial-owners.ts';
+export * from './cases.ts';
+export * from './companies.ts';
+export * from './document-requirements.ts';
+export * from './persons.ts';
+export * from './raw-intake.ts';
+
+/** The read models built from the `case-` streams. */
+export const caseProjections = [
+  casesProjection,
+  personsProjection,
+  companiesProjection,
+  beneficialOwnersProjection,
+  documentRequirementsProjection,
+] as const;
+
+/** The read model built from the `intake-` streams. */
+export const intakeProjections = [rawIntakeProjection] as const;

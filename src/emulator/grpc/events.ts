@@ -36,14 +36,35 @@ export function wireRevision(revision: number): string {
   return revision === TOMBSTONE_REVISION ? TOMBSTONE_WIRE_REVISION : String(revision);
 }
 
-/** A `RecordedEvent`: content type is `application/json` for JSON events, octet-stream otherwise. */
-export function recordedEvent(event: StoredEvent, structuredIds: boolean): RecordedEvent {
-  const message = new streamsPb.ReadResp.ReadEvent.RecordedEvent();
+/** The setters both `RecordedEvent` classes (streams and persistent subscriptions) share. */
+export type RecordedEventMessage = Pick<
+  RecordedEvent,
+  | 'setId'
+  | 'setStreamIdentifier'
+  | 'setStreamRevision'
+  | 'setPreparePosition'
+  | 'setCommitPosition'
+  | 'getMetadataMap'
+  | 'setCustomMetadata'
+  | 'setData'
+>;
+
+/**
+ * Fills a `RecordedEvent`: content type is `application/json` for JSON events, octet-stream
+ * otherwise. `position` overrides the event's own (persistent subscriptions send the original
+ * event's position on both the event and its link).
+ */
+export function fillRecordedEvent<T extends RecordedEventMessage>(
+  message: T,
+  event: StoredEvent,
+  structuredIds: boolean,
+  position = event.position,
+): T {
   message.setId(uuidMessage(event.id, structuredIds));
   message.setStreamIdentifier(streamIdentifier(event.stream));
   message.setStreamRevision(wireRevision(event.revision));
-  message.setPreparePosition(String(event.position));
-  message.setCommitPosition(String(event.position));
+  message.setPreparePosition(String(position));
+  message.setCommitPosition(String(position));
   const metadata = message.getMetadataMap();
   metadata.set('type', event.type);
   metadata.set('created', createdTicks(event.createdMicros));
@@ -51,6 +72,10 @@ export function recordedEvent(event: StoredEvent, structuredIds: boolean): Recor
   message.setCustomMetadata(event.metadata);
   message.setData(event.data);
   return message;
+}
+
+function recordedEvent(event: StoredEvent, structuredIds: boolean): RecordedEvent {
+  return fillRecordedEvent(new streamsPb.ReadResp.ReadEvent.RecordedEvent(), event, structuredIds);
 }
 
 /** A `ReadResp` carrying one event of a read or catch-up subscription. */

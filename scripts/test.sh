@@ -9,14 +9,38 @@ if [[ "${1:-}" == "--no-services" ]]; then with_services=0; shift; fi
 paths=("$@")
 [[ ${#paths[@]} -gt 0 ]] || paths=(test)
 
-if [[ $with_services == 1 ]]; then
-  trap 'bash scripts/services.sh down' EXIT
-  bash scripts/services.sh up
-fi
+# The servers are stopped however this script ends: success, a failing test, Ctrl-C or TERM.
+# The test runner runs in the background and is awaited, so a signal is handled at once rather
+# than after the runner exits; the handler stops the runner before the servers go.
+runner=''
+stop_runner() {
+  [[ -n $runner ]] || return 0
+  kill -TERM "$runner" 2> /dev/null || return 0
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$runner" 2> /dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$runner" 2> /dev/null || true
+}
+on_exit() {
+  stop_runner
+  if [[ $with_services == 1 ]]; then bash scripts/services.sh down; fi
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ $with_services == 1 ]]; then bash scripts/services.sh up; fi
 
 mapfile -t files < <(find "${paths[@]}" -name '*.test.ts' | sort)
 if [[ ${#files[@]} -eq 0 ]]; then
   echo "no test files under ${paths[*]}" >&2
   exit 1
 fi
-node --import tsx --test --test-concurrency=2 --test-timeout=300000 "${files[@]}"
+node --import tsx --test --test-concurrency=2 --test-timeout=300000 "${files[@]}" &
+runner=$!
+status=0
+wait "$runner" || status=$?
+runner=''
+exit "$status"

@@ -1,5 +1,10 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import {
+  createEventRegistry,
+  defineEvent,
+  type EventRegistry,
+} from '../eventsourcing/core/event-definitions.ts';
 import type { DomainEvent } from '../eventsourcing/core/events.ts';
 import { ISO_COUNTRY_CODES } from './countries.ts';
 import { DOCUMENT_STATUSES, ENTITY_TYPES } from './documents.ts';
@@ -220,6 +225,46 @@ export const CASE_EVENT_VERSIONS = {
   CaseStatusChanged: 1,
   NotificationRequired: 1,
 } as const satisfies Record<CaseEventType, number>;
+
+/** The framework's event definitions of the case stream (all at version 1, so no upcasters yet). */
+export const caseEventDefinitions = [
+  defineEvent({ type: 'CaseOpened', schema: CaseOpenedSchema, version: CASE_EVENT_VERSIONS.CaseOpened }),
+  defineEvent({
+    type: 'CompanyRegistered',
+    schema: CompanyRegisteredSchema,
+    version: CASE_EVENT_VERSIONS.CompanyRegistered,
+  }),
+  defineEvent({ type: 'PersonAdded', schema: PersonAddedSchema, version: CASE_EVENT_VERSIONS.PersonAdded }),
+  defineEvent({
+    type: 'BeneficialOwnerAdded',
+    schema: BeneficialOwnerAddedSchema,
+    version: CASE_EVENT_VERSIONS.BeneficialOwnerAdded,
+  }),
+  defineEvent({
+    type: 'DocumentRequired',
+    schema: DocumentRequiredSchema,
+    version: CASE_EVENT_VERSIONS.DocumentRequired,
+  }),
+  defineEvent({
+    type: 'DocumentStatusChanged',
+    schema: DocumentStatusChangedSchema,
+    version: CASE_EVENT_VERSIONS.DocumentStatusChanged,
+  }),
+  defineEvent({
+    type: 'CaseStatusChanged',
+    schema: CaseStatusChangedSchema,
+    version: CASE_EVENT_VERSIONS.CaseStatusChanged,
+  }),
+  defineEvent({
+    type: 'NotificationRequired',
+    schema: NotificationRequiredSchema,
+    version: CASE_EVENT_VERSIONS.NotificationRequired,
+  }),
+] as const;
+
+/** The registry the command handler encodes and decodes case events with. */
+export const createCaseEventRegistry = (): EventRegistry<CaseEvent> =>
+  createEventRegistry(caseEventDefinitions);
 
 export const CASE_EVENT_TYPES = Object.keys(CASE_EVENT_SCHEMAS) as CaseEventType[];
 

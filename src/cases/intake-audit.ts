@@ -1,5 +1,10 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import type { Decider } from '../eventsourcing/core/decider.ts';
+import {
+  createEventRegistry,
+  defineEvent,
+  type EventRegistry,
+} from '../eventsourcing/core/event-definitions.ts';
 import type { DomainEvent } from '../eventsourcing/core/events.ts';
 
 // Every message that reaches the service (Kafka or HTTP), valid or not, is recorded with its
@@ -39,6 +44,18 @@ export const IntakeReceivedSchema = Type.Object({
 export type IntakeReceivedData = Static<typeof IntakeReceivedSchema>;
 export type IntakeReceived = DomainEvent<'IntakeReceived', IntakeReceivedData>;
 export const INTAKE_EVENT_VERSIONS = { IntakeReceived: 1 } as const;
+
+export const intakeEventDefinitions = [
+  defineEvent({
+    type: 'IntakeReceived',
+    schema: IntakeReceivedSchema,
+    version: INTAKE_EVENT_VERSIONS.IntakeReceived,
+  }),
+] as const;
+
+/** The registry the command handler encodes and decodes `intake-` stream events with. */
+export const createIntakeEventRegistry = (): EventRegistry<IntakeReceived> =>
+  createEventRegistry(intakeEventDefinitions);
 
 export type RecordIntake = { type: 'RecordIntake'; data: IntakeReceivedData };
 

@@ -1,5 +1,4 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import Value from 'typebox/value';
 import {
   createEventRegistry,
   defineEvent,
@@ -8,6 +7,7 @@ import {
 import type { DomainEvent } from '../eventsourcing/core/events.ts';
 import { ISO_COUNTRY_CODES } from './countries.ts';
 import { DOCUMENT_STATUSES, ENTITY_TYPES } from './documents.ts';
+import { matchesSchema } from './validation.ts';
 
 // Everything about a case lives in one stream, `case-<case_id>`: the case, its company, persons,
 // owners, document requirements and notifications. Payloads are snake_case like the older
@@ -273,5 +273,5 @@ export const isCaseEventType = (type: string): type is CaseEventType =>
 
 /** True when the event is one of ours and its data matches that type's schema. */
 export function isCaseEvent(event: DomainEvent): event is CaseEvent {
-  return isCaseEventType(event.type) && Value.Check(CASE_EVENT_SCHEMAS[event.type], event.data);
+  return isCaseEventType(event.type) && matchesSchema(CASE_EVENT_SCHEMAS[event.type], event.data);
 }

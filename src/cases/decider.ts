@@ -429,14 +429,11 @@ function requireDocuments(
   actor: Actor,
 ): void {
   const current = opened(batch);
+  // The id is derived from entity and document type, so an existing id means "already required";
+  // requiredDocuments lists each type once, so `current` need not be refreshed inside the loop.
   for (const document of requiredDocuments(deps.requirementRules, entity.facts)) {
     const id = documentRequirementIdFor(deps.ids, current.case_id, entity.entity_id, document.document_type);
-    const exists =
-      opened(batch).requirements[id] !== undefined ||
-      Object.values(opened(batch).requirements).some(
-        (r) => r.entity_id === entity.entity_id && r.document_type === document.document_type,
-      );
-    if (exists) continue;
+    if (current.requirements[id] !== undefined) continue;
     record(batch, {
       type: 'DocumentRequired',
       data: {

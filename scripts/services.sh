@@ -68,7 +68,8 @@ hash_of() { cat "$@" | sha256sum | cut -c1-64; }
 install_kafka() {
   local stamp="$KAFKA_HOME/.stamp" log="$KAFKA_HOME/install.log" want
   want="kafka $KAFKA_VERSION dependency-plugin $DEPENDENCY_PLUGIN_VERSION pom $(hash_of tools/kafka/pom.xml)"
-  if [[ -f $stamp && $(< "$stamp") == "$want" ]]; then return 0; fi
+  local jar="$KAFKA_HOME/libs/kafka_2.13-$KAFKA_VERSION.jar"
+  if [[ -f $jar && -f $stamp && $(< "$stamp") == "$want" ]]; then return 0; fi
   require_commands java mvn
   say "resolving Kafka $KAFKA_VERSION from Maven Central into ${KAFKA_HOME#"$ROOT"/}/libs"
   rm -rf "$KAFKA_HOME"
@@ -79,7 +80,7 @@ install_kafka() {
     tail -n 40 "$log" >&2
     die "Maven could not resolve the Kafka jars (log: ${log#"$ROOT"/})"
   fi
-  [[ -f "$KAFKA_HOME/libs/kafka_2.13-$KAFKA_VERSION.jar" ]] || die "kafka_2.13-$KAFKA_VERSION.jar missing after Maven"
+  [[ -f $jar ]] || die "${jar##*/} missing after Maven"
   echo "$want" > "$stamp"
 }
 
@@ -376,7 +377,8 @@ main() {
   shift || true
   [[ -z $command ]] || mkdir -p "$RUN"
   # One command at a time: a `down` from a trap must not race an `up` still starting servers.
-  if command -v flock > /dev/null && [[ -n $command ]]; then
+  # `status` only reads, so it never waits behind a cold `up`.
+  if command -v flock > /dev/null && [[ -n $command && $command != status ]]; then
     exec 9> "$RUN/.lock"
     flock 9
   fi

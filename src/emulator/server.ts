@@ -26,6 +26,8 @@ export type EmulatorServer = {
   host: string;
   port: number;
   store: EventStore;
+  /** How many calls each gRPC method received, by path (lets tests see which write path the client took). */
+  calls: ReadonlyMap<string, number>;
   close(): Promise<void>;
 };
 
@@ -81,11 +83,26 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
   await persistent.load();
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE });
-  server.addService(streamsGrpc.StreamsService, createStreamsService({ store }));
+  const calls = new Map<string, number>();
+  const counted = <T extends object>(definition: Record<string, { path: string }>, implementation: T): T => {
+    const wrapped: Record<string, unknown> = {};
+    for (const [name, handler] of Object.entries(implementation)) {
+      const path = definition[name]?.path ?? name;
+      wrapped[name] = (...args: unknown[]) => {
+        calls.set(path, (calls.get(path) ?? 0) + 1);
+        return (handler as (...rest: unknown[]) => unknown)(...args);
+      };
+    }
+    return wrapped as T;
+  };
+  server.addService(
+    streamsGrpc.StreamsService,
+    counted(streamsGrpc.StreamsService, createStreamsService({ store })),
+  );
   const persistentService = createPersistentSubscriptionsService(persistent);
   server.addService(
     persistentGrpc.PersistentSubscriptionsService,
-    persistentService as UntypedServiceImplementation,
+    counted(persistentGrpc.PersistentSubscriptionsService, persistentService) as UntypedServiceImplementation,
   );
 
   const streamMethods = methodPaths(streamsGrpc.StreamsService, []).filter(
@@ -115,6 +132,7 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
     host: options.host,
     port,
     store,
+    calls,
     close() {
       closing ??= (async () => {
         persistent.stop();

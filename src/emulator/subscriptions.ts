@@ -172,6 +172,17 @@ export async function subscribeToAll(
     await outbox.send(checkpointResponse(position));
   };
 
+  // The server counts live checkpoints from the moment it subscribes, catch-up or not; those
+  // that fall inside catch-up are then dropped as not newer than what was already sent.
+  const subscribedAt = store.visible;
+  let liveCounter = 0;
+  const countLive = (index: number): boolean => {
+    if (index < subscribedAt) return false;
+    if (++liveCounter < interval) return false;
+    liveCounter = 0;
+    return true;
+  };
+
   // Catch-up, page by page, as the server's filtered read does.
   if (from !== 'end') {
     let pageStart: AllPosition = from === 'start' ? { commit: 0, prepare: 0 } : from;
@@ -188,6 +199,7 @@ export async function subscribeToAll(
         }
         const index = cursor++;
         considered++;
+        countLive(index);
         if (filter.allows(store.streamName(index), store.eventType(index))) {
           matched++;
           await send(index);
@@ -209,7 +221,6 @@ export async function subscribeToAll(
     }
   }
   await outbox.send(caughtUp());
-  let counter = 0;
   for (;;) {
     while (cursor < store.visible) {
       const index = cursor++;
@@ -217,10 +228,7 @@ export async function subscribeToAll(
         await send(index);
         checkpoint = positionOf(store, index);
       }
-      if (++counter >= interval) {
-        counter = 0;
-        await sendCheckpoint(positionOf(store, index));
-      }
+      if (countLive(index)) await sendCheckpoint(positionOf(store, index));
       if (outbox.closed) return;
     }
     await nextCommit(context);

@@ -1,21 +1,20 @@
 import { pino } from 'pino';
-import { createAuthenticator } from '../http/auth.ts';
-import { buildServer } from '../http/server.ts';
 import { loadConfig } from './config.ts';
+import { startService } from './service.ts';
 
-/** Composition root: reads configuration once, builds every part, and closes them in reverse order. */
+/** Entry point of `make run`: configuration, logger, the service, and a clean stop on signals. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel });
-  const auth = createAuthenticator(config.apiKeys);
-  if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
-  const server = await buildServer({ logger, auth, health: async () => ({}) });
-  const url = await server.listen({ host: config.host, port: config.port });
-  logger.info({ url }, 'service listening');
+  const service = await startService(config, logger);
+  logger.info({ url: service.url }, 'service listening');
 
+  let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutting down');
-    await server.close();
+    await service.stop();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Role } from '../app/config.ts';
 import type { Authenticator, Caller } from './auth.ts';
@@ -36,7 +36,8 @@ export type AppServer = FastifyInstance;
 export async function buildServer(dependencies: ServerDependencies): Promise<AppServer> {
   const app = Fastify({
     loggerInstance: dependencies.logger,
-    disableRequestLogging: true,
+    // Request lines are left to the access metrics; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     // Report every violation of a request, not only the first.
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -6,10 +6,10 @@ import { HttpProblem } from '../problem.ts';
 
 export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' });
 
-/** A `$all` commit position as returned by commands; queries accept it back as `min_position`. */
+/** A `$all` position (`<commit>-<prepare>`) returned by commands; queries accept it back as `min_position`. */
 export const PositionToken = Type.String({
-  pattern: '^[0-9]{1,20}$',
-  description: 'Consistency token returned by commands',
+  pattern: '^[0-9]{1,20}-[0-9]{1,20}$',
+  description: 'Consistency token returned by commands: send it back as min_position to read your own write',
 });
 
 export const PageQuery = {

@@ -1,0 +1,424 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type CaseCommand,
+  type CaseDecider,
+  CaseErrorCodes,
+  type CaseEvent,
+  type CaseState,
+  caseIdFor,
+  caseStreamName,
+  type IdDeriver,
+  type Intake,
+  type IntakeAuditState,
+  type IntakeReceived,
+  type IntakeReceivedData,
+  intakeFingerprintFor,
+  type NotificationResolutions,
+  type NotificationRules,
+  type RecordIntake,
+  resolveNotification,
+  validateIntake,
+} from '../cases/index.ts';
+import type { CommandHandler, CommandResult } from '../eventsourcing/command/handler.ts';
+import { fold } from '../eventsourcing/core/decider.ts';
+import { DomainError } from '../eventsourcing/core/errors.ts';
+import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
+import type { AllPosition } from '../eventsourcing/core/events.ts';
+import type { EventStore } from '../eventsourcing/eventstore/port.ts';
+import type { FindQuery, ReadStore } from '../eventsourcing/readstore/port.ts';
+import type { CaseCommands, CaseQueries, CommandContext, CommandReceipt, Doc } from '../http/ports.ts';
+import type { IntakeContext, IntakePort, Rejection } from '../kafka/inbound.ts';
+import type { ConfigServiceClient } from '../notification-rules/config-service.ts';
+
+export type CaseServiceDependencies = {
+  eventStore: EventStore;
+  readStore: ReadStore;
+  cases: CommandHandler<CaseCommand, CaseEvent, CaseState>;
+  intakeAudit: CommandHandler<RecordIntake, IntakeReceived, IntakeAuditState>;
+  decider: CaseDecider;
+  caseEvents: EventRegistry<CaseEvent>;
+  ids: IdDeriver;
+  bundledRules: NotificationRules;
+  /** Absent: the bundled rules decide every notification. */
+  configService: ConfigServiceClient | undefined;
+  /** Resolves true once the read models include `position`. */
+  waitForPosition(position: AllPosition, timeoutMs: number): Promise<boolean>;
+  clock: () => Date;
+};
+
+/** The consistency token: `<commit>-<prepare>` of the last event a command wrote. */
+export function positionToken(position: AllPosition): string {
+  return `${position.commit}-${position.prepare}`;
+}
+
+export function parsePositionToken(token: string): AllPosition {
+  const [commit, prepare] = token.split('-');
+  return { commit: BigInt(commit ?? '0'), prepare: BigInt(prepare ?? commit ?? '0') };
+}
+
+/**
+ * The case service as the adapters see it: HTTP and Kafka call these, never the handlers.
+ * Commands resolve notification rules before deciding (so replays never call the configuration
+ * service), run through the command handler, and answer with a receipt whose position the
+ * queries accept back for read-your-writes.
+ */
+export function createCaseService(deps: CaseServiceDependencies) {
+  const { readStore } = deps;
+
+  /** Asks the configuration service about each trigger the command would raise in the current state. */
+  async function resolveRules(caseId: string, command: CaseCommand): Promise<NotificationResolutions> {
+    if (deps.configService === undefined) return {};
+    const stored = (await deps.eventStore.readStream(caseStreamName(caseId))) ?? [];
+    const state = fold(
+      deps.decider,
+      stored.map((event) =>
+        deps.caseEvents.decode(
+          event.type,
+          event.data,
+          (event.metadata as { schemaVersion?: number })?.schemaVersion ?? 1,
+        ),
+      ),
+    );
+    const resolutions: Record<string, ReturnType<typeof resolveNotification>> = {};
+    for (const trigger of deps.decider.notificationTriggers(command, state)) {
+      const lookup = await deps.configService.match(trigger.trigger, trigger.context);
+      resolutions[trigger.trigger] = resolveNotification(lookup, deps.bundledRules, trigger.trigger);
+    }
+    return resolutions;
+  }
+
+  function receiptOf(
+    result: CommandResult<CaseState, CaseEvent>,
+    context: { expectedRevision?: bigint },
+  ): CommandReceipt & { state: CaseState; wrote: boolean } {
+    switch (result.outcome) {
+      case 'appended':
+      case 'already_handled':
+        return {
+          position: positionToken(result.position),
+          revision: String(result.nextRevision),
+          state: result.state,
+          wrote: result.outcome === 'appended',
+        };
+      case 'unchanged':
+        return {
+          wrote: false,
+          position: result.position === null ? '0-0' : positionToken(result.position),
+          revision: result.nextRevision === null ? '0' : String(result.nextRevision),
+          state: result.state,
+        };
+      case 'conflict':
+        if (result.reason === 'pinned') {
+          throw new DomainError('revision.mismatch', 'The case changed since the revision you sent', {
+            expected_revision: String(context.expectedRevision ?? result.expectedRevision),
+            actual_revision: String(result.actualRevision),
+          });
+        }
+        throw new DomainError(
+          'case.busy',
+          'Concurrent changes to this case kept conflicting; retry shortly',
+          {
+            actual_revision: String(result.actualRevision),
+          },
+        );
+      default: {
+        const unknown: never = result;
+        throw new Error(`unknown outcome ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  async function run(
+    caseId: string,
+    command: CaseCommand,
+    context: CommandContext & { expectedRevision?: bigint },
+  ) {
+    const notifications = await resolveRules(caseId, command);
+    const withRules = { ...command, data: { ...command.data, notifications } } as CaseCommand;
+    const result = await deps.cases.handle(caseId, withRules, {
+      idempotencyKey: context.idempotencyKey,
+      actor: context.actor,
+      correlationId: context.correlationId,
+      ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
+      ...(context.expectedRevision === undefined ? {} : { expectedRevision: context.expectedRevision }),
+    });
+    return receiptOf(result, context);
+  }
+
+  async function openCase(intake: Intake, context: CommandContext) {
+    const caseId = caseIdFor(deps.ids, context.idempotencyKey);
+    const receipt = await run(
+      caseId,
+      {
+        type: 'OpenCase',
+        data: {
+          idempotency_key: context.idempotencyKey,
+          intake,
+          at: deps.clock().toISOString(),
+          actor: { type: 'INTAKE', id: context.actor },
+        },
+      },
+      context,
+    );
+    // The handler answers a known key without deciding; a different intake under it is an error.
+    if (
+      receipt.state.status !== 'NONE' &&
+      receipt.state.intake_fingerprint !== intakeFingerprintFor(deps.ids, intake)
+    ) {
+      throw new DomainError(
+        CaseErrorCodes.IdempotencyKeyReused,
+        'this idempotency key was already used for a different intake',
+        {
+          case_id: caseId,
+        },
+      );
+    }
+    return { case_id: caseId, position: receipt.position, revision: receipt.revision, opened: receipt.wrote };
+  }
+
+  /** Records one received intake in its own `intake-` stream; the same receipt twice writes nothing. */
+  async function recordIntake(
+    data: Omit<IntakeReceivedData, 'recorded_at'>,
+    context: CommandContext,
+  ): Promise<AllPosition | null> {
+    const result = await deps.intakeAudit.handle(
+      data.receipt_id,
+      { type: 'RecordIntake', data: { ...data, recorded_at: deps.clock().toISOString() } },
+      {
+        idempotencyKey: `intake:${data.receipt_id}`,
+        actor: context.actor,
+        correlationId: context.correlationId,
+      },
+    );
+    return result.outcome === 'conflict' ? null : result.position;
+  }
+
+  const commands: CaseCommands = {
+    async openCase(body, context) {
+      const checked = validateIntake(body, { today: deps.clock().toISOString().slice(0, 10) });
+      // Every HTTP call is its own receipt: a retried POST is audited again, as a duplicate.
+      const receiptId = randomUUID();
+      const base = {
+        receipt_id: receiptId,
+        source: 'http' as const,
+        transport: { method: 'POST', path: '/api/v1/cases' },
+        idempotency_key: context.idempotencyKey,
+        received_at: deps.clock().toISOString(),
+        payload: body,
+        raw_text: null,
+      };
+      if (!checked.ok) {
+        await recordIntake(
+          {
+            ...base,
+            outcome: 'rejected',
+            case_id: null,
+            violations: checked.violations,
+            error_code: 'intake.invalid',
+          },
+          context,
+        );
+        throw new DomainError('intake.invalid', 'The intake message is invalid', {
+          violations: checked.violations,
+        });
+      }
+      try {
+        const { opened, ...receipt } = await openCase(checked.intake, context);
+        const audited = await recordIntake(
+          {
+            ...base,
+            outcome: opened ? 'case_opened' : 'duplicate',
+            case_id: receipt.case_id,
+            violations: [],
+            error_code: null,
+          },
+          context,
+        );
+        // The audit record is written last: its position covers the case too.
+        return audited === null ? receipt : { ...receipt, position: positionToken(audited) };
+      } catch (error) {
+        if (error instanceof DomainError) {
+          await recordIntake(
+            { ...base, outcome: 'rejected', case_id: null, violations: [], error_code: error.code },
+            context,
+          );
+        }
+        throw error;
+      }
+    },
+
+    async determineRequirements(request, context) {
+      const receipt = await run(
+        request.case_id,
+        {
+          type: 'DetermineRequirements',
+          data: {
+            case_id: request.case_id,
+            entity_id: request.entity_id,
+            entity_type: request.entity_type as 'PERSON' | 'COMPANY' | 'BENEFICIAL_OWNER',
+            ...(request.traitement_type === undefined ? {} : { traitement_type: request.traitement_type }),
+            ...(request.case_type === undefined ? {} : { case_type: request.case_type }),
+            at: deps.clock().toISOString(),
+            actor: { type: 'USER', id: context.actor },
+          },
+        },
+        context,
+      );
+      const state = receipt.state;
+      const requirementIds =
+        state.status === 'NONE'
+          ? []
+          : Object.entries(state.requirements)
+              .filter(([, requirement]) => requirement.entity_id === request.entity_id)
+              .map(([id]) => id);
+      return { position: receipt.position, revision: receipt.revision, requirement_ids: requirementIds };
+    },
+
+    async changeDocumentStatus(documentId, change, context) {
+      const document = await readStore.get('document_requirements', documentId);
+      if (document === null) {
+        throw new DomainError(
+          CaseErrorCodes.DocumentNotFound,
+          `No document requirement with id "${documentId}"`,
+          {
+            document_requirement_id: documentId,
+          },
+        );
+      }
+      const caseId = String(document.case_id);
+      const receipt = await run(
+        caseId,
+        {
+          type: 'ChangeDocumentStatus',
+          data: {
+            case_id: caseId,
+            document_requirement_id: documentId,
+            new_status: change.new_status,
+            actor: {
+              type: change.updated_by_actor_type ?? 'USER',
+              id: change.updated_by_actor_id ?? context.actor,
+            },
+            ...(change.notes_to_add === undefined ? {} : { notes_to_add: change.notes_to_add }),
+            ...(change.metadata_changes === undefined ? {} : { metadata_changes: change.metadata_changes }),
+            at: deps.clock().toISOString(),
+          },
+        },
+        context,
+      );
+      return { position: receipt.position, revision: receipt.revision };
+    },
+
+    async caseRevision(caseId) {
+      const stored = await deps.eventStore.readStream(caseStreamName(caseId));
+      return stored?.at(-1)?.revision;
+    },
+
+    async caseEvents(caseId) {
+      const stored = await deps.eventStore.readStream(caseStreamName(caseId));
+      if (stored === null) return undefined;
+      return stored.map((event) => ({
+        event_id: event.id,
+        event_type: event.type,
+        aggregate_id: caseId,
+        revision: String(event.revision),
+        position: positionToken(event.position),
+        timestamp: event.created.toISOString(),
+        payload: event.data as Record<string, unknown>,
+        metadata: event.metadata as Record<string, unknown>,
+      }));
+    },
+  };
+
+  const page = (
+    limit: number,
+    skip: number,
+    sort: FindQuery['sort'],
+    filter: FindQuery['filter'] = {},
+  ): FindQuery => ({
+    filter,
+    limit,
+    skip,
+    ...(sort === undefined ? {} : { sort }),
+  });
+  const orUndefined = (doc: Doc | null): Doc | undefined => doc ?? undefined;
+
+  const queries: CaseQueries = {
+    waitForPosition: (token, timeoutMs) => deps.waitForPosition(parsePositionToken(token), timeoutMs),
+    listCases: (filter, { limit, skip }) =>
+      readStore.find('cases', page(limit, skip, [['created_at', -1]], filter)),
+    getCase: async (caseId) => orUndefined(await readStore.get('cases', caseId)),
+    personsOfCase: (caseId, { limit, skip }) =>
+      readStore.find('persons', page(limit, skip, [['created_at', 1]], { case_id: caseId })),
+    getCompany: async (companyId) => orUndefined(await readStore.get('companies', companyId)),
+    ownersOfCompany: (companyId) =>
+      readStore.find('beneficial_owners', { filter: { company_id: companyId }, sort: [['created_at', 1]] }),
+    getDocument: async (documentId) => orUndefined(await readStore.get('document_requirements', documentId)),
+    documentsOfCase: (caseId, filter) =>
+      readStore.find('document_requirements', {
+        filter: { ...filter, case_id: caseId },
+        sort: [['created_at', 1]],
+      }),
+    rawIntake: ({ limit, skip }) => readStore.find('raw_events', page(limit, skip, [['received_at', -1]])),
+  };
+
+  /** The Kafka bridge's view: validation, opening, and the audit of what was refused. */
+  const intake: IntakePort = {
+    validate(value) {
+      const checked = validateIntake(value, { today: deps.clock().toISOString().slice(0, 10) });
+      return checked.ok ? { ok: true, intake: checked.intake } : checked;
+    },
+    async open(validated, context: IntakeContext) {
+      const opened = await openCase(validated as Intake, context);
+      await recordIntake(
+        {
+          ...kafkaReceipt(context),
+          payload: validated,
+          raw_text: null,
+          outcome: opened.opened ? 'case_opened' : 'duplicate',
+          case_id: opened.case_id,
+          violations: [],
+          error_code: null,
+        },
+        context,
+      );
+      return opened;
+    },
+    async recordRejected(rejection: Rejection, context: IntakeContext) {
+      let payload: unknown = null;
+      let rawText: string | null = rejection.raw;
+      try {
+        payload = JSON.parse(rejection.raw);
+        rawText = null;
+      } catch {
+        // Not JSON: keep the text as received.
+      }
+      await recordIntake(
+        {
+          ...kafkaReceipt(context),
+          payload,
+          raw_text: rawText,
+          outcome: 'rejected',
+          case_id: null,
+          violations: rejection.violations,
+          error_code: rejection.code,
+        },
+        context,
+      );
+    },
+  };
+
+  function kafkaReceipt(context: IntakeContext) {
+    const { topic, partition, offset, key } = context.source;
+    return {
+      receipt_id: deps.ids('kafka-intake', topic, String(partition), offset),
+      source: 'kafka' as const,
+      transport: { topic, partition: String(partition), offset, ...(key === undefined ? {} : { key }) },
+      idempotency_key: context.idempotencyKey,
+      received_at: deps.clock().toISOString(),
+    };
+  }
+
+  return { commands, queries, intake };
+}
+
+export type CaseService = ReturnType<typeof createCaseService>;

@@ -1,0 +1,184 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { caseProjections, intakeProjections } from '../../projections/index.ts';
+import {
+  caseEventDefinitions,
+  caseStreamName,
+  createCaseDecider,
+  createCaseEventRegistry,
+  createIntakeEventRegistry,
+  intakeAuditDecider,
+  intakeEventDefinitions,
+  intakeStreamName,
+  parseNotificationRules,
+  parseRequirementRules,
+} from '../cases/index.ts';
+import { startEmulator } from '../emulator/index.ts';
+import { createCommandHandler } from '../eventsourcing/command/handler.ts';
+import { createEventRegistry } from '../eventsourcing/core/event-definitions.ts';
+import type { Projection } from '../eventsourcing/core/projection.ts';
+import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
+import { createProjector } from '../eventsourcing/projection/projector.ts';
+import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
+import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
+import { createAuthenticator } from '../http/auth.ts';
+import type { ComponentHealth } from '../http/health.ts';
+import { caseRoutes } from '../http/routes/cases.ts';
+import { documentRoutes } from '../http/routes/documents.ts';
+import { partyRoutes } from '../http/routes/parties.ts';
+import { type AppServer, buildServer } from '../http/server.ts';
+import { createConfigServiceClient } from '../notification-rules/config-service.ts';
+import { createCaseService } from './case-service.ts';
+import type { Config } from './config.ts';
+import { deriveId } from './ids.ts';
+
+export type RunningService = { server: AppServer; url: string; stop(): Promise<void> };
+
+const bundledRulesDir = new URL('../cases/rules/', import.meta.url);
+
+async function loadRules<T>(
+  file: string,
+  parse: (
+    json: unknown,
+  ) => { ok: true; value: T } | { ok: false; violations: { path: string; message: string }[] },
+): Promise<T> {
+  const url = new URL(file, bundledRulesDir);
+  const parsed = parse(JSON.parse(await readFile(url, 'utf8')));
+  if (!parsed.ok) {
+    const problems = parsed.violations.map((v) => `${v.path} ${v.message}`).join('; ');
+    throw new Error(`invalid rules file ${url.pathname}: ${problems}`);
+  }
+  return parsed.value;
+}
+
+/**
+ * Builds and starts every part of the service from the configuration, and returns how to stop
+ * it: parts are closed in reverse order of their start, so nothing writes into a closed client.
+ */
+export async function startService(config: Readonly<Config>, logger: Logger): Promise<RunningService> {
+  const closers: { name: string; close: () => Promise<unknown> }[] = [];
+  const stop = async (): Promise<void> => {
+    for (const { name, close } of closers.reverse()) {
+      await close().catch((error: unknown) =>
+        logger.error({ err: error, part: name }, 'error while stopping'),
+      );
+    }
+    closers.length = 0;
+  };
+
+  try {
+    let connectionString = config.eventStoreUrl;
+    if (connectionString === undefined) {
+      const emulator = await startEmulator({ dataDir: config.dataDir, port: 0 });
+      closers.push({ name: 'embedded event store', close: () => emulator.close() });
+      connectionString = emulator.connectionString;
+      logger.info({ dataDir: config.dataDir, connectionString }, 'embedded event store started');
+    }
+    const eventStore = createEsdbEventStore({ connectionString });
+    closers.push({ name: 'event store client', close: () => eventStore.close() });
+
+    const readStore =
+      config.mongoUrl === undefined
+        ? createInMemoryReadStore()
+        : createMongoReadStore({ url: config.mongoUrl, database: config.mongoDatabase });
+    closers.push({ name: 'read store', close: () => readStore.close() });
+    if (config.mongoUrl === undefined)
+      logger.info('read models in memory: rebuilt from the event store at start');
+
+    const [requirementRules, bundledRules] = await Promise.all([
+      loadRules('document-requirements.json', parseRequirementRules),
+      loadRules('notification-rules.json', parseNotificationRules),
+    ]);
+    const decider = createCaseDecider({ ids: deriveId, requirementRules, notificationRules: bundledRules });
+    const caseEvents = createCaseEventRegistry();
+    const cases = createCommandHandler({
+      eventStore,
+      decider,
+      streamName: caseStreamName,
+      events: caseEvents,
+    });
+    const intakeAudit = createCommandHandler({
+      eventStore,
+      decider: intakeAuditDecider,
+      streamName: intakeStreamName,
+      events: createIntakeEventRegistry(),
+    });
+
+    const projector = createProjector({
+      name: 'read-models',
+      eventStore,
+      readStore,
+      projections: [...caseProjections, ...intakeProjections] as unknown as readonly Projection[],
+      filter: { streamPrefixes: ['case-', 'intake-'] },
+      events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+      logger,
+    });
+    await projector.start();
+    closers.push({ name: 'projector', close: () => projector.stop() });
+
+    const configService =
+      config.configServiceUrl === undefined
+        ? undefined
+        : createConfigServiceClient({
+            baseUrl: config.configServiceUrl,
+            timeoutMs: config.configServiceTimeoutMs,
+          });
+    if (configService === undefined)
+      logger.info('CONFIG_SERVICE_URL is not set: notifications use the bundled rules');
+
+    const service = createCaseService({
+      eventStore,
+      readStore,
+      cases,
+      intakeAudit,
+      decider,
+      caseEvents,
+      ids: deriveId,
+      bundledRules,
+      configService,
+      waitForPosition: (position, timeoutMs) => projector.waitFor(position, timeoutMs),
+      clock: () => new Date(),
+    });
+
+    const auth = createAuthenticator(config.apiKeys);
+    if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
+    const health = async (): Promise<Record<string, ComponentHealth>> => {
+      const status = projector.status();
+      const projection: ComponentHealth = status.healthy
+        ? { status: 'up', state: status.state }
+        : {
+            status: 'down',
+            state: status.state,
+            detail: status.failure
+              ? `stopped at event ${status.failure.eventId}: ${status.failure.reason}`
+              : 'stopped',
+            failure: status.failure,
+          };
+      const eventStoreHealth: ComponentHealth = await eventStore
+        .headOfAll()
+        .then((): ComponentHealth => ({ status: 'up' }))
+        .catch((error: unknown): ComponentHealth => ({ status: 'down', detail: String(error) }));
+      const readStoreHealth: ComponentHealth = await readStore
+        .count('cases')
+        .then((): ComponentHealth => ({ status: 'up' }))
+        .catch((error: unknown): ComponentHealth => ({ status: 'down', detail: String(error) }));
+      return { eventStore: eventStoreHealth, readStore: readStoreHealth, projector: projection };
+    };
+    const server = await buildServer({
+      logger,
+      auth,
+      health,
+      resources: [
+        caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
+        documentRoutes(service.commands, service.queries),
+        partyRoutes(service.queries),
+      ],
+    });
+    closers.push({ name: 'http server', close: () => server.close() });
+    const url = await server.listen({ host: config.host, port: config.port });
+    return { server, url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -23,6 +23,20 @@ export type Config = {
   configServiceUrl: string | undefined;
   configServiceTimeoutMs: number;
   apiKeys: readonly ApiKey[];
+  /** undefined = the Kafka bridge is off. */
+  kafka: KafkaConfig | undefined;
+};
+
+export type KafkaConfig = {
+  brokers: readonly string[];
+  clientId: string;
+  groupId: string;
+  inboundTopic: string;
+  dlqTopic: string;
+  notificationTopic: string;
+  topicPartitions: number;
+  createTopics: boolean;
+  maxMessageBytes: number;
 };
 
 export type Variable = { name: string; default: string; meaning: string };
@@ -61,6 +75,35 @@ export const variables: readonly Variable[] = [
     default: '(unset)',
     meaning:
       'Comma-separated name:role:secret entries, role one of reader, operator, admin. Unset: no authentication, loopback only.',
+  },
+  {
+    name: 'KAFKA_BROKERS',
+    default: '(unset)',
+    meaning: 'Comma-separated host:port list. Unset: the Kafka bridge is off (said once in the log).',
+  },
+  { name: 'KAFKA_CLIENT_ID', default: 'kyc-case-service', meaning: 'Kafka client id.' },
+  { name: 'KAFKA_GROUP_ID', default: 'kyc-case-service', meaning: 'Consumer group of the intake bridge.' },
+  { name: 'KAFKA_INBOUND_TOPIC', default: 'kyc_events', meaning: 'Topic the intake messages arrive on.' },
+  {
+    name: 'KAFKA_DLQ_TOPIC',
+    default: 'kyc_events.dlq',
+    meaning: 'Dead-letter topic: intake messages that cannot be processed, with the reason in headers.',
+  },
+  {
+    name: 'KAFKA_NOTIFICATION_TOPIC',
+    default: 'notification_events',
+    meaning: 'Topic notifications are published to.',
+  },
+  { name: 'KAFKA_TOPIC_PARTITIONS', default: '3', meaning: 'Partitions of topics the service creates.' },
+  {
+    name: 'KAFKA_CREATE_TOPICS',
+    default: 'true',
+    meaning: 'Create missing topics at start; false: a missing topic stops the start with its name.',
+  },
+  {
+    name: 'KAFKA_MAX_MESSAGE_BYTES',
+    default: '1048576',
+    meaning: 'Larger intake messages go to the dead-letter topic unread.',
   },
 ];
 
@@ -129,7 +172,26 @@ export function loadConfig(env: Env): Readonly<Config> {
     configServiceUrl: url('CONFIG_SERVICE_URL', ['http:', 'https:']),
     configServiceTimeoutMs: integer('CONFIG_SERVICE_TIMEOUT_MS', 5000, 1, 600_000),
     apiKeys: parseApiKeys(read('API_KEYS'), problems),
+    kafka: undefined,
   };
+  const brokers = read('KAFKA_BROKERS');
+  if (brokers !== undefined) {
+    const list = brokers.split(',').map((broker) => broker.trim());
+    for (const broker of list) {
+      if (!/^[^\s:]+:\d{1,5}$/.test(broker)) problems.push(`KAFKA_BROKERS: "${broker}" is not host:port`);
+    }
+    config.kafka = {
+      brokers: list,
+      clientId: read('KAFKA_CLIENT_ID') ?? 'kyc-case-service',
+      groupId: read('KAFKA_GROUP_ID') ?? 'kyc-case-service',
+      inboundTopic: read('KAFKA_INBOUND_TOPIC') ?? 'kyc_events',
+      dlqTopic: read('KAFKA_DLQ_TOPIC') ?? 'kyc_events.dlq',
+      notificationTopic: read('KAFKA_NOTIFICATION_TOPIC') ?? 'notification_events',
+      topicPartitions: integer('KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),
+      createTopics: oneOf('KAFKA_CREATE_TOPICS', ['true', 'false'], 'true') === 'true',
+      maxMessageBytes: integer('KAFKA_MAX_MESSAGE_BYTES', 1_048_576, 1, 100_000_000),
+    };
+  }
   if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
     problems.push(`HOST: without API_KEYS the service binds only to loopback, got "${config.host}"`);
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
+import { variables } from '../../src/app/config.ts';
 
 // compose.yaml and the Dockerfile cannot run in CI (no Docker there), so this test keeps them
 // honest: the file parses, the stack is complete, the service only gets variables it reads, and
@@ -11,21 +12,7 @@ const composeText = readFileSync(new URL('../../compose.yaml', import.meta.url),
 const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
 
 /** Every environment variable the service reads (src/app/config.ts is the only reader). */
-const serviceVariables = new Set([
-  'HOST',
-  'PORT',
-  'LOG_LEVEL',
-  'EVENTSTORE_URL',
-  'MONGODB_URL',
-  'MONGODB_DATABASE',
-  'KAFKA_BROKERS',
-  'KAFKA_INBOUND_TOPIC',
-  'KAFKA_DLQ_TOPIC',
-  'KAFKA_NOTIFICATION_TOPIC',
-  'CONFIG_SERVICE_URL',
-  'API_KEYS',
-  'OTEL_EXPORTER_OTLP_ENDPOINT',
-]);
+const serviceVariables = new Set(variables.map((variable) => variable.name));
 
 type Service = {
   image?: string;

@@ -26,10 +26,16 @@ export class HttpProblem extends Error {
 
 /** Maps stable domain error codes to HTTP statuses; anything unlisted is a 422. */
 const domainStatus: Record<string, number> = {
+  'intake.invalid': 400,
+  'document.unknown_status': 400,
   'case.not_found': 404,
   'document.not_found': 404,
   'entity.not_found': 404,
+  'case.already_exists': 409,
+  'case.busy': 409,
+  'intake.idempotency_key_reused': 409,
   'document.invalid_transition': 409,
+  'requirements.context_mismatch': 409,
   'revision.mismatch': 412,
 };
 
@@ -45,6 +51,14 @@ function violationsOf(error: FastifyError): Violation[] {
   });
 }
 
+/** A 400 naming every violation, the same shape as the HTTP validator's. */
+export function invalidRequest(violations: Violation[]): HttpProblem {
+  return new HttpProblem(400, 'request.invalid', 'The request is invalid', {
+    detail: `${violations.length} violation(s): ${violations.map((v) => `${v.path} ${v.message}`).join('; ')}`,
+    violations,
+  });
+}
+
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
@@ -56,17 +70,7 @@ export function problemErrorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   if (error instanceof HttpProblem) return sendProblem(reply, error.problem);
-  if (error.validation) {
-    const violations = violationsOf(error);
-    return sendProblem(reply, {
-      type: 'urn:kyc-case-service:problem:request.invalid',
-      title: 'The request is invalid',
-      status: 400,
-      code: 'request.invalid',
-      detail: `${violations.length} violation(s): ${violations.map((v) => `${v.path} ${v.message}`).join('; ')}`,
-      violations,
-    });
-  }
+  if (error.validation) return sendProblem(reply, invalidRequest(violationsOf(error)).problem);
   if (error instanceof DomainError) {
     return sendProblem(reply, {
       type: `urn:kyc-case-service:problem:${error.code}`,

@@ -1,7 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type, { type TSchema } from 'typebox';
+import Compile from 'typebox/compile';
+import { DomainError } from '../../eventsourcing/core/errors.ts';
 import type { CaseCommands, CaseQueries } from '../ports.ts';
+import { invalidRequest, type Violation } from '../problem.ts';
 import {
   AnyDocument,
   awaitReadModel,
@@ -36,12 +39,25 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
           body: intake,
           response: { 202: Type.Object({ case_id: Type.String(), ...Receipt }) },
         },
+        // The body is checked by validateIntake inside the command (schema and cross-field rules,
+        // every violation, and an audit record of the refusal), not by the HTTP validator, which
+        // would coerce types and stop at the schema.
+        validatorCompiler: ({ schema, httpPart }) => {
+          if (httpPart === 'body') return () => true;
+          const validator = Compile(schema as TSchema);
+          return (data: unknown) => validator.Check(data);
+        },
       },
       async (request, reply) => {
-        const result = await commands.openCase(
-          request.body,
-          commandContext(request, request.headers['idempotency-key']),
-        );
+        const result = await commands
+          .openCase(request.body, commandContext(request, request.headers['idempotency-key']))
+          .catch((error: unknown) => {
+            if (error instanceof DomainError && error.code === 'intake.invalid') {
+              const violations = (error.details.violations ?? []) as Violation[];
+              throw invalidRequest(violations.map((v) => ({ path: `body${v.path}`, message: v.message })));
+            }
+            throw error;
+          });
         reply.header('location', `/api/v1/cases/${result.case_id}`);
         return reply.status(202).send(result);
       },
@@ -59,7 +75,7 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
             status: Type.Optional(Type.String({ maxLength: 32 })),
             client_id: Type.Optional(Type.String({ maxLength: 128 })),
             type: Type.Optional(Type.String({ maxLength: 64 })),
-            traitement_type: Type.Optional(Type.Union([Type.Literal('KYC'), Type.Literal('KYB')])),
+            traitement_type: Type.Optional(Type.Enum(['KYC', 'KYB'])),
           }),
           response: { 200: Type.Array(AnyDocument) },
         },

@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { DOCUMENT_STATUSES, ENTITY_TYPES } from '../../cases/documents.ts';
 import type { CaseCommands, CaseQueries } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
 import {
@@ -13,11 +14,7 @@ import {
   Receipt,
 } from './common.ts';
 
-const DocumentStatus = Type.Union(
-  ['AWAITING_UPLOAD', 'UPLOADED', 'VERIFIED_SYSTEM', 'VERIFIED_MANUAL', 'REJECTED', 'NOT_APPLICABLE'].map(
-    (s) => Type.Literal(s),
-  ),
-);
+const DocumentStatus = Type.Enum([...DOCUMENT_STATUSES]);
 
 const StatusChange = Type.Object(
   {
@@ -36,11 +33,7 @@ const RequirementRequest = Type.Object(
   {
     case_id: Id,
     entity_id: Id,
-    entity_type: Type.Union([
-      Type.Literal('PERSON'),
-      Type.Literal('COMPANY'),
-      Type.Literal('BENEFICIAL_OWNER'),
-    ]),
+    entity_type: Type.Enum([...ENTITY_TYPES]),
     traitement_type: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
     case_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     context_data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

@@ -317,6 +317,8 @@ function createPersistent(client: EventStoreDBClient): PersistentSubscriptions {
         [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
         close: async () => {
           queue.end();
+          // A paused stream never finishes after a cancel, and the client's dispose waits for it.
+          subscription.resume();
           await subscription.unsubscribe().catch(() => undefined);
         },
       };
@@ -405,6 +407,8 @@ function subscribe(client: EventStoreDBClient, options: AllSubscriptionOptions):
     [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
     close: async () => {
       queue.end();
+      // A paused stream never finishes after a cancel, and the client's dispose waits for it.
+      subscription?.resume();
       await subscription?.unsubscribe().catch(() => undefined);
     },
   };
@@ -498,15 +502,18 @@ export function createEsdbEventStore(options: { connectionString: string }): Eve
 
     headOfAll: () =>
       guarded(async (): Promise<HeadOfAll | null> => {
+        // Read to the end rather than returning from the loop: an abandoned read stays open on
+        // the client and its dispose would wait for it forever.
+        let head: HeadOfAll | null = null;
         for await (const resolved of client.readAll({
           direction: BACKWARDS,
           fromPosition: END,
           maxCount: 1,
         })) {
           const event = toStored(resolved as AnyResolved);
-          if (event) return { position: event.position, created: event.created };
+          if (event && !head) head = { position: event.position, created: event.created };
         }
-        return null;
+        return head;
       }),
 
     persistent: createPersistent(client),

@@ -200,6 +200,20 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
   const aliases = new Map<string, { target: string | null; until: number }>();
   const retiring = new Map<string, NodeJS.Timeout>();
   let prepared: Promise<void> | null = null;
+  // FerretDB 1.x evaluates an update's filter and writes the result in separate steps, so two
+  // concurrent guarded writes to one document can both pass the guard. Writes to a target are
+  // therefore serialised within this process (across processes: one projector per group).
+  const writeQueues = new Map<string, Promise<unknown>>();
+  function serialised<T>(target: string, operation: () => Promise<T>): Promise<T> {
+    const previous = writeQueues.get(target) ?? Promise.resolve();
+    const run = previous.then(operation, operation);
+    const tail = run.catch(() => undefined);
+    writeQueues.set(target, tail);
+    void tail.then(() => {
+      if (writeQueues.get(target) === tail) writeQueues.delete(target);
+    });
+    return run;
+  }
 
   function ensureMeta(): Promise<void> {
     prepared ??= guarded(async () => {
@@ -305,7 +319,7 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
             replaceOne: { filter: { _id: id as never, _pos: { $lt: key } }, replacement, upsert: true },
           };
         });
-        return guardedWrites(db.collection(target), operations);
+        return serialised(target, () => guardedWrites(db.collection(target), operations));
       }),
 
     prepareTarget: (target, indexes) =>

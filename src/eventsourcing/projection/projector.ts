@@ -1,0 +1,577 @@
+import type { EventRegistry } from '../core/event-definitions.ts';
+import type { AllPosition } from '../core/events.ts';
+import { comparePositions, formatPosition } from '../core/positions.ts';
+import type { Projection, ReadDocument } from '../core/projection.ts';
+import type { AllFilter, EventStore } from '../eventstore/port.ts';
+import type { ReadStore, SkippedEvent } from '../readstore/port.ts';
+import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
+import { type Lane, type RunnerFailure, runLanes } from './runner.ts';
+
+/** Structured logger (pino's call shape); the projector logs failures, retries and rebuilds. */
+export type Logger = {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+};
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+/** Why the projector stopped: the event it could not apply and what went wrong. */
+export type ProjectionFailure = {
+  projection: string;
+  eventId: string;
+  streamId: string;
+  type: string;
+  position: AllPosition;
+  reason: string;
+  at: Date;
+};
+
+export type RebuildProgress = {
+  projection: string;
+  eventsDone: number;
+  eventsPerSecond: number;
+  /** Share of `$all` (by position) behind the rebuild, 0..1. */
+  fraction: number;
+  estimatedRemainingSeconds: number | null;
+  position: AllPosition | null;
+  done: boolean;
+};
+
+export type ProjectorState = 'stopped' | 'starting' | 'catching_up' | 'live' | 'retrying' | 'failed';
+
+export type ProjectorStatus = {
+  name: string;
+  state: ProjectorState;
+  /** False when stopped by a failure: readiness should report it. Retrying stays healthy. */
+  healthy: boolean;
+  /** The oldest checkpoint among live projections (null = nothing processed yet). */
+  position: AllPosition | null;
+  processedEvents: number;
+  projections: {
+    name: string;
+    version: number;
+    target: string | null;
+    checkpoint: AllPosition | null;
+    rebuilding: boolean;
+  }[];
+  failure: ProjectionFailure | null;
+  transientError: { reason: string; attempts: number; since: Date } | null;
+  rebuilds: RebuildProgress[];
+};
+
+/** Distance to the head of `$all`: events (counted up to a cap) and age of the oldest unprocessed one. */
+export type Lag = { events: number; eventsAtLeast: boolean; seconds: number; head: AllPosition | null };
+
+export type ProjectorOptions = {
+  /** Names the group in logs and status. */
+  name: string;
+  eventStore: EventStore;
+  readStore: ReadStore;
+  projections: readonly Projection<ReadDocument, never>[] | readonly Projection[];
+  /** Server-side filter of the group's subscription, e.g. `{ streamPrefixes: ['case-'] }`. */
+  filter?: AllFilter;
+  /** Decodes and upcasts events; without it projections get the stored JSON. */
+  events?: EventRegistry;
+  /** Events per batch (default 500) and the longest a partial batch waits (default 25 ms). */
+  batchSize?: number;
+  batchDelayMs?: number;
+  checkpointInterval?: number;
+  backoff?: Backoff;
+  /** Indexes to create on each projection's collection (field lists), by projection name. */
+  indexes?: Readonly<Record<string, readonly (readonly string[])[]>>;
+  logger?: Logger;
+  onRebuildProgress?: (progress: RebuildProgress) => void;
+};
+
+export type Projector = {
+  /**
+   * Creates missing slots, starts the live subscription from the stored checkpoints and, for
+   * each projection whose version differs from its slot's, a rebuild into a shadow collection
+   * (the old collection keeps serving until the swap). Resolves once the loop is running.
+   */
+  start(): Promise<void>;
+  /** Finishes the batch in hand, saves its checkpoint and stops; idempotent. */
+  stop(): Promise<void>;
+  status(): ProjectorStatus;
+  lag(maxCount?: number): Promise<Lag>;
+  /** Operator: try the failed event again (e.g. after a fix was deployed). */
+  retry(): void;
+  /**
+   * Operator: record that the failed event is skipped by its projection, then resume. The skip
+   * is stored, so rebuilds skip it too. Throws when `eventId` is not the current failure.
+   */
+  skip(eventId: string, decision: { reason: string; operator: string }): Promise<void>;
+  /**
+   * Replays one projection from the start of `$all` into a shadow collection while the live one
+   * serves, then swaps atomically and carries the checkpoint. Resolves when swapped.
+   */
+  rebuild(projection: string, onProgress?: (progress: RebuildProgress) => void): Promise<void>;
+  /** Resolves true once every live projection's checkpoint is at or past `position`. */
+  waitFor(position: AllPosition, timeoutMs: number): Promise<boolean>;
+};
+
+/** Creates the projector runtime for one group of projections sharing one subscription. */
+export function createProjector(options: ProjectorOptions): Projector {
+  const logger = options.logger ?? silent;
+  const backoff = options.backoff ?? { initialDelayMs: 50, maxDelayMs: 10_000, factor: 2 };
+  const batchSize = options.batchSize ?? 500;
+  const batchDelayMs = options.batchDelayMs ?? 25;
+  const checkpointInterval = options.checkpointInterval ?? 1;
+  const projections = new Map<string, Projection>();
+  for (const projection of options.projections as readonly Projection[]) {
+    if (projections.has(projection.name))
+      throw new Error(`projection ${projection.name} is registered twice`);
+    projections.set(projection.name, projection);
+  }
+
+  let state: ProjectorState = 'stopped';
+  let failure: (RunnerFailure & { at: Date }) | null = null;
+  let transient: { reason: string; attempts: number; since: Date } | null = null;
+  let processed = 0;
+  let lastCreated: Date | null = null;
+  let loop: Promise<void> | null = null;
+  let stopping = false;
+  let runAbort: AbortController | null = null;
+  let wake: (() => void) | null = null;
+  const live = new Map<string, Lane>();
+  const rebuilding = new Map<string, RebuildProgress>();
+  const rebuildTasks = new Set<Promise<void>>();
+  const waiters = new Set<{ position: AllPosition; resolve(ok: boolean): void }>();
+
+  function livePosition(): AllPosition | null {
+    let min: AllPosition | null = null;
+    let first = true;
+    for (const lane of live.values()) {
+      if (lane.checkpoint === null) return null;
+      if (first || (min && comparePositions(lane.checkpoint, min) < 0)) min = lane.checkpoint;
+      first = false;
+    }
+    return min;
+  }
+
+  function notifyWaiters() {
+    const position = livePosition();
+    if (!position) return;
+    for (const waiter of waiters) {
+      if (comparePositions(position, waiter.position) >= 0) {
+        waiters.delete(waiter);
+        waiter.resolve(true);
+      }
+    }
+  }
+
+  async function laneFor(
+    projection: Projection,
+    target: string,
+    checkpoint: AllPosition | null,
+  ): Promise<Lane> {
+    const skips = await options.readStore.skips(projection.name);
+    return { projection, target, checkpoint, skips: new Set(skips.map((s) => s.eventId)) };
+  }
+
+  async function loadLiveLanes(): Promise<void> {
+    live.clear();
+    for (const projection of projections.values()) {
+      if (rebuilding.has(projection.name)) continue;
+      const slot = await options.readStore.slot(projection.name);
+      if (!slot || slot.version !== projection.version) continue;
+      live.set(projection.name, await laneFor(projection, slot.target, slot.checkpoint));
+    }
+  }
+
+  /** Restarts the live subscription (new lane set, or resume after an operator decision). */
+  function restartLive() {
+    runAbort?.abort();
+    wake?.();
+  }
+
+  async function liveLoop(): Promise<void> {
+    let attempts = 0;
+    while (!stopping) {
+      if (failure) {
+        state = 'failed';
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        continue;
+      }
+      const controller = new AbortController();
+      runAbort = controller;
+      try {
+        await loadLiveLanes();
+        if (live.size === 0) {
+          state = 'live';
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+          continue;
+        }
+        state = state === 'live' ? 'live' : 'catching_up';
+        const outcome = await runLanes({
+          eventStore: options.eventStore,
+          readStore: options.readStore,
+          lanes: [...live.values()],
+          ...(options.filter ? { filter: options.filter } : {}),
+          ...(options.events ? { registry: options.events } : {}),
+          batchSize,
+          batchDelayMs,
+          checkpointInterval,
+          backoff,
+          mode: 'live',
+          signal: controller.signal,
+          hooks: {
+            flushed(info) {
+              processed += info.events;
+              if (info.lastCreated) lastCreated = info.lastCreated;
+              if (transient) {
+                logger.info({ projector: options.name }, 'projector recovered');
+                transient = null;
+              }
+              if (state === 'retrying') state = 'catching_up';
+              attempts = 0;
+              notifyWaiters();
+            },
+            retrying(error, attempt) {
+              state = 'retrying';
+              transient = {
+                reason: String((error as Error).message),
+                attempts: attempt,
+                since: transient?.since ?? new Date(),
+              };
+              logger.warn(
+                { projector: options.name, attempt, err: error },
+                'read store unavailable; retrying batch',
+              );
+            },
+            caughtUp() {
+              state = 'live';
+            },
+          },
+        });
+        if (outcome.kind === 'failed') {
+          failure = { ...outcome.failure, at: new Date() };
+          state = 'failed';
+          logger.error(
+            {
+              projector: options.name,
+              projection: failure.projection,
+              eventId: failure.event.id,
+              streamId: failure.event.streamId,
+              eventType: failure.event.type,
+              position: formatPosition(failure.event.position),
+              reason: failure.reason,
+            },
+            'projection cannot apply event; projector stopped',
+          );
+        }
+      } catch (error) {
+        if (stopping) break;
+        attempts++;
+        state = 'retrying';
+        transient = {
+          reason: String((error as Error).message),
+          attempts,
+          since: transient?.since ?? new Date(),
+        };
+        logger.warn(
+          { projector: options.name, attempt: attempts, err: error },
+          'projector subscription failed; resubscribing',
+        );
+        await sleep(backoffDelay(backoff, attempts));
+      } finally {
+        if (runAbort === controller) runAbort = null;
+      }
+    }
+    state = 'stopped';
+  }
+
+  async function rebuildInto(
+    projection: Projection,
+    onProgress?: (progress: RebuildProgress) => void,
+  ): Promise<void> {
+    const report = (progress: RebuildProgress) => {
+      rebuilding.set(projection.name, progress);
+      onProgress?.(progress);
+      options.onRebuildProgress?.(progress);
+    };
+    const started = Date.now();
+    const head = await options.eventStore.headOfAll();
+    let done = 0;
+    const progressOf = (position: AllPosition | null, finished: boolean): RebuildProgress => {
+      const elapsed = Math.max(0.001, (Date.now() - started) / 1000);
+      const fraction =
+        finished || !head || head.position.commit === 0n
+          ? 1
+          : position
+            ? Math.min(1, Number(position.commit) / Number(head.position.commit))
+            : 0;
+      return {
+        projection: projection.name,
+        eventsDone: done,
+        eventsPerSecond: Math.round(done / elapsed),
+        fraction,
+        estimatedRemainingSeconds: fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null,
+        position,
+        done: finished,
+      };
+    };
+    report(progressOf(null, false));
+    logger.info({ projector: options.name, projection: projection.name }, 'rebuild started');
+
+    const shadow = await options.readStore.beginShadow(projection.name, projection.version);
+    await options.readStore.prepareTarget(shadow.target, options.indexes?.[projection.name] ?? []);
+    const lane = await laneFor(projection, shadow.target, null);
+    let lastReport = 0;
+    const runShadow = async () => {
+      for (let attempt = 1; ; attempt++) {
+        const controller = new AbortController();
+        const stopWatch = setInterval(() => stopping && controller.abort(), 100);
+        try {
+          const outcome = await runLanes({
+            eventStore: options.eventStore,
+            readStore: options.readStore,
+            lanes: [lane],
+            ...(options.filter ? { filter: options.filter } : {}),
+            ...(options.events ? { registry: options.events } : {}),
+            batchSize,
+            batchDelayMs,
+            checkpointInterval,
+            backoff,
+            mode: 'rebuild',
+            signal: controller.signal,
+            hooks: {
+              flushed(info) {
+                done += info.matched;
+                if (Date.now() - lastReport >= 500) {
+                  lastReport = Date.now();
+                  report(progressOf(info.position, false));
+                }
+              },
+            },
+          });
+          if (outcome.kind === 'failed') {
+            throw new Error(
+              `rebuild of ${projection.name} stopped at event ${outcome.failure.event.id}: ${outcome.failure.reason}`,
+            );
+          }
+          if (outcome.kind === 'stopped')
+            throw new Error(`rebuild of ${projection.name} interrupted by stop`);
+          return;
+        } catch (error) {
+          if (stopping || !(error instanceof Error && (error as { transient?: boolean }).transient))
+            throw error;
+          await sleep(backoffDelay(backoff, attempt));
+        } finally {
+          clearInterval(stopWatch);
+        }
+      }
+    };
+
+    await runShadow();
+    // Take the projection out of the live group so nothing writes its old target, catch the
+    // shadow up to the head once more, then swap data and checkpoint in one step.
+    const wasLive = live.has(projection.name);
+    rebuilding.set(projection.name, progressOf(lane.checkpoint, false));
+    if (wasLive) restartLive();
+    await runShadow();
+    const slot = await options.readStore.slot(projection.name);
+    if (!slot) throw new Error(`projection ${projection.name} lost its slot during the rebuild`);
+    const swapped = await options.readStore.swap(projection.name, slot);
+    if (swapped.outcome === 'conflict') {
+      rebuilding.delete(projection.name);
+      restartLive();
+      throw new Error(`rebuild of ${projection.name}: the slot changed underneath; not swapped`);
+    }
+    await options.readStore.retire(swapped.previous);
+    const final = progressOf(lane.checkpoint, true);
+    rebuilding.delete(projection.name);
+    onProgress?.(final);
+    options.onRebuildProgress?.(final);
+    logger.info(
+      {
+        projector: options.name,
+        projection: projection.name,
+        events: done,
+        seconds: (Date.now() - started) / 1000,
+      },
+      'rebuild swapped in',
+    );
+    restartLive();
+  }
+
+  function track(task: Promise<void>) {
+    rebuildTasks.add(task);
+    task.finally(() => rebuildTasks.delete(task)).catch(() => undefined);
+  }
+
+  return {
+    async start() {
+      if (loop) return;
+      stopping = false;
+      state = 'starting';
+      for (const projection of projections.values()) {
+        const slot = await options.readStore.createSlot(
+          projection.name,
+          projection.collection,
+          projection.version,
+        );
+        await options.readStore.prepareTarget(slot.target, options.indexes?.[projection.name] ?? []);
+        if (slot.version !== projection.version) {
+          logger.info(
+            {
+              projector: options.name,
+              projection: projection.name,
+              from: slot.version,
+              to: projection.version,
+            },
+            'projection version changed; rebuilding',
+          );
+          rebuilding.set(projection.name, {
+            projection: projection.name,
+            eventsDone: 0,
+            eventsPerSecond: 0,
+            fraction: 0,
+            estimatedRemainingSeconds: null,
+            position: null,
+            done: false,
+          });
+          track(
+            rebuildInto(projection).catch((error: unknown) => {
+              rebuilding.delete(projection.name);
+              if (!stopping)
+                logger.error(
+                  { projector: options.name, projection: projection.name, err: error },
+                  'rebuild failed',
+                );
+            }),
+          );
+        }
+      }
+      loop = liveLoop();
+    },
+
+    async stop() {
+      stopping = true;
+      runAbort?.abort();
+      wake?.();
+      await loop;
+      await Promise.allSettled([...rebuildTasks]);
+      loop = null;
+      state = 'stopped';
+      for (const waiter of waiters) waiter.resolve(false);
+      waiters.clear();
+    },
+
+    status() {
+      return {
+        name: options.name,
+        state,
+        healthy: state !== 'failed',
+        position: livePosition(),
+        processedEvents: processed,
+        projections: [...projections.values()].map((projection) => {
+          const lane = live.get(projection.name);
+          return {
+            name: projection.name,
+            version: projection.version,
+            target: lane?.target ?? null,
+            checkpoint: lane?.checkpoint ?? null,
+            rebuilding: rebuilding.has(projection.name),
+          };
+        }),
+        failure: failure
+          ? {
+              projection: failure.projection,
+              eventId: failure.event.id,
+              streamId: failure.event.streamId,
+              type: failure.event.type,
+              position: failure.event.position,
+              reason: failure.reason,
+              at: failure.at,
+            }
+          : null,
+        transientError: transient,
+        rebuilds: [...rebuilding.values()],
+      };
+    },
+
+    async lag(maxCount = 1000) {
+      const head = await options.eventStore.headOfAll();
+      const position = livePosition();
+      if (!head) return { events: 0, eventsAtLeast: false, seconds: 0, head: null };
+      if (position && comparePositions(position, head.position) >= 0) {
+        return { events: 0, eventsAtLeast: false, seconds: 0, head: head.position };
+      }
+      const behind = await options.eventStore.readAll(position ?? 'start', maxCount);
+      const oldest = behind[0];
+      return {
+        events: behind.length,
+        eventsAtLeast: behind.length >= maxCount,
+        seconds: oldest ? Math.max(0, (Date.now() - oldest.created.getTime()) / 1000) : 0,
+        head: head.position,
+      };
+    },
+
+    retry() {
+      if (!failure) return;
+      logger.info({ projector: options.name, eventId: failure.event.id }, 'operator retry');
+      failure = null;
+      state = 'catching_up';
+      wake?.();
+    },
+
+    async skip(eventId, decision) {
+      if (!failure || failure.event.id !== eventId) {
+        throw new Error(`event ${eventId} is not the event the projector stopped at`);
+      }
+      const skipped: SkippedEvent = {
+        eventId,
+        position: failure.event.position,
+        streamId: failure.event.streamId,
+        type: failure.event.type,
+        reason: decision.reason,
+        operator: decision.operator,
+        at: new Date(),
+      };
+      await options.readStore.recordSkip(failure.projection, skipped);
+      logger.warn(
+        { projector: options.name, projection: failure.projection, ...skipped },
+        'operator skipped event',
+      );
+      failure = null;
+      state = 'catching_up';
+      wake?.();
+    },
+
+    async rebuild(name, onProgress) {
+      const projection = projections.get(name);
+      if (!projection) throw new Error(`unknown projection ${name}`);
+      if (rebuilding.has(name)) throw new Error(`projection ${name} is already rebuilding`);
+      const task = rebuildInto(projection, onProgress);
+      track(task);
+      try {
+        await task;
+      } finally {
+        rebuilding.delete(name);
+      }
+    },
+
+    waitFor(position, timeoutMs) {
+      const current = livePosition();
+      if (current && comparePositions(current, position) >= 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const waiter = {
+          position,
+          resolve: (ok: boolean) => {
+            clearTimeout(timer);
+            resolve(ok);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          resolve(false);
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+  };
+}

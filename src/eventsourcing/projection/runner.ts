@@ -1,0 +1,251 @@
+import type { EventRegistry } from '../core/event-definitions.ts';
+import type { AllPosition, RecordedEvent } from '../core/events.ts';
+import { comparePositions, maxPosition } from '../core/positions.ts';
+import type { Projection } from '../core/projection.ts';
+import type { AllFilter, EventStore, StoredEvent, SubscriptionMessage } from '../eventstore/port.ts';
+import type { ReadStore } from '../readstore/port.ts';
+import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
+import { type ApplyFailure, planBatch, toRecorded, touchedIds } from './apply.ts';
+
+/** One projection inside a runner: where it writes and how far it got. */
+export type Lane = {
+  projection: Projection;
+  target: string;
+  checkpoint: AllPosition | null;
+  skips: ReadonlySet<string>;
+};
+
+export type RunnerFailure = ApplyFailure & { projection: string };
+
+export type RunOutcome =
+  | { kind: 'stopped' }
+  | { kind: 'caughtUp' }
+  | { kind: 'failed'; failure: RunnerFailure };
+
+export type RunnerHooks = {
+  /** After each flush: the batch's events, how many matched, and the lanes' new checkpoints. */
+  flushed?(info: {
+    events: number;
+    matched: number;
+    position: AllPosition | null;
+    lastCreated: Date | null;
+  }): void;
+  /** A transient store error made a flush wait; `attempt` counts from 1. */
+  retrying?(error: unknown, attempt: number): void;
+  caughtUp?(): void;
+};
+
+export type RunnerOptions = {
+  eventStore: EventStore;
+  readStore: ReadStore;
+  lanes: Lane[];
+  filter?: AllFilter;
+  registry?: EventRegistry;
+  batchSize: number;
+  batchDelayMs: number;
+  checkpointInterval: number;
+  backoff: Backoff;
+  /** `rebuild` returns at the first caught-up marker; `live` runs until aborted. */
+  mode: 'live' | 'rebuild';
+  signal: AbortSignal;
+  hooks?: RunnerHooks;
+};
+
+function isTransient(error: unknown): boolean {
+  return error instanceof Error && (error as { transient?: unknown }).transient === true;
+}
+
+const TIMEOUT = Symbol('timeout');
+const ABORTED = Symbol('aborted');
+
+/**
+ * One catch-up subscription feeding a set of lanes. For every batch, in this order: decode,
+ * fold per document, one bulk write per lane, then each lane's checkpoint. Transient store
+ * errors retry the same batch with backoff (writes are position-guarded, so a repeat is
+ * harmless); a failure to apply an event writes everything before it, then stops the run.
+ * Subscription errors propagate to the caller, which resubscribes from the checkpoints.
+ */
+export async function runLanes(options: RunnerOptions): Promise<RunOutcome> {
+  const { lanes, signal } = options;
+  const from = lanes.reduce<AllPosition | null | undefined>((min, lane) => {
+    if (min === null || lane.checkpoint === null) return null;
+    if (min === undefined) return lane.checkpoint;
+    return comparePositions(lane.checkpoint, min) < 0 ? lane.checkpoint : min;
+  }, undefined);
+  const subscription = options.eventStore.subscribeToAll({
+    from: from ?? 'start',
+    ...(options.filter ? { filter: options.filter } : {}),
+    checkpointInterval: options.checkpointInterval,
+  });
+  const iterator = subscription[Symbol.asyncIterator]();
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    if (signal.aborted) resolve(ABORTED);
+    signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
+  });
+
+  let batch: StoredEvent[] = [];
+  let batchEnd: AllPosition | null = null;
+  let deadline: number | null = null;
+  let next = iterator.next();
+
+  async function flushWithRetry(
+    events: StoredEvent[],
+    end: AllPosition | null,
+  ): Promise<RunnerFailure | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await flush(options, events, end);
+      } catch (error) {
+        if (!isTransient(error) || signal.aborted) throw error;
+        options.hooks?.retrying?.(error, attempt);
+        await sleep(backoffDelay(options.backoff, attempt), signal);
+        if (signal.aborted) throw error;
+      }
+    }
+  }
+
+  try {
+    for (;;) {
+      const waiters: Promise<IteratorResult<SubscriptionMessage> | typeof TIMEOUT | typeof ABORTED>[] = [
+        next,
+        aborted,
+      ];
+      let timer: NodeJS.Timeout | undefined;
+      if (deadline !== null) {
+        const wait = Math.max(0, deadline - Date.now());
+        waiters.push(new Promise((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait))));
+      }
+      const result = await Promise.race(waiters);
+      clearTimeout(timer);
+
+      if (result === ABORTED) {
+        // Finish the batch in hand so a stop loses no work, then leave.
+        if (batch.length > 0 || batchEnd) {
+          const failure = await flushWithRetry(batch, batchEnd).catch(() => null);
+          if (failure) return { kind: 'failed', failure };
+        }
+        return { kind: 'stopped' };
+      }
+      if (result === TIMEOUT) {
+        const failure = await flushWithRetry(batch, batchEnd);
+        if (failure) return { kind: 'failed', failure };
+        batch = [];
+        batchEnd = null;
+        deadline = null;
+        continue;
+      }
+      if (result.done) throw new Error('the $all subscription ended unexpectedly');
+      next = iterator.next();
+      const message = result.value;
+      if (message.kind === 'event') {
+        batch.push(message.event);
+        batchEnd = maxPosition(batchEnd, message.event.position);
+        if (batch.length === 1) deadline = Date.now() + options.batchDelayMs;
+        if (batch.length < options.batchSize) continue;
+      } else if (message.kind === 'checkpoint') {
+        // Everything up to here was delivered: the stored position may advance even when
+        // nothing matched the filter.
+        batchEnd = maxPosition(batchEnd, message.position);
+        if (batch.length > 0) continue;
+      }
+      const failure = await flushWithRetry(batch, batchEnd);
+      if (failure) return { kind: 'failed', failure };
+      batch = [];
+      batchEnd = null;
+      deadline = null;
+      if (message.kind === 'caughtUp') {
+        options.hooks?.caughtUp?.();
+        if (options.mode === 'rebuild') return { kind: 'caughtUp' };
+      }
+    }
+  } finally {
+    await subscription.close();
+  }
+}
+
+type Entry = { index: number; stored: StoredEvent; recorded: () => RecordedEvent };
+
+/** Writes one batch to every lane; returns the first failure after writing what precedes it. */
+async function flush(
+  options: RunnerOptions,
+  events: StoredEvent[],
+  end: AllPosition | null,
+): Promise<RunnerFailure | null> {
+  const cache = new Map<number, RecordedEvent>();
+  const entries: Entry[] = events.map((stored, index) => ({
+    index,
+    stored,
+    recorded: () => {
+      let recorded = cache.get(index);
+      if (!recorded) {
+        recorded = toRecorded(stored, options.registry);
+        cache.set(index, recorded);
+      }
+      return recorded;
+    },
+  }));
+
+  type LanePlan = { lane: Lane; plan: Exclude<ReturnType<typeof planBatch>, { failure: ApplyFailure }> };
+  const plans: LanePlan[] = [];
+  let failure: RunnerFailure | null = null;
+  for (const lane of options.lanes) {
+    const handles = new Set<string>(lane.projection.handles);
+    const relevant = entries.filter(
+      (e) =>
+        handles.has(e.stored.type) &&
+        (lane.checkpoint === null || comparePositions(e.stored.position, lane.checkpoint) > 0) &&
+        !lane.skips.has(e.stored.id),
+    );
+    if (relevant.length === 0) {
+      plans.push({ lane, plan: { writes: [], matched: 0 } });
+      continue;
+    }
+    const current = await options.readStore.load(lane.target, touchedIds(lane.projection, relevant));
+    const plan = planBatch(lane.projection, relevant, current);
+    if ('failure' in plan) {
+      if (!failure || plan.failure.index < failure.index)
+        failure = { ...plan.failure, projection: lane.projection.name };
+      continue;
+    }
+    plans.push({ lane, plan });
+  }
+
+  if (failure) {
+    // Apply everything before the poison event, so the checkpoint stops exactly in front of it.
+    const before = events.slice(0, failure.index);
+    const prior = failure.index > 0 ? events[failure.index - 1]!.position : null;
+    if (before.length > 0) await flush(options, before, prior);
+    return failure;
+  }
+
+  let matched = 0;
+  for (const { lane, plan } of plans) {
+    matched += plan.matched;
+    if (plan.writes.length > 0) await options.readStore.write(lane.target, plan.writes);
+  }
+  if (end) {
+    for (const { lane } of plans) {
+      if (lane.checkpoint && comparePositions(end, lane.checkpoint) <= 0) continue;
+      const saved = await options.readStore.saveCheckpoint(lane.projection.name, lane.target, end);
+      if (saved.outcome === 'superseded') {
+        throw new SupersededError(lane.projection.name, lane.target);
+      }
+      lane.checkpoint = end;
+    }
+  }
+  options.hooks?.flushed?.({
+    events: events.length,
+    matched,
+    position: end,
+    lastCreated: events.at(-1)?.created ?? null,
+  });
+  return null;
+}
+
+/** The target this runner writes to was swapped out by a rebuild elsewhere: reload and restart. */
+export class SupersededError extends Error {
+  constructor(projection: string, target: string) {
+    super(`projection ${projection}: target ${target} is no longer active`);
+    this.name = 'SupersededError';
+  }
+}

@@ -1,0 +1,306 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, type TestContext, test } from 'node:test';
+import type { AllPosition } from '../../src/eventsourcing/core/events.ts';
+import type { EventStore } from '../../src/eventsourcing/eventstore/port.ts';
+import { createProjector, type ProjectorOptions } from '../../src/eventsourcing/projection/projector.ts';
+import type { ReadStore } from '../../src/eventsourcing/readstore/port.ts';
+import { accountEvents, accountsProjection } from './eventsourcing-sample.ts';
+
+export type ProjectorFixture = {
+  eventStore(t: TestContext): Promise<EventStore>;
+  readStore(t: TestContext): Promise<ReadStore | undefined>;
+};
+
+/** Polls `check` every 10 ms until it holds, failing with `what` after `timeoutMs`. */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Appends account events (current schema versions) with the metadata our handler writes. */
+export function accountWriter(eventStore: EventStore, category: string) {
+  let n = 0;
+  const append = async (accountId: string, type: string, data: object): Promise<AllPosition> => {
+    const result = await eventStore.appendToStream(
+      `${category}-${accountId}`,
+      [
+        {
+          id: randomUUID(),
+          type,
+          data: { accountId, ...data },
+          metadata: {
+            correlationId: 'c',
+            causationId: 'c',
+            idempotencyKey: `k${n++}`,
+            actor: 'test',
+            schemaVersion: accountEvents.versionOf(type),
+          },
+        },
+      ],
+      'any',
+    );
+    assert.equal(result.outcome, 'appended');
+    return result.outcome === 'appended' ? result.position : { commit: 0n, prepare: 0n };
+  };
+  return {
+    open: (id: string, owner = `owner-${id}`) => append(id, 'AccountOpened', { owner }),
+    deposit: (id: string, amount: number) => append(id, 'MoneyDeposited', { amount, currency: 'EUR' }),
+    close: (id: string) => append(id, 'AccountClosed', {}),
+  };
+}
+
+/** Projector behaviour, run against each pairing of event store and read store. */
+export function projectorSuite(name: string, fixture: ProjectorFixture): void {
+  async function setup(t: TestContext, overrides: Partial<ProjectorOptions> = {}) {
+    const readStore = await fixture.readStore(t);
+    if (!readStore) return undefined;
+    const eventStore = await fixture.eventStore(t);
+    const suffix = randomUUID().slice(0, 8);
+    const category = `acc${suffix}`;
+    const collection = `accounts_${suffix}`;
+    const projection = accountsProjection(collection);
+    const writer = accountWriter(eventStore, category);
+    const projectors: ReturnType<typeof createProjector>[] = [];
+    const make = (extra: Partial<ProjectorOptions> = {}) => {
+      const projector = createProjector({
+        name: `group_${suffix}`,
+        eventStore,
+        readStore,
+        projections: [projection],
+        filter: { streamPrefixes: [`${category}-`] },
+        events: accountEvents,
+        batchSize: 50,
+        batchDelayMs: 5,
+        backoff: { initialDelayMs: 5, maxDelayMs: 50, factor: 2 },
+        ...overrides,
+        ...extra,
+      });
+      projectors.push(projector);
+      return projector;
+    };
+    t.after(async () => {
+      for (const projector of projectors) await projector.stop();
+    });
+    return { readStore, eventStore, category, collection, projection, writer, make };
+  }
+
+  describe(`projector: ${name}`, () => {
+    test('projects events into documents, checkpoints, and resumes after a restart', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      await ctx.writer.open('a');
+      await ctx.writer.deposit('a', 5);
+      await ctx.writer.open('b');
+      const first = ctx.make();
+      await first.start();
+      const last = await ctx.writer.deposit('a', 7);
+      assert.equal(await first.waitFor(last, 10_000), true);
+      assert.deepEqual(await ctx.readStore.get(ctx.collection, 'a'), {
+        id: 'a',
+        owner: 'owner-a',
+        balance: 12,
+        deposits: 2,
+        status: 'open',
+      });
+      await first.stop();
+      await ctx.writer.deposit('b', 1);
+      const closed = await ctx.writer.close('a');
+      const second = ctx.make();
+      await second.start();
+      assert.equal(await second.waitFor(closed, 10_000), true);
+      assert.equal(await ctx.readStore.get(ctx.collection, 'a'), null);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'b'))?.balance,
+        1,
+      );
+      assert.equal((await ctx.readStore.slot(ctx.projection.name))?.checkpoint?.commit, closed.commit);
+      assert.equal(second.status().healthy, true);
+    });
+
+    test('filtered checkpoints advance the stored position when nothing matched', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      const projector = ctx.make();
+      await ctx.writer.open('a');
+      await projector.start();
+      const opened = await ctx.writer.deposit('a', 1);
+      assert.equal(await projector.waitFor(opened, 10_000), true);
+      const other = accountWriter(ctx.eventStore, `other${randomUUID().slice(0, 6)}`);
+      let last = opened;
+      for (let i = 0; i < 80; i++) last = await other.open(`x${i}`);
+      await eventually('the checkpoint to move past unrelated events', async () => {
+        const slot = await ctx.readStore.slot(ctx.projection.name);
+        return slot?.checkpoint !== null && slot !== null && slot.checkpoint.commit > opened.commit;
+      });
+      assert.ok(last.commit > opened.commit);
+    });
+
+    test('a poison event stops the projector, is reported, and the operator can retry or skip it', async (t) => {
+      const ctx = await setup(t, {});
+      if (!ctx) return;
+      const poisoned = accountsProjection(ctx.collection, {
+        name: ctx.projection.name,
+        poison: (amount) => amount === 13,
+      });
+      const projector = ctx.make({ projections: [poisoned] });
+      await ctx.writer.open('a');
+      await ctx.writer.deposit('a', 1);
+      const bad = await ctx.writer.deposit('a', 13);
+      await ctx.writer.deposit('a', 2);
+      await projector.start();
+      await eventually('the projector to stop', () => projector.status().state === 'failed');
+      const status = projector.status();
+      assert.equal(status.healthy, false);
+      assert.equal(status.failure?.projection, ctx.projection.name);
+      assert.equal(status.failure?.type, 'MoneyDeposited');
+      assert.deepEqual(status.failure?.position, bad);
+      assert.match(status.failure?.reason ?? '', /cannot apply amount 13/);
+      // Everything before the poison event is applied and checkpointed, nothing after.
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a'))?.balance,
+        1,
+      );
+      assert.ok(((await ctx.readStore.slot(ctx.projection.name))?.checkpoint?.commit ?? 0n) < bad.commit);
+
+      projector.retry();
+      await eventually('the retry to fail again', () => projector.status().state === 'failed');
+      const eventId = projector.status().failure?.eventId ?? '';
+      await assert.rejects(projector.skip('not-this-one', { reason: 'x', operator: 'ops' }));
+      await projector.skip(eventId, { reason: 'amount 13 is a known bad import', operator: 'ops' });
+      const after = await ctx.writer.deposit('a', 4);
+      assert.equal(await projector.waitFor(after, 10_000), true);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a'))?.balance,
+        7,
+      );
+      const skips = await ctx.readStore.skips(ctx.projection.name);
+      assert.deepEqual(
+        skips.map((s) => [s.eventId, s.reason, s.operator]),
+        [[eventId, 'amount 13 is a known bad import', 'ops']],
+      );
+      assert.equal(projector.status().healthy, true);
+    });
+
+    test('transient read-store errors are retried until the batch lands', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      let failures = 3;
+      const flaky: ReadStore = {
+        ...ctx.readStore,
+        async write(target, writes) {
+          if (failures-- > 0) {
+            throw Object.assign(new Error('connection reset'), { transient: true });
+          }
+          return ctx.readStore.write(target, writes);
+        },
+      };
+      const projector = ctx.make({ readStore: flaky });
+      await ctx.writer.open('a');
+      const last = await ctx.writer.deposit('a', 3);
+      await projector.start();
+      assert.equal(await projector.waitFor(last, 10_000), true);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a'))?.balance,
+        3,
+      );
+      assert.equal(projector.status().transientError, null);
+      assert.equal(projector.status().healthy, true);
+    });
+
+    test('a rebuild replays into a shadow while the live collection serves, then equals live', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      const projector = ctx.make();
+      for (let i = 0; i < 20; i++) await ctx.writer.open(`a${i}`);
+      for (let i = 0; i < 60; i++) await ctx.writer.deposit(`a${i % 20}`, i + 1);
+      await ctx.writer.close('a3');
+      await projector.start();
+      const last = await ctx.writer.deposit('a1', 100);
+      assert.equal(await projector.waitFor(last, 10_000), true);
+      const before = await ctx.readStore.find(ctx.collection, { sort: [['id', 1]] });
+      const targetBefore = (await ctx.readStore.slot(ctx.projection.name))?.target;
+      const progress: number[] = [];
+      await projector.rebuild(ctx.projection.name, (p) => progress.push(p.fraction));
+      const slot = await ctx.readStore.slot(ctx.projection.name);
+      assert.notEqual(slot?.target, targetBefore);
+      assert.deepEqual(await ctx.readStore.find(ctx.collection, { sort: [['id', 1]] }), before);
+      assert.equal(progress.at(-1), 1);
+      // Live projection continues on the new collection.
+      const more = await ctx.writer.deposit('a2', 1);
+      assert.equal(await projector.waitFor(more, 10_000), true);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a2'))?.balance,
+        ((before.find((d) => d.id === 'a2') as { balance: number } | undefined)?.balance ?? 0) + 1,
+      );
+    });
+
+    test('a projection whose version changed is rebuilt on start and swapped in', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      const v1 = ctx.make();
+      await ctx.writer.open('a');
+      const last = await ctx.writer.deposit('a', 2);
+      await v1.start();
+      assert.equal(await v1.waitFor(last, 10_000), true);
+      await v1.stop();
+      const doubled = accountsProjection(ctx.collection, { name: ctx.projection.name, version: 2 });
+      const v2projection = {
+        ...doubled,
+        evolve: (
+          current: Parameters<typeof doubled.evolve>[0],
+          event: Parameters<typeof doubled.evolve>[1],
+          id: string,
+        ) => {
+          const next = doubled.evolve(current, event, id);
+          return next ? { ...next, version: 2 } : null;
+        },
+      };
+      const progress: boolean[] = [];
+      const v2 = ctx.make({ projections: [v2projection], onRebuildProgress: (p) => progress.push(p.done) });
+      await v2.start();
+      await eventually(
+        'the v2 rebuild to swap in',
+        async () => (await ctx.readStore.slot(ctx.projection.name))?.version === 2,
+      );
+      assert.deepEqual(await ctx.readStore.get(ctx.collection, 'a'), {
+        id: 'a',
+        owner: 'owner-a',
+        balance: 2,
+        deposits: 1,
+        status: 'open',
+        version: 2,
+      });
+      assert.equal(progress.at(-1), true);
+      const more = await ctx.writer.deposit('a', 1);
+      assert.equal(await v2.waitFor(more, 10_000), true);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a'))?.balance,
+        3,
+      );
+    });
+
+    test('lag counts events behind the head of $all and the age of the oldest', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      const projector = ctx.make();
+      await ctx.writer.open('a');
+      await ctx.writer.deposit('a', 1);
+      const before = await projector.lag();
+      assert.ok(before.events >= 2);
+      await projector.start();
+      const last = await ctx.writer.deposit('a', 1);
+      assert.equal(await projector.waitFor(last, 10_000), true);
+      const after = await projector.lag();
+      assert.equal(after.seconds >= 0, true);
+      assert.ok(after.events < before.events + 1);
+    });
+  });
+}

@@ -48,6 +48,8 @@ export type ProjectorStatus = {
   /** The oldest checkpoint among live projections (null = nothing processed yet). */
   position: AllPosition | null;
   processedEvents: number;
+  /** When the newest event this projector processed was written. */
+  lastEventAt: Date | null;
   projections: {
     name: string;
     version: number;
@@ -129,7 +131,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   let failure: (RunnerFailure & { at: Date }) | null = null;
   let transient: { reason: string; attempts: number; since: Date } | null = null;
   let processed = 0;
-  let lastCreated: Date | null = null;
+  let lastEventAt: Date | null = null;
   let loop: Promise<void> | null = null;
   let stopping = false;
   let runAbort: AbortController | null = null;
@@ -221,7 +223,7 @@ export function createProjector(options: ProjectorOptions): Projector {
           hooks: {
             flushed(info) {
               processed += info.events;
-              if (info.lastCreated) lastCreated = info.lastCreated;
+              if (info.lastCreated) lastEventAt = info.lastCreated;
               if (transient) {
                 logger.info({ projector: options.name }, 'projector recovered');
                 transient = null;
@@ -468,6 +470,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         healthy: state !== 'failed',
         position: livePosition(),
         processedEvents: processed,
+        lastEventAt,
         projections: [...projections.values()].map((projection) => {
           const lane = live.get(projection.name);
           return {

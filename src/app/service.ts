@@ -151,6 +151,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       readStore,
       projections: [...caseProjections, ...intakeProjections] as unknown as readonly Projection[],
       filter: { streamPrefixes: ['case-', 'intake-'] },
+      // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
+      batchDelayMs: 5,
       events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
       logger,
     });

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import type { Decider } from '../core/decider.ts';
+import { DomainError } from '../core/errors.ts';
+import type { DomainEvent, EventMetadata, RecordedEvent } from '../core/events.ts';
+import type { Projection, ReadDocument } from '../core/projection.ts';
+
+/**
+ * Given/when/then for a decider, with no I/O:
+ * `deciderSpec(decider).given([...events]).when(command).then([...events])`,
+ * `.thenThrows('code')` for a DomainError code, `.thenNothing()` for an idempotent no-op.
+ */
+export function deciderSpec<Command, Event, State>(decider: Decider<Command, Event, State>) {
+  return {
+    given(history: readonly Event[]) {
+      return {
+        when(command: Command) {
+          const run = () => {
+            let state = decider.initialState();
+            for (const event of history) state = decider.evolve(state, event);
+            return decider.decide(command, state);
+          };
+          return {
+            /** Asserts the decided events, in order. */
+            then(expected: readonly Event[]) {
+              assert.deepEqual(run(), expected);
+            },
+            thenNothing() {
+              assert.deepEqual(run(), []);
+            },
+            /** Asserts a DomainError with this code (and, optionally, details containing these fields). */
+            thenThrows(code: string, details?: Record<string, unknown>) {
+              assert.throws(run, (error: unknown) => {
+                assert.ok(error instanceof DomainError, `expected a DomainError, got ${String(error)}`);
+                assert.equal(error.code, code);
+                if (details)
+                  for (const [key, value] of Object.entries(details))
+                    assert.deepEqual(error.details[key], value);
+                return true;
+              });
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+/** An event for a projection spec: type and data, plus the stream it came from. */
+export type SpecEvent<E extends DomainEvent = DomainEvent> = E & {
+  streamId?: string;
+  metadata?: Partial<EventMetadata>;
+};
+
+/**
+ * Events in, documents out, the way the projector applies them (per document, in order, with
+ * increasing positions; `null` deletes): `projectionSpec(p).given([...]).then([...docs])`.
+ * Documents are compared sorted by id. Also checks that replaying the same events changes nothing.
+ */
+export function projectionSpec<Doc extends ReadDocument, E extends DomainEvent>(
+  projection: Projection<Doc, E>,
+) {
+  return {
+    given(events: readonly SpecEvent<E>[]) {
+      const run = (times: number) => {
+        const documents = new Map<string, { document: Doc | null; position: bigint }>();
+        for (let round = 0; round < times; round++) {
+          events.forEach((event, index) => {
+            if (!projection.handles.includes(event.type)) return;
+            const position = BigInt(index + 1) * 100n;
+            const recorded = {
+              ...event,
+              id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
+              streamId: event.streamId ?? 'spec-1',
+              revision: BigInt(index),
+              position: { commit: position, prepare: position },
+              created: new Date(0),
+              metadata: {
+                correlationId: 'spec',
+                causationId: 'spec',
+                idempotencyKey: `spec-${index}`,
+                actor: 'spec',
+                schemaVersion: 1,
+                ...event.metadata,
+              },
+            } as RecordedEvent<E>;
+            for (const id of projection.documentIds(recorded)) {
+              const current = documents.get(id);
+              if (current && current.position >= position) continue;
+              documents.set(id, {
+                document: projection.evolve(current?.document ?? null, recorded, id),
+                position,
+              });
+            }
+          });
+        }
+        return [...documents.values()]
+          .map((entry) => entry.document)
+          .filter((document): document is Doc => document !== null)
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      };
+      return {
+        then(expected: readonly Doc[]) {
+          const once = run(1);
+          assert.deepEqual(
+            once,
+            [...expected].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+          );
+          assert.deepEqual(run(2), once, 'replaying the same events must not change the documents');
+        },
+        thenThrows(pattern: RegExp) {
+          assert.throws(() => run(1), pattern);
+        },
+      };
+    },
+  };
+}

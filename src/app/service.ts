@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { caseProjections, intakeProjections } from '../../projections/index.ts';
 import {
@@ -28,50 +27,11 @@ import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
-import { createInboundBridge, type IntakePort } from '../kafka/inbound.ts';
-import { ensureTopics } from '../kafka/topics.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
 import { createCaseService } from './case-service.ts';
-import type { Config, KafkaConfig } from './config.ts';
+import type { Config } from './config.ts';
 import { deriveId } from './ids.ts';
-
-/** Connects to Kafka, makes sure the topics exist, and starts consuming intake messages. */
-async function startKafkaIntake(kafkaConfig: KafkaConfig, intake: IntakePort, logger: Logger) {
-  const kafka = new Kafka({
-    clientId: kafkaConfig.clientId,
-    brokers: [...kafkaConfig.brokers],
-    logLevel: kafkaLogLevel.WARN,
-    logCreator: () => (entry) =>
-      logger.warn({ kafka: entry.namespace, ...entry.log }, `kafka: ${entry.log.message}`),
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const partitions = kafkaConfig.topicPartitions;
-    await ensureTopics(
-      admin,
-      [
-        { topic: kafkaConfig.inboundTopic, partitions },
-        { topic: kafkaConfig.dlqTopic, partitions: 1 },
-        { topic: kafkaConfig.notificationTopic, partitions },
-      ],
-      kafkaConfig.createTopics,
-    );
-  } finally {
-    await admin.disconnect();
-  }
-  const bridge = createInboundBridge({
-    kafka,
-    logger,
-    topic: kafkaConfig.inboundTopic,
-    dlqTopic: kafkaConfig.dlqTopic,
-    groupId: kafkaConfig.groupId,
-    intake,
-    maxMessageBytes: kafkaConfig.maxMessageBytes,
-  });
-  await bridge.start();
-  return bridge;
-}
+import { startKafkaBridge } from './kafka-bridge.ts';
 
 export type RunningService = { server: AppServer; url: string; stop(): Promise<void> };
 
@@ -207,25 +167,21 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         .catch((error: unknown): ComponentHealth => ({ status: 'down', detail: String(error) }));
       return { eventStore: eventStoreHealth, readStore: readStoreHealth, projector: projection };
     };
-    const inbound =
-      config.kafka === undefined ? undefined : await startKafkaIntake(config.kafka, service.intake, logger);
-    if (inbound !== undefined) closers.push({ name: 'kafka intake', close: () => inbound.stop() });
+    const kafka =
+      config.kafka === undefined
+        ? undefined
+        : await startKafkaBridge(config.kafka, {
+            intake: service.intake,
+            eventStore,
+            events: caseEvents,
+            logger,
+          });
+    if (kafka !== undefined) closers.push({ name: 'kafka bridge', close: () => kafka.stop() });
     else logger.info('KAFKA_BROKERS is not set: the Kafka bridge is off');
-    const healthWithKafka = async (): Promise<Record<string, ComponentHealth>> => {
-      const components = await health();
-      if (inbound === undefined) return components;
-      const { running, stalled } = inbound.status();
-      const kafkaIntake: ComponentHealth = !running
-        ? { status: 'down', detail: 'not consuming' }
-        : stalled.length > 0
-          ? {
-              status: 'degraded',
-              detail: `${stalled.length} partition(s) retrying their head message`,
-              stalled,
-            }
-          : { status: 'up' };
-      return { ...components, kafkaIntake };
-    };
+    const healthWithKafka = async (): Promise<Record<string, ComponentHealth>> => ({
+      ...(await health()),
+      ...kafka?.health(),
+    });
 
     const server = await buildServer({
       logger,

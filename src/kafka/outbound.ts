@@ -1,0 +1,119 @@
+import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { type NotificationRequired, toSeedNotificationEnvelope } from '../cases/index.ts';
+import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
+import type { RecordedEvent } from '../eventsourcing/core/events.ts';
+import type { EventStore, PersistentGroupSettings } from '../eventsourcing/eventstore/port.ts';
+import { createPersistentConsumer, type PersistentConsumer } from '../eventsourcing/subscription/consumer.ts';
+
+export type OutboundOptions = {
+  kafka: Kafka;
+  eventStore: EventStore;
+  events: EventRegistry;
+  logger: Logger;
+  topic: string;
+  group?: string;
+  settings?: Partial<PersistentGroupSettings>;
+  /** Attempts to publish one event in-process before it goes back to the server's retry queue. */
+  attempts?: number;
+  retryDelayMs?: { initial: number; max: number };
+};
+
+export const notificationGroup = 'notifications-to-kafka';
+
+/** Kafka headers of a published notification: what consumers dedupe, route and trace by. */
+export function notificationHeaders(event: RecordedEvent<NotificationRequired>): IHeaders {
+  return {
+    'message-id': event.id,
+    'event-type': event.type,
+    'case-revision': String(event.revision),
+    'correlation-id': event.metadata.correlationId,
+    ...(event.metadata.traceparent === undefined ? {} : { traceparent: event.metadata.traceparent }),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * EventStoreDB → Kafka for notifications, at least once.
+ *
+ * A persistent subscription on `$all` (server-side filter: `NotificationRequired`, Pinned, so one
+ * case's events go to one consumer) hands each event to an idempotent producer (`acks: -1`); the
+ * event is acked in EventStoreDB only after Kafka acknowledged it. A failed publish is retried
+ * here first, holding back that case's later notifications so per-case order survives a broker
+ * blip; only when those attempts run out is it nacked for the server's retry queue (order may
+ * then break for that case), and after `maxRetryCount` the server parks it for an operator to
+ * replay. Consumers dedupe by the `message-id` header (the event id).
+ */
+export function createNotificationPublisher(options: OutboundOptions) {
+  const { logger } = options;
+  const attempts = options.attempts ?? 5;
+  const delays = options.retryDelayMs ?? { initial: 200, max: 5_000 };
+  let producer: Producer | undefined;
+  let consumer: PersistentConsumer | undefined;
+  let published = 0;
+
+  async function publish(event: RecordedEvent): Promise<void> {
+    const notification = event as RecordedEvent<NotificationRequired>;
+    const envelope = toSeedNotificationEnvelope(notification);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await producer!.send({
+          topic: options.topic,
+          acks: -1,
+          messages: [
+            {
+              key: envelope.aggregate_id,
+              value: JSON.stringify(envelope),
+              headers: notificationHeaders(notification),
+            },
+          ],
+        });
+        published++;
+        return;
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+        const delay = Math.min(delays.max, delays.initial * 2 ** (attempt - 1));
+        logger.warn(
+          { eventId: event.id, attempt, retryInMs: delay, err: error },
+          'notification publish failed; retrying',
+        );
+        await sleep(delay);
+      }
+    }
+  }
+
+  const source = { all: true as const, filter: { eventTypePrefixes: ['NotificationRequired'] } };
+
+  return {
+    async start(): Promise<void> {
+      producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      consumer = createPersistentConsumer({
+        eventStore: options.eventStore,
+        source,
+        group: options.group ?? notificationGroup,
+        settings: { strategy: 'pinned', ...options.settings },
+        events: options.events,
+        handler: publish,
+        logger,
+      });
+      await consumer.start();
+      logger.info(
+        { topic: options.topic, group: options.group ?? notificationGroup },
+        'notification publisher started',
+      );
+    },
+    async stop(): Promise<void> {
+      await consumer?.stop();
+      await producer?.disconnect();
+    },
+    status() {
+      return { published, consumer: consumer?.status() ?? null };
+    },
+    listParked: (limit?: number) => consumer!.listParked(limit),
+    replayParked: (stopAt?: number) => consumer!.replayParked(stopAt),
+  };
+}
+
+export type NotificationPublisher = ReturnType<typeof createNotificationPublisher>;

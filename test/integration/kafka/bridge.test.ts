@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
+import { pino } from 'pino';
+import { loadConfig } from '../../../src/app/config.ts';
+import { type RunningService, startService } from '../../../src/app/service.ts';
+import { headerText } from '../../../src/kafka/headers.ts';
+import { kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+import { kafkaBrokers } from '../../support/services.ts';
+
+type Json = Record<string, unknown>;
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('the service with the Kafka bridge on (real broker, embedded event store)', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('turns intake messages into cases once, dead-letters bad ones, and publishes notifications once each in case order', async (t) => {
+    const brokers = kafkaBrokers(t);
+    if (brokers === undefined) return;
+    const suffix = randomUUID().slice(0, 8);
+    const topics = {
+      inbound: `kyc_events_${suffix}`,
+      dlq: `kyc_events_${suffix}.dlq`,
+      notifications: `notification_events_${suffix}`,
+    };
+    const dataDir = await mkdtemp(join(tmpdir(), 'kyc-bridge-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const service: RunningService = await startService(
+      loadConfig({
+        DATA_DIR: dataDir,
+        PORT: '0',
+        KAFKA_BROKERS: brokers.join(','),
+        KAFKA_GROUP_ID: `service-${suffix}`,
+        KAFKA_INBOUND_TOPIC: topics.inbound,
+        KAFKA_DLQ_TOPIC: topics.dlq,
+        KAFKA_NOTIFICATION_TOPIC: topics.notifications,
+        KAFKA_TOPIC_PARTITIONS: '2',
+      }),
+      pino({ level: 'silent' }),
+    );
+    cleanups.push(() => service.stop());
+
+    const kafka = new Kafka({ clientId: 'bridge-test', brokers, logLevel: logLevel.NOTHING });
+    const producer: Producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const notifications: { key: string; value: Json; messageId: string | undefined; revision: number }[] = [];
+    const dlq: Record<string, string | undefined>[] = [];
+    const reader: Consumer = kafka.consumer({ groupId: `reader-${suffix}` });
+    await reader.connect();
+    cleanups.push(() => reader.disconnect());
+    await reader.subscribe({ topics: [topics.notifications, topics.dlq], fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ topic, message }) => {
+        if (topic === topics.dlq) {
+          dlq.push({ code: headerText(message.headers, 'dlq-error-code'), key: message.key?.toString() });
+          return;
+        }
+        notifications.push({
+          key: message.key?.toString() ?? '',
+          value: JSON.parse(message.value?.toString() ?? 'null') as Json,
+          messageId: headerText(message.headers, 'message-id'),
+          revision: Number(headerText(message.headers, 'case-revision')),
+        });
+      },
+    });
+
+    await producer.send({
+      topic: topics.inbound,
+      acks: -1,
+      messages: [
+        {
+          key: 'kyc',
+          value: JSON.stringify(kycIntakeExample),
+          headers: { 'idempotency-key': `kyc-${suffix}` },
+        },
+        {
+          key: 'kyb',
+          value: JSON.stringify(kybIntakeExample),
+          headers: { 'idempotency-key': `kyb-${suffix}` },
+        },
+        // The same KYC message again (a producer retry): no second case.
+        {
+          key: 'kyc',
+          value: JSON.stringify(kycIntakeExample),
+          headers: { 'idempotency-key': `kyc-${suffix}` },
+        },
+        { key: 'broken', value: '{"client_id":' },
+        { key: 'invalid', value: JSON.stringify({ ...kycIntakeExample, version: '9.9' }) },
+      ],
+    });
+
+    const cases = await eventually('two cases through the API', async () => {
+      const response = await fetch(`${service.url}/api/v1/cases?limit=50`);
+      const body = (await response.json()) as Json[];
+      return body.length >= 2 ? body : undefined;
+    });
+    assert.deepEqual(cases.map((c) => c.client_id).sort(), ['kyb-client-002', 'kyc-client-001']);
+    await eventually('two dead letters', async () => (dlq.length >= 2 ? true : undefined));
+    assert.deepEqual(dlq.map((entry) => entry.code).sort(), ['intake.invalid', 'intake.invalid_json']);
+
+    // Walk the KYC case to review: that raises a second notification in the same case.
+    const kycCase = cases.find((c) => c.client_id === 'kyc-client-001')!;
+    const documents = (await (
+      await fetch(`${service.url}/api/v1/documents/case/${kycCase.id}`)
+    ).json()) as Json[];
+    for (const document of documents) {
+      const response = await fetch(`${service.url}/api/v1/documents/${document.id}/status`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ new_status: 'NOT_APPLICABLE' }),
+      });
+      assert.equal(response.status, 200);
+    }
+
+    await eventually('three notifications', async () => (notifications.length >= 3 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // and no more than that
+    assert.equal(notifications.length, 3);
+    assert.equal(new Set(notifications.map((n) => n.messageId)).size, 3, 'each event id once');
+    const kycNotifications = notifications.filter((n) => n.key === kycCase.id);
+    assert.deepEqual(
+      kycNotifications.map((n) => (n.value.payload as Json).event_trigger),
+      ['CASE_CREATED_KYC_INDIVIDUAL_STANDARD', 'CASE_READY_FOR_REVIEW_KYC_INDIVIDUAL_STANDARD'],
+    );
+    assert.ok(kycNotifications[0]!.revision < kycNotifications[1]!.revision, 'in case order');
+    for (const n of notifications) {
+      assert.equal(n.value.event_type, 'NotificationRequired');
+      assert.equal(n.value.aggregate_id, n.key);
+      assert.equal(n.value.event_id, n.messageId);
+    }
+
+    const raw = (await (await fetch(`${service.url}/api/v1/events/raw?limit=50`)).json()) as Json[];
+    const outcomes = raw.map((r) => r.outcome).sort();
+    assert.deepEqual(outcomes, ['case_opened', 'case_opened', 'duplicate', 'rejected', 'rejected']);
+  });
+});

@@ -11,6 +11,8 @@ export type CliCommand = {
 
 const commands: Record<string, () => Promise<CliCommand>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  projections: async () => (await import('./commands/projections.ts')).projectionsCommand,
+  parked: async () => (await import('./commands/parked.ts')).parkedCommand,
   'eventstore-emulator': async () =>
     (await import('./commands/eventstore-emulator.ts')).eventstoreEmulatorCommand,
 };

@@ -23,6 +23,7 @@ import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import { createAuthenticator } from '../http/auth.ts';
 import type { ComponentHealth } from '../http/health.ts';
+import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
@@ -32,6 +33,7 @@ import { createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { deriveId } from './ids.ts';
 import { startKafkaBridge } from './kafka-bridge.ts';
+import { createOperations } from './operations.ts';
 
 export type RunningService = { server: AppServer; url: string; stop(): Promise<void> };
 
@@ -191,6 +193,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
         documentRoutes(service.commands, service.queries),
         partyRoutes(service.queries),
+        adminRoutes(createOperations({ projector, publisher: () => kafka?.outbound, logger })),
       ],
     });
     closers.push({ name: 'http server', close: () => server.close() });

@@ -65,3 +65,19 @@ export type CaseQueries = {
   documentsOfCase(caseId: string, filter: Record<string, string | boolean>): Promise<Doc[]>;
   rawIntake(page: Page): Promise<Doc[]>;
 };
+
+/** Operations an admin may run: projector status and repair, parked notifications. */
+export type Operations = {
+  /** Projector status with lag; JSON-ready (positions as strings). */
+  projections(): Promise<Record<string, unknown>>;
+  /** Try the event that stopped the projector again. */
+  retryProjections(): void;
+  /** Skip the event that stopped the projector, recording who and why. */
+  skipEvent(eventId: string, decision: { reason: string; operator: string }): Promise<void>;
+  /** Start a rebuild of one projection; progress shows in `projections()`. */
+  startRebuild(projection: string): { started: boolean; reason?: string };
+  /** Parked notifications, or undefined when the Kafka bridge is off. */
+  parked(limit: number): Promise<Record<string, unknown>[] | undefined>;
+  /** Sends parked notifications back to the publisher; false when the Kafka bridge is off. */
+  replayParked(stopAt?: number): Promise<boolean>;
+};

@@ -255,4 +255,28 @@ describe('REST API over HTTP (embedded event store, in-memory read models)', () 
     const createdAt = page.body.map((c) => String(c.created_at));
     assert.deepEqual(createdAt, [...createdAt].sort().reverse());
   });
+
+  it('rebuilds a read model on request and serves the same documents after the swap', async () => {
+    const before = await call('GET', '/api/v1/cases?limit=500');
+    const started = await call('POST', '/api/v1/admin/projections/cases/rebuild');
+    assert.equal(started.status, 202);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const status = await call('GET', '/api/v1/admin/projections');
+      const projections = status.body.projections as unknown as { name: string; rebuilding: boolean }[];
+      if (!projections.find((p) => p.name === 'cases')!.rebuilding) break;
+      assert.ok(Date.now() < deadline, 'rebuild finished in time');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const after = await call('GET', '/api/v1/cases?limit=500');
+    assert.deepEqual(after.body, before.body);
+    const unknown = await call('POST', '/api/v1/admin/projections/nothing/rebuild');
+    assert.equal(unknown.status, 409);
+  });
+
+  it('says the Kafka bridge is off when asked for parked notifications without it', async () => {
+    const response = await call('GET', '/api/v1/admin/notifications/parked');
+    assert.equal(response.status, 409);
+    assert.equal(response.body.code, 'kafka.bridge_off');
+  });
 });

@@ -1,0 +1,73 @@
+/**
+ * The operator commands talk to a running service's admin API, so they work the same against
+ * the embedded mode and a real cluster. Where: `--url` or KYC_SERVICE_URL (default
+ * http://127.0.0.1:8080); who: KYC_API_KEY (an admin key; never a flag, so it stays out of ps).
+ */
+export type AdminClient = {
+  get(path: string): Promise<unknown>;
+  post(path: string, body?: unknown): Promise<unknown>;
+};
+
+export class CliError extends Error {}
+
+export function adminClient(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): AdminClient {
+  const flag = args.indexOf('--url');
+  const base = (flag >= 0 ? args[flag + 1] : undefined) ?? env.KYC_SERVICE_URL ?? 'http://127.0.0.1:8080';
+  const key = env.KYC_API_KEY;
+  async function send(method: string, path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, base), {
+        method,
+        headers: {
+          ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new CliError(
+        `cannot reach the service at ${base}: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+    const text = await response.text();
+    const parsed = text === '' ? null : (JSON.parse(text) as unknown);
+    if (!response.ok) {
+      const problem = parsed as { title?: string; detail?: string; code?: string } | null;
+      throw new CliError(
+        `${method} ${path} failed with ${response.status}: ${problem?.title ?? text}${problem?.detail ? ` (${problem.detail})` : ''}`,
+      );
+    }
+    return parsed;
+  }
+  return { get: (path) => send('GET', path), post: (path, body) => send('POST', path, body) };
+}
+
+/** Runs a command body, turning CliErrors into a message on stderr and exit code 1. */
+export async function guarded(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof CliError) {
+      console.error(`error: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** A one-line progress bar: `[#####.....]  50% 1,234 events  2,345/s  ~3 s left`. */
+export function progressLine(
+  fraction: number,
+  done: number,
+  rate: number,
+  remainingSeconds: number | null,
+): string {
+  const width = 30;
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  const eta = remainingSeconds === null ? '' : `  ~${Math.ceil(remainingSeconds)} s left`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${done.toLocaleString('en')} events  ${Math.round(rate).toLocaleString('en')}/s${eta}`;
+}

@@ -1,0 +1,47 @@
+import type { CliCommand } from '../cli.ts';
+import { adminClient, guarded } from './admin-client.ts';
+
+const help = `usage: npm run --silent cli -- parked list [--limit <n>] [--url <service>]
+       npm run --silent cli -- parked replay [--stop-at <n>] [--url <service>]
+
+Notifications the publisher gave up on are parked by the event store. "list" shows them with the
+reason, oldest first; "replay" sends them (all, or the first n) back to the publisher.
+Needs an admin key in KYC_API_KEY when the service has API_KEYS.`;
+
+function option(args: readonly string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+export const parkedCommand: CliCommand = {
+  summary: 'list or replay parked notifications',
+  run: (args) =>
+    guarded(async () => {
+      const [action] = args;
+      if (args.includes('--help') || (action !== 'list' && action !== 'replay')) {
+        console.log(help);
+        return args.includes('--help') ? 0 : 2;
+      }
+      const client = adminClient(args, process.env);
+      if (action === 'list') {
+        const limit = option(args, '--limit') ?? '100';
+        const parked = (await client.get(`/api/v1/admin/notifications/parked?limit=${limit}`)) as {
+          event_id: string;
+          stream: string;
+          reason: string;
+          parked_at: string | null;
+        }[];
+        if (parked.length === 0) console.log('no parked notifications');
+        for (const entry of parked) {
+          console.log(`${entry.parked_at ?? '-'}  ${entry.event_id}  ${entry.stream}  ${entry.reason}`);
+        }
+        return 0;
+      }
+      const stopAt = option(args, '--stop-at');
+      await client.post(
+        `/api/v1/admin/notifications/parked/replay${stopAt === undefined ? '' : `?stop_at=${stopAt}`}`,
+      );
+      console.log(`replaying ${stopAt === undefined ? 'every parked notification' : `the first ${stopAt}`}`);
+      return 0;
+    }),
+};

@@ -1,0 +1,100 @@
+import type { CliCommand } from '../cli.ts';
+import { adminClient, guarded, progressLine } from './admin-client.ts';
+
+const help = `usage: npm run --silent cli -- projections status [--url <service>]
+       npm run --silent cli -- projections rebuild <name>|--all [--url <service>]
+       npm run --silent cli -- projections retry [--url <service>]
+       npm run --silent cli -- projections skip <event-id> --reason "<why>" [--url <service>]
+
+status   state, lag and failure of the read-model projector
+rebuild  replays a read model into a shadow collection while the live one serves, then swaps;
+         shows a progress bar until done
+retry    tries the event that stopped the projector again (after a fix)
+skip     records that the event that stopped the projector is skipped, with the reason, and resumes
+Needs an admin key in KYC_API_KEY when the service has API_KEYS.`;
+
+type Status = {
+  state: string;
+  healthy: boolean;
+  failure: { eventId: string; reason: string; projection: string } | null;
+  projections: { name: string; checkpoint: unknown; rebuilding: boolean }[];
+  rebuilds: {
+    projection: string;
+    eventsDone: number;
+    eventsPerSecond: number;
+    fraction: number;
+    estimatedRemainingSeconds: number | null;
+    done: boolean;
+  }[];
+  lag: { events?: number; seconds?: number };
+};
+
+export const projectionsCommand: CliCommand = {
+  summary: 'status, rebuild, retry or skip for the read models',
+  run: (args) =>
+    guarded(async () => {
+      const [action, target] = args;
+      if (args.includes('--help') || !['status', 'rebuild', 'retry', 'skip'].includes(action ?? '')) {
+        console.log(help);
+        return args.includes('--help') ? 0 : 2;
+      }
+      const client = adminClient(args, process.env);
+      const status = async () => (await client.get('/api/v1/admin/projections')) as Status;
+
+      if (action === 'status') {
+        const current = await status();
+        console.log(
+          `projector: ${current.state} (${current.healthy ? 'healthy' : 'STOPPED'}), lag ${current.lag.events ?? '?'} events / ${current.lag.seconds ?? '?'} s`,
+        );
+        if (current.failure) {
+          console.log(
+            `stopped at event ${current.failure.eventId} in ${current.failure.projection}: ${current.failure.reason}`,
+          );
+        }
+        for (const projection of current.projections) {
+          console.log(`  ${projection.name}${projection.rebuilding ? ' (rebuilding)' : ''}`);
+        }
+        return current.healthy ? 0 : 1;
+      }
+      if (action === 'retry') {
+        await client.post('/api/v1/admin/projections/retry');
+        console.log('retrying the failed event');
+        return 0;
+      }
+      if (action === 'skip') {
+        const reasonAt = args.indexOf('--reason');
+        const reason = reasonAt >= 0 ? args[reasonAt + 1] : undefined;
+        if (target === undefined || reason === undefined) {
+          console.error('error: skip needs <event-id> and --reason "<why>"');
+          return 2;
+        }
+        await client.post('/api/v1/admin/projections/skip', { event_id: target, reason });
+        console.log(`skipped ${target}`);
+        return 0;
+      }
+
+      if (target === undefined) {
+        console.error('error: rebuild needs a projection name or --all');
+        return 2;
+      }
+      const names = target === '--all' ? (await status()).projections.map((p) => p.name) : [target];
+      for (const name of names) {
+        await client.post(`/api/v1/admin/projections/${encodeURIComponent(name)}/rebuild`);
+        process.stdout.write(`${name}\n`);
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          const current = await status();
+          const progress = current.rebuilds.find((r) => r.projection === name);
+          const rebuilding = current.projections.find((p) => p.name === name)?.rebuilding ?? false;
+          if (progress) {
+            process.stdout.write(
+              `\r${progressLine(progress.fraction, progress.eventsDone, progress.eventsPerSecond, progress.estimatedRemainingSeconds)}`,
+            );
+          }
+          if (!rebuilding && (progress === undefined || progress.done)) break;
+        }
+        process.stdout.write(`\n${name}: rebuilt and swapped\n`);
+      }
+      return 0;
+    }),
+};

@@ -1,0 +1,124 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import type { Operations } from '../ports.ts';
+import { HttpProblem } from '../problem.ts';
+
+const Anything = Type.Object({}, { additionalProperties: true });
+
+function bridgeOff(): HttpProblem {
+  return new HttpProblem(409, 'kafka.bridge_off', 'The Kafka bridge is off', {
+    detail: 'Parked notifications exist only when KAFKA_BROKERS is set.',
+  });
+}
+
+/** Operations routes (admin role): projector status and repair, parked notifications. */
+export function adminRoutes(operations: Operations) {
+  return async function admin(root: FastifyInstance): Promise<void> {
+    const app = root.withTypeProvider<TypeBoxTypeProvider>();
+    const config = { role: 'admin' as const };
+    const tags = ['Operations'];
+
+    app.get(
+      '/api/v1/admin/projections',
+      {
+        config,
+        schema: { tags, summary: 'Projector state, lag, failure and rebuilds', response: { 200: Anything } },
+      },
+      async () => operations.projections(),
+    );
+
+    app.post(
+      '/api/v1/admin/projections/retry',
+      {
+        config,
+        schema: { tags, summary: 'Retry the event that stopped the projector', response: { 202: Anything } },
+      },
+      async (_request, reply) => {
+        operations.retryProjections();
+        return reply.status(202).send({ retrying: true });
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/projections/skip',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Skip the event that stopped the projector (recorded, and skipped by rebuilds too)',
+          body: Type.Object(
+            {
+              event_id: Type.String({ minLength: 1 }),
+              reason: Type.String({ minLength: 3, maxLength: 1_000 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Anything },
+        },
+      },
+      async (request) => {
+        await operations.skipEvent(request.body.event_id, {
+          reason: request.body.reason,
+          operator: request.caller.name,
+        });
+        return { skipped: request.body.event_id };
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/projections/:name/rebuild',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Rebuild one read model into a shadow collection and swap when caught up',
+          params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
+          response: { 202: Anything },
+        },
+      },
+      async (request, reply) => {
+        const outcome = operations.startRebuild(request.params.name);
+        if (!outcome.started) {
+          throw new HttpProblem(409, 'projection.rebuild_refused', outcome.reason ?? 'rebuild refused');
+        }
+        return reply.status(202).send({ rebuilding: request.params.name });
+      },
+    );
+
+    app.get(
+      '/api/v1/admin/notifications/parked',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Notifications parked after their publish attempts ran out, oldest first',
+          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }) }),
+          response: { 200: Type.Array(Anything) },
+        },
+      },
+      async (request) => {
+        const parked = await operations.parked(request.query.limit);
+        if (parked === undefined) throw bridgeOff();
+        return parked;
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/notifications/parked/replay',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Send parked notifications back to the publisher (all, or the first stop_at)',
+          querystring: Type.Object({ stop_at: Type.Optional(Type.Integer({ minimum: 1 })) }),
+          response: { 202: Anything },
+        },
+      },
+      async (request, reply) => {
+        if (!(await operations.replayParked(request.query.stop_at))) throw bridgeOff();
+        return reply.status(202).send({ replaying: request.query.stop_at ?? 'all' });
+      },
+    );
+  };
+}

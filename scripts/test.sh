@@ -33,14 +33,37 @@ trap 'exit 143' TERM
 
 if [[ $with_services == 1 ]]; then bash scripts/services.sh up; fi
 
-mapfile -t files < <(find "${paths[@]}" -name '*.test.ts' | sort)
-if [[ ${#files[@]} -eq 0 ]]; then
+# Two tiers: everything that shares the servers runs two files at a time; tests that take a server
+# away (test/disruptive/) run afterwards, one at a time, so they never pull the rug from another.
+mapfile -t files < <(find "${paths[@]}" -name '*.test.ts' -not -path '*/disruptive/*' | sort)
+mapfile -t disruptive < <(find "${paths[@]}" -name '*.test.ts' -path '*/disruptive/*' | sort)
+if [[ $((${#files[@]} + ${#disruptive[@]})) -eq 0 ]]; then
   echo "no test files under ${paths[*]}" >&2
   exit 1
 fi
-node --import tsx --test --test-concurrency=2 --test-timeout=300000 "${files[@]}" &
-runner=$!
+
+log=$(mktemp)
 status=0
-wait "$runner" || status=$?
-runner=''
+run_tier() {
+  local concurrency=$1
+  shift
+  [[ $# -gt 0 ]] || return 0
+  local part="$log.part"
+  : > "$part"
+  node --import tsx --test --test-concurrency="$concurrency" --test-timeout=300000 "$@" > "$part" 2>&1 &
+  runner=$!
+  # Stream the runner's output while it runs; tail ends with the runner.
+  tail -n +1 -f --pid="$runner" "$part"
+  wait "$runner" || status=1
+  runner=''
+  cat "$part" >> "$log"
+  rm -f "$part"
+}
+run_tier 2 "${files[@]}"
+run_tier 1 "${disruptive[@]}"
+
+passed=$(awk '/^# pass /{n += $3} END {print n + 0}' "$log")
+failed=$(awk '/^# (fail|cancelled) /{n += $3} END {print n + 0}' "$log")
+rm -f "$log"
+echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"

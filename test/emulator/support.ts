@@ -60,37 +60,40 @@ export async function take<T>(iterable: AsyncIterable<T>, count: number, ms = 50
 
 export const eventTypes = (events: ResolvedEvent[]) => events.map((resolved) => resolved.event?.type);
 
-type SubscriptionLike = AsyncIterable<ResolvedEvent> & {
-  on(event: 'data', listener: (event: ResolvedEvent) => void): unknown;
-  on(event: 'confirmation' | 'caughtUp' | 'end', listener: () => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
+/** What catch-up and persistent subscriptions of the client have in common. */
+type SubscriptionLike = {
+  on(event: string, listener: (...args: never[]) => void): unknown;
   unsubscribe(): Promise<void>;
 };
 
 /** Records what a catch-up subscription signals, in order: confirmation, events, caughtUp, checkpoints, errors. */
 export function record(subscription: SubscriptionLike) {
   const log: string[] = [];
-  const events: ResolvedEvent[] = [];
+  const events: (ResolvedEvent & { retryCount?: number })[] = [];
   const checkpoints: { commit: bigint; prepare: bigint }[] = [];
   let error: Error | undefined;
   const waiters = new Set<() => void>();
   const wake = () => {
     for (const waiter of waiters) waiter();
   };
-  subscription.on('confirmation', () => {
+  const on = subscription.on.bind(subscription) as (
+    event: string,
+    listener: (value: never) => void,
+  ) => unknown;
+  on('confirmation', () => {
     log.push('confirmation');
     wake();
   });
-  subscription.on('caughtUp', () => {
+  on('caughtUp', () => {
     log.push('caughtUp');
     wake();
   });
-  subscription.on('data', (event) => {
+  on('data', (event: ResolvedEvent) => {
     events.push(event);
     log.push(`event:${event.event?.type ?? event.link?.type}`);
     wake();
   });
-  subscription.on('error', (failure) => {
+  on('error', (failure: Error) => {
     error = failure;
     log.push(`error:${failure.constructor.name}`);
     wake();

@@ -310,10 +310,9 @@ export class Group {
       met++;
       const stream = this.store.streamName(index);
       const position = this.store.position(index);
-      if (
-        !defaultAllFilterAllows(stream) ||
-        (this.filter !== undefined && !this.filter.allows(stream, this.store.eventType(index)))
-      ) {
+      // The server never shows these to a group (its own checkpoints among them), not even as skipped.
+      if (!defaultAllFilterAllows(stream)) continue;
+      if (this.filter !== undefined && !this.filter.allows(stream, this.store.eventType(index))) {
         // Filtered-out events still move the checkpoint forward.
         this.lastKnownSequence = this.nextSequence++;
         this.lastKnownPosition = position;

@@ -18,9 +18,11 @@ import { createCommandHandler } from '../eventsourcing/command/handler.ts';
 import { createEventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { Projection } from '../eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
-import { createProjector } from '../eventsourcing/projection/projector.ts';
+import type { EventStore } from '../eventsourcing/eventstore/port.ts';
+import { createProjector, type Projector } from '../eventsourcing/projection/projector.ts';
 import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
+import type { ReadStore } from '../eventsourcing/readstore/port.ts';
 import { createAuthenticator } from '../http/auth.ts';
 import type { ComponentHealth } from '../http/health.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
@@ -35,7 +37,15 @@ import { deriveId } from './ids.ts';
 import { startKafkaBridge } from './kafka-bridge.ts';
 import { createOperations } from './operations.ts';
 
-export type RunningService = { server: AppServer; url: string; stop(): Promise<void> };
+/** The running service; its parts are exposed for operations tooling and benchmarks. */
+export type RunningService = {
+  server: AppServer;
+  url: string;
+  eventStore: EventStore;
+  readStore: ReadStore;
+  projector: Projector;
+  stop(): Promise<void>;
+};
 
 const bundledRulesDir = new URL('../cases/rules/', import.meta.url);
 
@@ -198,7 +208,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });
-    return { server, url, stop };
+    return { server, url, eventStore, readStore, projector, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -49,3 +49,16 @@ export function mongoUrl(t: TestContext): string | undefined {
   const value = lookup('MONGODB_URL');
   return value === undefined ? missing(t, 'MongoDB (FerretDB)', 'MONGODB_URL') : value;
 }
+
+/**
+ * For whole suites: the MongoDB-wire URL, or a skip reason naming the missing server (locally).
+ * Under CI a missing server throws, failing the run.
+ */
+export function mongoUrlForSuite(): { url: string } | { skip: string } {
+  const value = lookup('MONGODB_URL');
+  if (value !== undefined) return { url: value };
+  const message =
+    'MongoDB (FerretDB) is not available: MONGODB_URL is not set (start it with `make services-up`)';
+  if (process.env.CI === 'true') throw new Error(message);
+  return { skip: message };
+}

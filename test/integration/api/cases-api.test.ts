@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,276 +8,294 @@ import { pino } from 'pino';
 import { loadConfig } from '../../../src/app/config.ts';
 import { type RunningService, startService } from '../../../src/app/service.ts';
 import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+import { mongoUrlForSuite } from '../../support/services.ts';
 
 type Json = Record<string, unknown>;
 
-describe('REST API over HTTP (embedded event store, in-memory read models)', () => {
-  let dataDir: string;
-  let service: RunningService;
-  let base: string;
+const ferret = mongoUrlForSuite();
+const readStores: { name: string; env: Record<string, string>; skip?: string }[] = [
+  { name: 'in-memory read models', env: {} },
+  'url' in ferret
+    ? {
+        name: 'read models in FerretDB',
+        env: { MONGODB_URL: ferret.url, MONGODB_DATABASE: `api_${randomUUID().slice(0, 8)}` },
+      }
+    : { name: 'read models in FerretDB', env: {}, skip: ferret.skip },
+];
 
-  before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'kyc-api-'));
-    service = await startService(loadConfig({ DATA_DIR: dataDir, PORT: '0' }), pino({ level: 'silent' }));
-    base = service.url;
-  });
+for (const readStore of readStores)
+  describe(`REST API over HTTP (embedded event store, ${readStore.name})`, {
+    ...(readStore.skip ? { skip: readStore.skip } : {}),
+  }, () => {
+    let dataDir: string;
+    let service: RunningService;
+    let base: string;
 
-  after(async () => {
-    await service?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: (text === '' ? null : JSON.parse(text)) as Json & Json[],
-    };
-  }
-
-  async function openCase(intake: unknown, key: string) {
-    const response = await call('POST', '/api/v1/cases', intake, { 'idempotency-key': key });
-    assert.equal(response.status, 202, JSON.stringify(response.body));
-    return response.body as unknown as { case_id: string; position: string; revision: string };
-  }
-
-  it('opens a KYC case and serves it, its person and its documents (read-your-writes)', async () => {
-    const opened = await openCase(kycIntakeExample, 'kyc-1');
-    const found = await call('GET', `/api/v1/cases/${opened.case_id}?min_position=${opened.position}`);
-    assert.equal(found.status, 200);
-    assert.equal(found.body.client_id, 'kyc-client-001');
-    assert.equal(found.body.traitement_type, 'KYC');
-    assert.equal(found.body.status, 'OPEN');
-    const persons = await call('GET', `/api/v1/persons/case/${opened.case_id}`);
-    assert.deepEqual(
-      persons.body.map((p) => [p.firstname, p.lastname]),
-      [['John', 'Doe']],
-    );
-    const documents = await call('GET', `/api/v1/documents/case/${opened.case_id}`);
-    assert.deepEqual(documents.body.map((d) => d.document_type).sort(), ['PASSPORT', 'PROOF_OF_ADDRESS']);
-    assert.ok(documents.body.every((d) => d.status === 'AWAITING_UPLOAD'));
-  });
-
-  it('opens a KYB case with its company, director, beneficial owner and documents', async () => {
-    const opened = await openCase(kybIntakeExample, 'kyb-1');
-    const found = await call('GET', `/api/v1/cases/${opened.case_id}?min_position=${opened.position}`);
-    const companyId = String(found.body.company_id);
-    const company = await call('GET', `/api/v1/companies/${companyId}`);
-    assert.equal(company.status, 200);
-    assert.equal(company.body.registered_name, 'Test Corp Ltd');
-    const owners = await call('GET', `/api/v1/companies/${companyId}/beneficial-owners`);
-    assert.equal(owners.body.length, 1);
-    assert.equal(owners.body[0]?.ownership_percentage, 75);
-    const persons = await call('GET', `/api/v1/persons/case/${opened.case_id}`);
-    assert.deepEqual(
-      persons.body.map((p) => p.role_in_company),
-      ['Director'],
-    );
-    const documents = await call('GET', `/api/v1/documents/case/${opened.case_id}`);
-    const types = documents.body.map((d) => `${d.entity_type}:${d.document_type}`).sort();
-    assert.deepEqual(types, [
-      'BENEFICIAL_OWNER:PASSPORT_DIRECTOR_BO',
-      'COMPANY:ARTICLES_OF_ASSOCIATION',
-      'COMPANY:COMPANY_REGISTRATION_CERTIFICATE',
-      'PERSON:PASSPORT_DIRECTOR_BO',
-    ]);
-    const filtered = await call(
-      'GET',
-      `/api/v1/documents/case/${opened.case_id}?entity_type=COMPANY&is_required=true`,
-    );
-    assert.equal(filtered.body.length, 2);
-  });
-
-  it('gives one case for the same intake sent twice with the same Idempotency-Key', async () => {
-    const first = await openCase(kycIntakeExample, 'twice');
-    const second = await openCase(kycIntakeExample, 'twice');
-    assert.equal(second.case_id, first.case_id);
-    const events = await call('GET', `/api/v1/cases/${first.case_id}/events`);
-    assert.equal(events.body.filter((e) => e.event_type === 'CaseOpened').length, 1);
-    const cases = await call(
-      'GET',
-      `/api/v1/cases?client_id=kyc-client-001&limit=100&min_position=${second.position}`,
-    );
-    assert.equal(cases.body.filter((c) => c.id === first.case_id).length, 1);
-  });
-
-  it('refuses a different intake under a used Idempotency-Key with 409', async () => {
-    await openCase(kycIntakeExample, 'reused');
-    const other = copyOf(kycIntakeExample);
-    other.client_id = 'someone-else';
-    const response = await call('POST', '/api/v1/cases', other, { 'idempotency-key': 'reused' });
-    assert.equal(response.status, 409);
-    assert.equal(response.body.code, 'intake.idempotency_key_reused');
-  });
-
-  it('answers an invalid intake with 400 naming every violation, and audits it', async () => {
-    const response = await call('POST', '/api/v1/cases', {
-      client_id: '',
-      version: '2.0',
-      type: 'COMPANY_STANDARD',
-      traitement_type: 'KYB',
-      persons: [],
-    });
-    assert.equal(response.status, 400);
-    assert.match(String(response.headers.get('content-type')), /application\/problem\+json/);
-    const paths = (response.body.violations as { path: string }[]).map((v) => v.path);
-    for (const expected of ['body/client_id', 'body/version', 'body/company_profile']) {
-      assert.ok(paths.includes(expected), `${expected} in ${paths.join(', ')}`);
-    }
-    // The refusal carries no position to wait for: poll the audit briefly.
-    const deadline = Date.now() + 5_000;
-    let audited = false;
-    while (!audited && Date.now() < deadline) {
-      const raw = await call('GET', '/api/v1/events/raw?limit=50');
-      audited = raw.body.some(
-        (entry) => entry.outcome === 'rejected' && entry.error_code === 'intake.invalid',
+    before(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'kyc-api-'));
+      service = await startService(
+        loadConfig({ DATA_DIR: dataDir, PORT: '0', ...readStore.env }),
+        pino({ level: 'silent' }),
       );
-      if (!audited) await new Promise((resolve) => setTimeout(resolve, 50));
+      base = service.url;
+    });
+
+    after(async () => {
+      await service?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: (text === '' ? null : JSON.parse(text)) as Json & Json[],
+      };
     }
-    assert.ok(audited, 'the refused intake is in the raw intake audit');
-  });
 
-  it('answers 404 for an unknown case, company and document', async () => {
-    for (const path of [
-      '/api/v1/cases/nope',
-      '/api/v1/companies/nope',
-      '/api/v1/documents/nope',
-      '/api/v1/cases/nope/events',
-    ]) {
-      const response = await call('GET', path);
-      assert.equal(response.status, 404, path);
-      assert.match(String(response.body.code), /not_found$/);
+    async function openCase(intake: unknown, key: string) {
+      const response = await call('POST', '/api/v1/cases', intake, { 'idempotency-key': key });
+      assert.equal(response.status, 202, JSON.stringify(response.body));
+      return response.body as unknown as { case_id: string; position: string; revision: string };
     }
-  });
 
-  it('walks a document through the transition table and moves the case to review when all are resolved', async () => {
-    const opened = await openCase(kycIntakeExample, 'walk');
-    const documents = await call(
-      'GET',
-      `/api/v1/documents/case/${opened.case_id}?min_position=${opened.position}`,
-    );
-    const [passport, address] = ['PASSPORT', 'PROOF_OF_ADDRESS'].map(
-      (type) => documents.body.find((d) => d.document_type === type)!.id as string,
-    );
-
-    const invalid = await call('PUT', `/api/v1/documents/${passport}/status`, {
-      new_status: 'VERIFIED_MANUAL',
+    it('opens a KYC case and serves it, its person and its documents (read-your-writes)', async () => {
+      const opened = await openCase(kycIntakeExample, 'kyc-1');
+      const found = await call('GET', `/api/v1/cases/${opened.case_id}?min_position=${opened.position}`);
+      assert.equal(found.status, 200);
+      assert.equal(found.body.client_id, 'kyc-client-001');
+      assert.equal(found.body.traitement_type, 'KYC');
+      assert.equal(found.body.status, 'OPEN');
+      const persons = await call('GET', `/api/v1/persons/case/${opened.case_id}`);
+      assert.deepEqual(
+        persons.body.map((p) => [p.firstname, p.lastname]),
+        [['John', 'Doe']],
+      );
+      const documents = await call('GET', `/api/v1/documents/case/${opened.case_id}`);
+      assert.deepEqual(documents.body.map((d) => d.document_type).sort(), ['PASSPORT', 'PROOF_OF_ADDRESS']);
+      assert.ok(documents.body.every((d) => d.status === 'AWAITING_UPLOAD'));
     });
-    assert.equal(invalid.status, 409);
-    assert.equal(invalid.body.code, 'document.invalid_transition');
-    assert.deepEqual([...(invalid.body.allowed as string[])].sort(), ['NOT_APPLICABLE', 'UPLOADED']);
 
-    const uploaded = await call('PUT', `/api/v1/documents/${passport}/status`, {
-      new_status: 'UPLOADED',
-      notes_to_add: ['scan received'],
-      metadata_changes: { file_reference: 'doc_xyz.pdf' },
+    it('opens a KYB case with its company, director, beneficial owner and documents', async () => {
+      const opened = await openCase(kybIntakeExample, 'kyb-1');
+      const found = await call('GET', `/api/v1/cases/${opened.case_id}?min_position=${opened.position}`);
+      const companyId = String(found.body.company_id);
+      const company = await call('GET', `/api/v1/companies/${companyId}`);
+      assert.equal(company.status, 200);
+      assert.equal(company.body.registered_name, 'Test Corp Ltd');
+      const owners = await call('GET', `/api/v1/companies/${companyId}/beneficial-owners`);
+      assert.equal(owners.body.length, 1);
+      assert.equal(owners.body[0]?.ownership_percentage, 75);
+      const persons = await call('GET', `/api/v1/persons/case/${opened.case_id}`);
+      assert.deepEqual(
+        persons.body.map((p) => p.role_in_company),
+        ['Director'],
+      );
+      const documents = await call('GET', `/api/v1/documents/case/${opened.case_id}`);
+      const types = documents.body.map((d) => `${d.entity_type}:${d.document_type}`).sort();
+      assert.deepEqual(types, [
+        'BENEFICIAL_OWNER:PASSPORT_DIRECTOR_BO',
+        'COMPANY:ARTICLES_OF_ASSOCIATION',
+        'COMPANY:COMPANY_REGISTRATION_CERTIFICATE',
+        'PERSON:PASSPORT_DIRECTOR_BO',
+      ]);
+      const filtered = await call(
+        'GET',
+        `/api/v1/documents/case/${opened.case_id}?entity_type=COMPANY&is_required=true`,
+      );
+      assert.equal(filtered.body.length, 2);
     });
-    assert.equal(uploaded.status, 200);
-    const document = uploaded.body.document as Json;
-    assert.equal(document.status, 'UPLOADED');
-    assert.deepEqual(document.notes, ['scan received']);
 
-    const again = await call('PUT', `/api/v1/documents/${passport}/status`, { new_status: 'UPLOADED' });
-    assert.equal(again.status, 200);
-    assert.equal(
-      again.body.revision,
-      uploaded.body.revision,
-      'setting the current status again writes nothing',
-    );
-
-    const current = await call('GET', `/api/v1/documents/${passport}`);
-    const etag = String(current.headers.get('etag'));
-    const stale = await call(
-      'PUT',
-      `/api/v1/documents/${passport}/status`,
-      { new_status: 'VERIFIED_MANUAL' },
-      { 'if-match': '"1"' },
-    );
-    assert.equal(stale.status, 412);
-    assert.equal(stale.body.code, 'revision.mismatch');
-    const verified = await call(
-      'PUT',
-      `/api/v1/documents/${passport}/status`,
-      { new_status: 'VERIFIED_MANUAL' },
-      { 'if-match': etag },
-    );
-    assert.equal(verified.status, 200);
-
-    const notApplicable = await call('PUT', `/api/v1/documents/${address}/status`, {
-      new_status: 'NOT_APPLICABLE',
+    it('gives one case for the same intake sent twice with the same Idempotency-Key', async () => {
+      const first = await openCase(kycIntakeExample, 'twice');
+      const second = await openCase(kycIntakeExample, 'twice');
+      assert.equal(second.case_id, first.case_id);
+      const events = await call('GET', `/api/v1/cases/${first.case_id}/events`);
+      assert.equal(events.body.filter((e) => e.event_type === 'CaseOpened').length, 1);
+      const cases = await call(
+        'GET',
+        `/api/v1/cases?client_id=kyc-client-001&limit=100&min_position=${second.position}`,
+      );
+      assert.equal(cases.body.filter((c) => c.id === first.case_id).length, 1);
     });
-    assert.equal(notApplicable.status, 200);
-    const found = await call(
-      'GET',
-      `/api/v1/cases/${opened.case_id}?min_position=${notApplicable.body.position}`,
-    );
-    assert.equal(found.body.status, 'PENDING_REVIEW');
-    const history = await call('GET', `/api/v1/cases/${opened.case_id}/events`);
-    assert.ok(history.body.some((e) => e.event_type === 'NotificationRequired'));
-  });
 
-  it('determines requirements on demand, idempotently', async () => {
-    const opened = await openCase(kycIntakeExample, 'determine');
-    const persons = await call(
-      'GET',
-      `/api/v1/persons/case/${opened.case_id}?min_position=${opened.position}`,
-    );
-    const request = { case_id: opened.case_id, entity_id: persons.body[0]!.id, entity_type: 'PERSON' };
-    const first = await call('POST', '/api/v1/documents/determine-requirements', request);
-    assert.equal(first.status, 202);
-    assert.equal((first.body.requirement_ids as string[]).length, 2);
-    const second = await call('POST', '/api/v1/documents/determine-requirements', request);
-    assert.deepEqual(second.body.requirement_ids, first.body.requirement_ids);
-    const unknown = await call('POST', '/api/v1/documents/determine-requirements', {
-      ...request,
-      entity_id: 'ghost',
+    it('refuses a different intake under a used Idempotency-Key with 409', async () => {
+      await openCase(kycIntakeExample, 'reused');
+      const other = copyOf(kycIntakeExample);
+      other.client_id = 'someone-else';
+      const response = await call('POST', '/api/v1/cases', other, { 'idempotency-key': 'reused' });
+      assert.equal(response.status, 409);
+      assert.equal(response.body.code, 'intake.idempotency_key_reused');
     });
-    assert.equal(unknown.status, 404);
-  });
 
-  it('rejects invalid queries and bodies with problem+json', async () => {
-    assert.equal((await call('GET', '/api/v1/cases?limit=0')).status, 400);
-    assert.equal((await call('GET', '/api/v1/cases?min_position=abc')).status, 400);
-    const badStatus = await call('PUT', '/api/v1/documents/x/status', { new_status: 'DONE', extra: 1 });
-    assert.equal(badStatus.status, 400);
-    assert.equal((badStatus.body.violations as unknown[]).length, 2);
-  });
+    it('answers an invalid intake with 400 naming every violation, and audits it', async () => {
+      const response = await call('POST', '/api/v1/cases', {
+        client_id: '',
+        version: '2.0',
+        type: 'COMPANY_STANDARD',
+        traitement_type: 'KYB',
+        persons: [],
+      });
+      assert.equal(response.status, 400);
+      assert.match(String(response.headers.get('content-type')), /application\/problem\+json/);
+      const paths = (response.body.violations as { path: string }[]).map((v) => v.path);
+      for (const expected of ['body/client_id', 'body/version', 'body/company_profile']) {
+        assert.ok(paths.includes(expected), `${expected} in ${paths.join(', ')}`);
+      }
+      // The refusal carries no position to wait for: poll the audit briefly.
+      const deadline = Date.now() + 5_000;
+      let audited = false;
+      while (!audited && Date.now() < deadline) {
+        const raw = await call('GET', '/api/v1/events/raw?limit=50');
+        audited = raw.body.some(
+          (entry) => entry.outcome === 'rejected' && entry.error_code === 'intake.invalid',
+        );
+        if (!audited) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(audited, 'the refused intake is in the raw intake audit');
+    });
 
-  it('lists cases newest first with paging', async () => {
-    const page = await call('GET', '/api/v1/cases?limit=2&skip=0');
-    assert.equal(page.status, 200);
-    assert.ok(page.body.length <= 2);
-    const createdAt = page.body.map((c) => String(c.created_at));
-    assert.deepEqual(createdAt, [...createdAt].sort().reverse());
-  });
+    it('answers 404 for an unknown case, company and document', async () => {
+      for (const path of [
+        '/api/v1/cases/nope',
+        '/api/v1/companies/nope',
+        '/api/v1/documents/nope',
+        '/api/v1/cases/nope/events',
+      ]) {
+        const response = await call('GET', path);
+        assert.equal(response.status, 404, path);
+        assert.match(String(response.body.code), /not_found$/);
+      }
+    });
 
-  it('rebuilds a read model on request and serves the same documents after the swap', async () => {
-    const before = await call('GET', '/api/v1/cases?limit=500');
-    const started = await call('POST', '/api/v1/admin/projections/cases/rebuild');
-    assert.equal(started.status, 202);
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const status = await call('GET', '/api/v1/admin/projections');
-      const projections = status.body.projections as unknown as { name: string; rebuilding: boolean }[];
-      if (!projections.find((p) => p.name === 'cases')!.rebuilding) break;
-      assert.ok(Date.now() < deadline, 'rebuild finished in time');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const after = await call('GET', '/api/v1/cases?limit=500');
-    assert.deepEqual(after.body, before.body);
-    const unknown = await call('POST', '/api/v1/admin/projections/nothing/rebuild');
-    assert.equal(unknown.status, 409);
-  });
+    it('walks a document through the transition table and moves the case to review when all are resolved', async () => {
+      const opened = await openCase(kycIntakeExample, 'walk');
+      const documents = await call(
+        'GET',
+        `/api/v1/documents/case/${opened.case_id}?min_position=${opened.position}`,
+      );
+      const [passport, address] = ['PASSPORT', 'PROOF_OF_ADDRESS'].map(
+        (type) => documents.body.find((d) => d.document_type === type)!.id as string,
+      );
 
-  it('says the Kafka bridge is off when asked for parked notifications without it', async () => {
-    const response = await call('GET', '/api/v1/admin/notifications/parked');
-    assert.equal(response.status, 409);
-    assert.equal(response.body.code, 'kafka.bridge_off');
+      const invalid = await call('PUT', `/api/v1/documents/${passport}/status`, {
+        new_status: 'VERIFIED_MANUAL',
+      });
+      assert.equal(invalid.status, 409);
+      assert.equal(invalid.body.code, 'document.invalid_transition');
+      assert.deepEqual([...(invalid.body.allowed as string[])].sort(), ['NOT_APPLICABLE', 'UPLOADED']);
+
+      const uploaded = await call('PUT', `/api/v1/documents/${passport}/status`, {
+        new_status: 'UPLOADED',
+        notes_to_add: ['scan received'],
+        metadata_changes: { file_reference: 'doc_xyz.pdf' },
+      });
+      assert.equal(uploaded.status, 200);
+      const document = uploaded.body.document as Json;
+      assert.equal(document.status, 'UPLOADED');
+      assert.deepEqual(document.notes, ['scan received']);
+
+      const again = await call('PUT', `/api/v1/documents/${passport}/status`, { new_status: 'UPLOADED' });
+      assert.equal(again.status, 200);
+      assert.equal(
+        again.body.revision,
+        uploaded.body.revision,
+        'setting the current status again writes nothing',
+      );
+
+      const current = await call('GET', `/api/v1/documents/${passport}`);
+      const etag = String(current.headers.get('etag'));
+      const stale = await call(
+        'PUT',
+        `/api/v1/documents/${passport}/status`,
+        { new_status: 'VERIFIED_MANUAL' },
+        { 'if-match': '"1"' },
+      );
+      assert.equal(stale.status, 412);
+      assert.equal(stale.body.code, 'revision.mismatch');
+      const verified = await call(
+        'PUT',
+        `/api/v1/documents/${passport}/status`,
+        { new_status: 'VERIFIED_MANUAL' },
+        { 'if-match': etag },
+      );
+      assert.equal(verified.status, 200);
+
+      const notApplicable = await call('PUT', `/api/v1/documents/${address}/status`, {
+        new_status: 'NOT_APPLICABLE',
+      });
+      assert.equal(notApplicable.status, 200);
+      const found = await call(
+        'GET',
+        `/api/v1/cases/${opened.case_id}?min_position=${notApplicable.body.position}`,
+      );
+      assert.equal(found.body.status, 'PENDING_REVIEW');
+      const history = await call('GET', `/api/v1/cases/${opened.case_id}/events`);
+      assert.ok(history.body.some((e) => e.event_type === 'NotificationRequired'));
+    });
+
+    it('determines requirements on demand, idempotently', async () => {
+      const opened = await openCase(kycIntakeExample, 'determine');
+      const persons = await call(
+        'GET',
+        `/api/v1/persons/case/${opened.case_id}?min_position=${opened.position}`,
+      );
+      const request = { case_id: opened.case_id, entity_id: persons.body[0]!.id, entity_type: 'PERSON' };
+      const first = await call('POST', '/api/v1/documents/determine-requirements', request);
+      assert.equal(first.status, 202);
+      assert.equal((first.body.requirement_ids as string[]).length, 2);
+      const second = await call('POST', '/api/v1/documents/determine-requirements', request);
+      assert.deepEqual(second.body.requirement_ids, first.body.requirement_ids);
+      const unknown = await call('POST', '/api/v1/documents/determine-requirements', {
+        ...request,
+        entity_id: 'ghost',
+      });
+      assert.equal(unknown.status, 404);
+    });
+
+    it('rejects invalid queries and bodies with problem+json', async () => {
+      assert.equal((await call('GET', '/api/v1/cases?limit=0')).status, 400);
+      assert.equal((await call('GET', '/api/v1/cases?min_position=abc')).status, 400);
+      const badStatus = await call('PUT', '/api/v1/documents/x/status', { new_status: 'DONE', extra: 1 });
+      assert.equal(badStatus.status, 400);
+      assert.equal((badStatus.body.violations as unknown[]).length, 2);
+    });
+
+    it('lists cases newest first with paging', async () => {
+      const page = await call('GET', '/api/v1/cases?limit=2&skip=0');
+      assert.equal(page.status, 200);
+      assert.ok(page.body.length <= 2);
+      const createdAt = page.body.map((c) => String(c.created_at));
+      assert.deepEqual(createdAt, [...createdAt].sort().reverse());
+    });
+
+    it('rebuilds a read model on request and serves the same documents after the swap', async () => {
+      const before = await call('GET', '/api/v1/cases?limit=500');
+      const started = await call('POST', '/api/v1/admin/projections/cases/rebuild');
+      assert.equal(started.status, 202);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const status = await call('GET', '/api/v1/admin/projections');
+        const projections = status.body.projections as unknown as { name: string; rebuilding: boolean }[];
+        if (!projections.find((p) => p.name === 'cases')!.rebuilding) break;
+        assert.ok(Date.now() < deadline, 'rebuild finished in time');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const after = await call('GET', '/api/v1/cases?limit=500');
+      assert.deepEqual(after.body, before.body);
+      const unknown = await call('POST', '/api/v1/admin/projections/nothing/rebuild');
+      assert.equal(unknown.status, 409);
+    });
+
+    it('says the Kafka bridge is off when asked for parked notifications without it', async () => {
+      const response = await call('GET', '/api/v1/admin/notifications/parked');
+      assert.equal(response.status, 409);
+      assert.equal(response.body.code, 'kafka.bridge_off');
+    });
   });
-});

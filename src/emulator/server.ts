@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import persistentGrpc from '@eventstore/db-client/generated/persistent_grpc_pb.js';
 import featuresGrpc from '@eventstore/db-client/generated/serverfeatures_grpc_pb.js';
 import streamsGrpc from '@eventstore/db-client/generated/streams_grpc_pb.js';
@@ -30,6 +32,62 @@ export type EmulatorServer = {
   calls: ReadonlyMap<string, number>;
   close(): Promise<void>;
 };
+
+type MethodDefinition = { path: string; responseSerialize: (value: never) => Buffer };
+
+/**
+ * The generated service definition, except that `read` also takes responses already encoded to
+ * wire bytes (the hot path: see grpc/wire.ts); generated messages still serialize as before.
+ */
+function acceptingEncodedReads<T extends Record<string, MethodDefinition>>(definition: T): T {
+  const read = definition.read!;
+  const serialize = read.responseSerialize as (value: unknown) => Buffer;
+  return {
+    ...definition,
+    read: {
+      ...read,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
+    },
+  };
+}
+
+/** HTTP/2 receive windows a real node (Kestrel defaults) advertises: 1 MiB per connection, 768 KiB per call. */
+const CONNECTION_WINDOW = 1024 * 1024;
+const STREAM_WINDOW = 768 * 1024;
+
+type Http2Internals = {
+  commonServerOptions?: { settings?: Record<string, unknown> };
+  http2Servers?: Map<
+    {
+      on(event: 'session', listener: (session: Http2Session) => void): void;
+      on(event: 'connection', listener: (socket: unknown) => void): void;
+    },
+    unknown
+  >;
+};
+
+/**
+ * grpc-js leaves Node's 64 KiB HTTP/2 windows in place, which throttles large appends to one
+ * window per round trip. The windows are not among its options, so this reaches into two of its
+ * fields (pinned grpc-js version); if they are missing, the server still works, only slower.
+ */
+function widenWindowsBeforeBind(server: Server): void {
+  const internals = server as unknown as Http2Internals;
+  if (internals.commonServerOptions === undefined) return;
+  internals.commonServerOptions.settings = {
+    ...internals.commonServerOptions.settings,
+    initialWindowSize: STREAM_WINDOW,
+  };
+}
+
+function widenWindowsAfterBind(server: Server): void {
+  const internals = server as unknown as Http2Internals;
+  for (const http2Server of internals.http2Servers?.keys() ?? []) {
+    http2Server.on('session', (session) => session.setLocalWindowSize(CONNECTION_WINDOW));
+    // Small replies must not wait for Nagle's algorithm (tens of ms against delayed ACKs).
+    http2Server.on('connection', (socket) => (socket as Socket).setNoDelay(true));
+  }
+}
 
 /** Largest message the server accepts (16 MiB less a margin, as a default node). */
 const MAX_RECEIVE_MESSAGE = 16 * 1024 * 1024 - 10_000;
@@ -96,12 +154,12 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
     return wrapped as T;
   };
   server.addService(
-    streamsGrpc.StreamsService,
+    acceptingEncodedReads(streamsGrpc.StreamsService),
     counted(streamsGrpc.StreamsService, createStreamsService({ store })),
   );
   const persistentService = createPersistentSubscriptionsService(persistent);
   server.addService(
-    persistentGrpc.PersistentSubscriptionsService,
+    acceptingEncodedReads(persistentGrpc.PersistentSubscriptionsService),
     counted(persistentGrpc.PersistentSubscriptionsService, persistentService) as UntypedServiceImplementation,
   );
 
@@ -121,11 +179,13 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
   ];
   server.addService(featuresGrpc.ServerFeaturesService, createServerFeaturesService(advertised));
 
+  widenWindowsBeforeBind(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound),
     );
   });
+  widenWindowsAfterBind(server);
 
   let closing: Promise<void> | undefined;
   return {

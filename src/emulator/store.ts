@@ -120,6 +120,8 @@ export class EventStore {
   private readonly types = new Map<string, number>();
   private readonly typeList: string[] = [];
   private readonly recentIds = new Map<string, number>();
+  private readonly idRing: (string | undefined)[] = [];
+  private idRingNext = 0;
   private inFlight = 0;
   private failure: Error | undefined;
   private readonly commitWaiters = new Set<() => void>();
@@ -388,12 +390,14 @@ export class EventStore {
 
   private rememberId(id: Uint8Array, index: number): void {
     const key = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
-    this.recentIds.delete(key);
-    this.recentIds.set(key, index);
-    if (this.recentIds.size > ID_CACHE_LIMIT) {
-      const oldest = this.recentIds.keys().next().value;
-      if (oldest !== undefined) this.recentIds.delete(oldest);
+    // A ring of the last ID_CACHE_LIMIT ids decides what to forget (cheaper than Map iteration).
+    const evicted = this.idRing[this.idRingNext];
+    if (evicted !== undefined && this.recentIds.get(evicted) !== undefined && evicted !== key) {
+      this.recentIds.delete(evicted);
     }
+    this.idRing[this.idRingNext] = key;
+    this.idRingNext = (this.idRingNext + 1) % ID_CACHE_LIMIT;
+    this.recentIds.set(key, index);
   }
 
   private grow(): void {

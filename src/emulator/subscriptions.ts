@@ -7,7 +7,8 @@ import type { Outbox } from './grpc/outbox.ts';
 import { type AllPosition, compareAllPositions, wireAllPosition } from './positions.ts';
 import type { EventStore } from './store.ts';
 
-type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
+/** A generated `ReadResp`, or one already encoded to wire bytes. */
+export type ReadResp = InstanceType<typeof streamsPb.ReadResp> | Buffer;
 
 /** Events the server reads per page during catch-up; also the default filter search window. */
 export const READ_BATCH_SIZE = 32;
@@ -19,7 +20,7 @@ export type SubscriptionContext = {
   structuredIds: boolean;
 };
 
-function confirmation(): ReadResp {
+function confirmation(): InstanceType<typeof streamsPb.ReadResp> {
   const response = new streamsPb.ReadResp();
   const confirmed = new streamsPb.ReadResp.SubscriptionConfirmation();
   confirmed.setSubscriptionId(randomUUID());
@@ -27,13 +28,13 @@ function confirmation(): ReadResp {
   return response;
 }
 
-function caughtUp(): ReadResp {
+function caughtUp(): InstanceType<typeof streamsPb.ReadResp> {
   const response = new streamsPb.ReadResp();
   response.setCaughtUp(new streamsPb.ReadResp.CaughtUp());
   return response;
 }
 
-function checkpointResponse(position: AllPosition): ReadResp {
+function checkpointResponse(position: AllPosition): InstanceType<typeof streamsPb.ReadResp> {
   const response = new streamsPb.ReadResp();
   const checkpoint = new streamsPb.ReadResp.Checkpoint();
   const wire = wireAllPosition(position);
@@ -46,9 +47,12 @@ function checkpointResponse(position: AllPosition): ReadResp {
 /** Resolves on the next commit, or when the call closes. */
 function nextCommit(context: SubscriptionContext): Promise<void> {
   return new Promise<void>((done) => {
-    const cancel = context.store.onNextCommit(done);
-    context.outbox.onClose(() => {
+    const stopWatching = context.outbox.onClose(() => {
       cancel();
+      done();
+    });
+    const cancel = context.store.onNextCommit(() => {
+      stopWatching();
       done();
     });
   });

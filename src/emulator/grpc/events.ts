@@ -1,8 +1,8 @@
-import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
-import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
+import type streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import type { EventStore, StoredEvent } from '../store.ts';
 import { TOMBSTONE_REVISION } from '../store.ts';
 import { createdTicks, streamIdentifier, TOMBSTONE_WIRE_REVISION, uuidMessage } from './convert.ts';
+import { encodeReadEventResponse } from './wire.ts';
 
 type RecordedEvent = InstanceType<typeof streamsPb.ReadResp.ReadEvent.RecordedEvent>;
 
@@ -74,21 +74,17 @@ export function fillRecordedEvent<T extends RecordedEventMessage>(
   return message;
 }
 
-function recordedEvent(event: StoredEvent, structuredIds: boolean): RecordedEvent {
-  return fillRecordedEvent(new streamsPb.ReadResp.ReadEvent.RecordedEvent(), event, structuredIds);
-}
-
-/** A `ReadResp` carrying one event of a read or catch-up subscription. */
-export function readEventResponse(store: EventStore, resolved: Resolved, structuredIds: boolean) {
-  const readEvent = new streamsPb.ReadResp.ReadEvent();
-  if (resolved.event !== undefined)
-    readEvent.setEvent(recordedEvent(store.event(resolved.event), structuredIds));
-  if (resolved.link !== undefined)
-    readEvent.setLink(recordedEvent(store.event(resolved.link), structuredIds));
+/**
+ * The wire bytes of a `ReadResp` carrying one event of a read or catch-up subscription
+ * (hand-encoded: see wire.ts). `commit_position` is the original event's: the link's when the
+ * event came through one.
+ */
+export function readEventResponse(store: EventStore, resolved: Resolved, structuredIds: boolean): Buffer {
   const original = resolved.link ?? resolved.event;
-  if (original === undefined) readEvent.setNoPosition(new sharedPb.Empty());
-  else readEvent.setCommitPosition(String(store.position(original)));
-  const response = new streamsPb.ReadResp();
-  response.setEvent(readEvent);
-  return response;
+  return encodeReadEventResponse({
+    event: resolved.event === undefined ? undefined : store.event(resolved.event),
+    link: resolved.link === undefined ? undefined : store.event(resolved.link),
+    commitPosition: original === undefined ? undefined : store.position(original),
+    structuredIds,
+  });
 }

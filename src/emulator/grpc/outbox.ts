@@ -9,7 +9,9 @@ import type { RpcError } from './errors.ts';
 export class Outbox<T> {
   private readonly call: ServerWritableStream<unknown, T>;
   private closedFlag = false;
-  private readonly closeListeners: (() => void)[] = [];
+  private readonly closeListeners = new Set<() => void>();
+  /** One wait for 'drain' shared by every writer held back (one listener, however many wait). */
+  private drained: Promise<void> | undefined;
 
   constructor(call: ServerWritableStream<unknown, T>) {
     this.call = call;
@@ -26,14 +28,17 @@ export class Outbox<T> {
   send(message: T): Promise<void> | undefined {
     if (this.closedFlag) return undefined;
     if (this.call.write(message)) return undefined;
-    return new Promise<void>((resolve) => {
+    this.drained ??= new Promise<void>((resolve) => {
       const done = (): void => {
         this.call.removeListener('drain', done);
+        stopWatching();
+        this.drained = undefined;
         resolve();
       };
       this.call.once('drain', done);
-      this.onClose(done);
+      const stopWatching = this.onClose(done);
     });
+    return this.drained;
   }
 
   /** Ends the call with OK. */
@@ -50,15 +55,24 @@ export class Outbox<T> {
     this.call.emit('error', error);
   }
 
-  /** Runs `listener` once when the call closes for any reason (immediately if already closed). */
-  onClose(listener: () => void): void {
-    if (this.closedFlag) listener();
-    else this.closeListeners.push(listener);
+  /**
+   * Runs `listener` once when the call closes for any reason (immediately if already closed).
+   * Returns a function that forgets the listener.
+   */
+  onClose(listener: () => void): () => void {
+    if (this.closedFlag) {
+      listener();
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   private markClosed(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    for (const listener of this.closeListeners.splice(0)) listener();
+    const listeners = [...this.closeListeners];
+    this.closeListeners.clear();
+    for (const listener of listeners) listener();
   }
 }

@@ -9,14 +9,13 @@ import emptyPb from 'google-protobuf/google/protobuf/empty_pb.js';
 import { createFilter, type EventFilter } from '../filter.ts';
 import type { AllPosition } from '../positions.ts';
 import type { EventStore, ExpectedRevision, ProposedEvent, WriteResult } from '../store.ts';
-import { READ_BATCH_SIZE, subscribeToAll, subscribeToStream } from '../subscriptions.ts';
+import { READ_BATCH_SIZE, type ReadResp, subscribeToAll, subscribeToStream } from '../subscriptions.ts';
 import { parseRevision, parseUuid, streamIdentifier, streamName, UINT64_MAX } from './convert.ts';
 import { MAX_APPEND_SIZE, RequestError, type RpcError, rpcErrors } from './errors.ts';
 import { readEventResponse, resolve } from './events.ts';
 import { Outbox } from './outbox.ts';
 
 type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
-type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
 type ReadOptions = InstanceType<typeof streamsPb.ReadReq.Options>;
 type ProposedMessage =
   | InstanceType<typeof streamsPb.AppendReq.ProposedMessage>
@@ -410,7 +409,7 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
     },
 
     read(call) {
-      const outbox = new Outbox<ReadResp>(call);
+      const outbox = new Outbox<ReadResp>(call as unknown as ServerWritableStream<unknown, ReadResp>);
       handleRead(store, call.request, outbox).catch((error: unknown) => outbox.fail(asRpcError(error)));
     },
 

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import persistentPb from '@eventstore/db-client/generated/persistent_pb.js';
+import type persistentPb from '@eventstore/db-client/generated/persistent_pb.js';
 import { createFilter, defaultAllFilterAllows, type EventFilter } from '../filter.ts';
 import { rpcErrors } from '../grpc/errors.ts';
-import { fillRecordedEvent, resolve } from '../grpc/events.ts';
+import { resolve } from '../grpc/events.ts';
 import type { Outbox } from '../grpc/outbox.ts';
+import { encodeReadEventResponse } from '../grpc/wire.ts';
 import type { EventStore, ProposedEvent } from '../store.ts';
 import { type GroupDefinition, groupKey, sourceName } from './definition.ts';
 
-type PsReadResp = InstanceType<typeof persistentPb.ReadResp>;
+/** A generated `ReadResp`, or one already encoded to wire bytes. */
+export type PsReadResp = InstanceType<typeof persistentPb.ReadResp> | Buffer;
 
 /** One delivery of an event to the group (a retry is a new delivery of the same event). */
 type Message = {
@@ -435,35 +437,17 @@ export class Group {
     void client.outbox.send(this.response(message, client.structuredIds));
   }
 
-  private response(message: Message, structuredIds: boolean): PsReadResp {
-    const readEvent = new persistentPb.ReadResp.ReadEvent();
+  /** Both the event and its link carry the original event's position, as on the server. */
+  private response(message: Message, structuredIds: boolean): Buffer {
     const originalPosition = this.store.position(message.original);
-    const RecordedEvent = persistentPb.ReadResp.ReadEvent.RecordedEvent;
-    if (message.event !== undefined) {
-      readEvent.setEvent(
-        fillRecordedEvent(
-          new RecordedEvent(),
-          this.store.event(message.event),
-          structuredIds,
-          originalPosition,
-        ),
-      );
-    }
-    if (message.link !== undefined) {
-      readEvent.setLink(
-        fillRecordedEvent(
-          new RecordedEvent(),
-          this.store.event(message.link),
-          structuredIds,
-          originalPosition,
-        ),
-      );
-    }
-    readEvent.setCommitPosition(String(originalPosition));
-    readEvent.setRetryCount(message.retryCount);
-    const response = new persistentPb.ReadResp();
-    response.setEvent(readEvent);
-    return response;
+    return encodeReadEventResponse({
+      event: message.event === undefined ? undefined : this.store.event(message.event),
+      link: message.link === undefined ? undefined : this.store.event(message.link),
+      recordedPosition: originalPosition,
+      commitPosition: originalPosition,
+      retryCount: message.retryCount,
+      structuredIds,
+    });
   }
 
   // ---- checkpoints ---------------------------------------------------------------------------

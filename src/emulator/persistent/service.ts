@@ -14,13 +14,12 @@ import {
   sourceName,
   startFromText,
 } from './definition.ts';
-import type { Group, GroupClient, NackAction } from './group.ts';
+import type { Group, GroupClient, NackAction, PsReadResp } from './group.ts';
 import type { Outcome, PersistentSubscriptions } from './subscriptions.ts';
 
 type CreateSettings =
   | InstanceType<typeof persistentPb.CreateReq.Settings>
   | InstanceType<typeof persistentPb.UpdateReq.Settings>;
-type PsReadResp = InstanceType<typeof persistentPb.ReadResp>;
 
 const NAMED_STRATEGIES: Record<number, ConsumerStrategy> = {
   0: 'DispatchToSingle',

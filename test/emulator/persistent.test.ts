@@ -532,6 +532,26 @@ for (const writePath of WRITE_PATHS) {
       assert.equal(info.settings.startFrom, START);
     });
 
+    test('a subscription to $all from a position starts at that event (inclusive)', async () => {
+      const prefix = `psfrom${Date.now()}${writePath}`;
+      await emulator.client.appendToStream(`${prefix}-1`, testEvents(1, 'before'));
+      const marker = await emulator.client.appendToStream(`${prefix}-1`, testEvents(1, 'marker'));
+      await emulator.client.appendToStream(`${prefix}-1`, testEvents(1, 'after'));
+      const group = `from-${prefix}`;
+      await emulator.client.createPersistentSubscriptionToAll(
+        group,
+        persistentSubscriptionToAllSettingsFromDefaults({ startFrom: marker.position! }),
+        { filter: streamNameFilter({ prefixes: [prefix] }) },
+      );
+      const sub = record(emulator.client.subscribeToPersistentSubscriptionToAll(group));
+      await sub.until('two', () => sub.events.length === 2);
+      await sub.stop();
+      assert.deepEqual(
+        sub.events.map((e) => e.event!.type),
+        ['marker', 'after'],
+      );
+    });
+
     test('events that come through a link are acknowledged by the link id', async () => {
       const target = streamName('target');
       const links = streamName('links');

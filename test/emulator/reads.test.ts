@@ -81,6 +81,13 @@ for (const writePath of WRITE_PATHS) {
       );
     });
 
+    test('maxCount 0 is refused (the server requires a positive count)', async () => {
+      const stream = streamName();
+      await emulator.client.appendToStream(stream, testEvents(1));
+      await assert.rejects(collect(emulator.client.readStream(stream, { maxCount: 0 })), UnknownError);
+      await assert.rejects(collect(emulator.client.readAll({ maxCount: 0 })), UnknownError);
+    });
+
     test('a missing stream is StreamNotFoundError (an in-band message, the call ends OK)', async () => {
       await assert.rejects(collect(emulator.client.readStream(streamName())), StreamNotFoundError);
     });

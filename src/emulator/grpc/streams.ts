@@ -547,6 +547,8 @@ async function handleRead(store: EventStore, request: ReadReq, outbox: Outbox<Re
       return subscribeToStream(context, stream, from);
     }
     const count = Number(options.getCount());
+    // The server checks maxCount is positive when it builds the read (an unhandled exception).
+    if (count <= 0) throw new RequestError(rpcErrors.unknown());
     if (!backwards && from === 'end') {
       // Reading a stream forwards from its end fails on the server (a known server bug).
       throw new RequestError(rpcErrors.unknown('Unexpected ReadStreamResult: Error'));
@@ -590,6 +592,7 @@ async function handleRead(store: EventStore, request: ReadReq, outbox: Outbox<Re
     );
   }
   let remaining = Number(options.getCount());
+  if (remaining <= 0) throw new RequestError(rpcErrors.unknown());
   let index: number;
   if (backwards) {
     index = from === 'end' ? store.visible - 1 : from === 'start' ? -1 : store.indexFrom(from) - 1;

@@ -13,6 +13,8 @@ const commands: Record<string, () => Promise<CliCommand>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   projections: async () => (await import('./commands/projections.ts')).projectionsCommand,
   parked: async () => (await import('./commands/parked.ts')).parkedCommand,
+  dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
   'eventstore-emulator': async () =>
     (await import('./commands/eventstore-emulator.ts')).eventstoreEmulatorCommand,
 };

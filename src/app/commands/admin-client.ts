@@ -10,30 +10,59 @@ export type AdminClient = {
 
 export class CliError extends Error {}
 
+/** Where the service is and who calls it: `--url`, else KYC_SERVICE_URL, else the local default. */
+export type ServiceTarget = { base: string; key: string | undefined };
+
+export function serviceTarget(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ServiceTarget {
+  const flag = args.indexOf('--url');
+  const base = (flag >= 0 ? args[flag + 1] : undefined) ?? env.KYC_SERVICE_URL ?? 'http://127.0.0.1:8080';
+  return { base, key: env.KYC_API_KEY };
+}
+
+/**
+ * One call to the service, answered whatever its status (the caller decides what a refusal
+ * means); throws CliError only when the service cannot be reached.
+ */
+export async function callService(
+  target: ServiceTarget,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Readonly<Record<string, string>> } = {},
+): Promise<{ status: number; ok: boolean; text: string }> {
+  const { body, headers = {} } = options;
+  let response: Response;
+  try {
+    response = await fetch(new URL(path, target.base), {
+      method,
+      headers: {
+        ...(target.key === undefined ? {} : { authorization: `Bearer ${target.key}` }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, bad port) is its cause.
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+    const why = cause?.code ?? cause?.message;
+    throw new CliError(
+      `cannot reach the service at ${target.base}: ${error instanceof Error ? error.message : error}${typeof why === 'string' ? ` (${why})` : ''}`,
+    );
+  }
+  return { status: response.status, ok: response.ok, text: await response.text() };
+}
+
 export function adminClient(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): AdminClient {
-  const flag = args.indexOf('--url');
-  const base = (flag >= 0 ? args[flag + 1] : undefined) ?? env.KYC_SERVICE_URL ?? 'http://127.0.0.1:8080';
-  const key = env.KYC_API_KEY;
+  const target = serviceTarget(args, env);
   async function send(method: string, path: string, body?: unknown): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(new URL(path, base), {
-        method,
-        headers: {
-          ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw new CliError(
-        `cannot reach the service at ${base}: ${error instanceof Error ? error.message : error}`,
-      );
-    }
-    const text = await response.text();
+    const response = await callService(target, method, path, body === undefined ? {} : { body });
+    const text = response.text;
     const parsed = text === '' ? null : (JSON.parse(text) as unknown);
     if (!response.ok) {
       const problem = parsed as { title?: string; detail?: string; code?: string } | null;
@@ -65,9 +94,10 @@ export function progressLine(
   done: number,
   rate: number,
   remainingSeconds: number | null,
+  unit = 'events',
 ): string {
   const width = 30;
   const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
   const eta = remainingSeconds === null ? '' : `  ~${Math.ceil(remainingSeconds)} s left`;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${done.toLocaleString('en')} events  ${Math.round(rate).toLocaleString('en')}/s${eta}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${done.toLocaleString('en')} ${unit}  ${Math.round(rate).toLocaleString('en')}/s${eta}`;
 }

@@ -44,6 +44,11 @@ export type CaseServiceDependencies = {
   /** Resolves true once the read models include `position`. */
   waitForPosition(position: AllPosition, timeoutMs: number): Promise<boolean>;
   clock: () => Date;
+  /** Told of every command: its type, outcome (or error code) and duration; and of appended events. */
+  observe?: {
+    command(type: string, outcome: string, seconds: number): void;
+    eventsAppended(category: string, count: number): void;
+  };
 };
 
 /** The consistency token: `<commit>-<prepare>` of the last event a command wrote. */
@@ -133,6 +138,23 @@ export function createCaseService(deps: CaseServiceDependencies) {
     command: CaseCommand,
     context: CommandContext & { expectedRevision?: bigint },
   ) {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const receipt = await runUnobserved(caseId, command, context);
+      deps.observe?.command(command.type, receipt.outcome, seconds());
+      return receipt;
+    } catch (error) {
+      deps.observe?.command(command.type, error instanceof DomainError ? error.code : 'error', seconds());
+      throw error;
+    }
+  }
+
+  async function runUnobserved(
+    caseId: string,
+    command: CaseCommand,
+    context: CommandContext & { expectedRevision?: bigint },
+  ) {
     const notifications = await resolveRules(caseId, command);
     const withRules = { ...command, data: { ...command.data, notifications } } as CaseCommand;
     const result = await deps.cases.handle(caseId, withRules, {
@@ -142,7 +164,8 @@ export function createCaseService(deps: CaseServiceDependencies) {
       ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
       ...(context.expectedRevision === undefined ? {} : { expectedRevision: context.expectedRevision }),
     });
-    return receiptOf(result, context);
+    if (result.outcome === 'appended') deps.observe?.eventsAppended('case', result.events.length);
+    return { ...receiptOf(result, context), outcome: result.outcome };
   }
 
   async function openCase(intake: Intake, context: CommandContext) {
@@ -190,6 +213,7 @@ export function createCaseService(deps: CaseServiceDependencies) {
         correlationId: context.correlationId,
       },
     );
+    if (result.outcome === 'appended') deps.observe?.eventsAppended('intake', result.events.length);
     return result.outcome === 'conflict' ? null : result.position;
   }
 

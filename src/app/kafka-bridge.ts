@@ -13,6 +13,7 @@ export type KafkaBridgeDependencies = {
   eventStore: EventStore;
   events: EventRegistry;
   logger: Logger;
+  onLag?: (topic: string, partition: number, lag: number) => void;
 };
 
 /**
@@ -52,6 +53,7 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
     groupId: config.groupId,
     intake: dependencies.intake,
     maxMessageBytes: config.maxMessageBytes,
+    ...(dependencies.onLag === undefined ? {} : { onLag: dependencies.onLag }),
   });
   const outbound = createNotificationPublisher({
     kafka,

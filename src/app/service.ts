@@ -34,10 +34,58 @@ import { createConfigServiceClient } from '../notification-rules/config-service.
 import { createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { deriveId } from './ids.ts';
-import { startKafkaBridge } from './kafka-bridge.ts';
+import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createOperations } from './operations.ts';
 
 /** The running service; its parts are exposed for operations tooling and benchmarks. */
+/** Metrics read from the parts' own status at scrape time. */
+function observeParts(metrics: Metrics, projector: Projector, kafka: KafkaBridge | undefined): void {
+  metrics.observe(
+    'kyc_projection_lag_events',
+    'Events of $all the read models have not applied yet',
+    async () => [{ value: (await projector.lag(10_000)).events, attributes: { projector: 'read-models' } }],
+  );
+  metrics.observe(
+    'kyc_projection_lag_seconds',
+    'Age of the oldest event the read models have not applied',
+    async () => [{ value: (await projector.lag(10_000)).seconds, attributes: { projector: 'read-models' } }],
+  );
+  metrics.observe('kyc_projector_healthy', '1 when the projector runs, 0 when an event stopped it', () => [
+    { value: projector.status().healthy ? 1 : 0, attributes: { projector: 'read-models' } },
+  ]);
+  if (kafka === undefined) return;
+  metrics.observe(
+    'kyc_kafka_dead_lettered_total',
+    'Intake messages sent to the dead-letter topic',
+    () => [{ value: kafka.inbound.status().deadLettered }],
+    'counter',
+  );
+  metrics.observe(
+    'kyc_notifications_published_total',
+    'Notifications Kafka acknowledged',
+    () => [{ value: kafka.outbound.status().published }],
+    'counter',
+  );
+  metrics.observe(
+    'kyc_notifications_retried_total',
+    'Notification publish attempts that failed and were retried',
+    () => [{ value: kafka.outbound.status().retried + (kafka.outbound.status().consumer?.retried ?? 0) }],
+    'counter',
+  );
+  metrics.observe(
+    'kyc_notifications_parked_total',
+    'Notifications parked after their retries ran out',
+    () => [{ value: kafka.outbound.status().consumer?.parked ?? 0 }],
+    'counter',
+  );
+  metrics.observe(
+    'kyc_notifications_parked_backlog',
+    'Parked notifications waiting for an operator (up to 1000)',
+    async () => [{ value: (await kafka.outbound.listParked(1_000)).length }],
+  );
+}
+
 export type RunningService = {
   server: AppServer;
   url: string;
@@ -141,6 +189,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     if (configService === undefined)
       logger.info('CONFIG_SERVICE_URL is not set: notifications use the bundled rules');
 
+    const metrics = createMetrics();
+    closers.push({ name: 'metrics', close: () => metrics.shutdown() });
     const service = createCaseService({
       eventStore,
       readStore,
@@ -153,6 +203,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       configService,
       waitForPosition: (position, timeoutMs) => projector.waitFor(position, timeoutMs),
       clock: () => new Date(),
+      observe: metrics,
     });
 
     const auth = createAuthenticator(config.apiKeys);
@@ -187,6 +238,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             eventStore,
             events: caseEvents,
             logger,
+            onLag: metrics.kafkaConsumerLag,
           });
     if (kafka !== undefined) closers.push({ name: 'kafka bridge', close: () => kafka.stop() });
     else logger.info('KAFKA_BROKERS is not set: the Kafka bridge is off');
@@ -195,7 +247,9 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       ...kafka?.health(),
     });
 
+    observeParts(metrics, projector, kafka);
     const server = await buildServer({
+      metrics,
       logger,
       auth,
       health: healthWithKafka,

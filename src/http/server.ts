@@ -28,6 +28,11 @@ export type ServerDependencies = {
   version?: string;
   /** Resource plugins (cases, documents, ...), registered under the API prefix by their own paths. */
   resources?: readonly FastifyPluginAsync[];
+  /** Request metrics and the Prometheus text served at `GET /metrics`. */
+  metrics?: {
+    request(route: string, method: string, status: number, seconds: number): void;
+    scrape(): Promise<string>;
+  };
 };
 
 export type AppServer = FastifyInstance;
@@ -81,6 +86,22 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
       config.role ?? (request.method === 'GET' || request.method === 'HEAD' ? 'reader' : 'operator');
     request.caller = dependencies.auth.authorize(request, needed);
   });
+
+  const metrics = dependencies.metrics;
+  if (metrics !== undefined) {
+    // Labelled by route template, never by raw URL, so ids do not explode the series count.
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.request(
+        request.routeOptions.url ?? 'unmatched',
+        request.method,
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+    });
+    app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.scrape()),
+    );
+  }
 
   await app.register(healthRoutes(dependencies.health, dependencies.serviceName ?? 'kyc-case-service'));
   for (const resource of dependencies.resources ?? []) await app.register(resource);

@@ -38,6 +38,8 @@ export type InboundOptions = {
   partitionsConcurrently?: number;
   /** Backoff between retries of a message that failed for a transient reason. */
   retryDelayMs?: { initial: number; max: number };
+  /** Called after each batch with how far the partition's committed position is behind its end. */
+  onLag?: (topic: string, partition: number, lag: number) => void;
 };
 
 export type PartitionHealth = {
@@ -48,7 +50,12 @@ export type PartitionHealth = {
   since: string;
 };
 
-export type InboundStatus = { running: boolean; stalled: PartitionHealth[] };
+export type InboundStatus = {
+  running: boolean;
+  stalled: PartitionHealth[];
+  deadLettered: number;
+  opened: number;
+};
 
 type Verdict = { kind: 'opened' } | { kind: 'dead-letter'; rejection: Rejection };
 
@@ -71,6 +78,8 @@ export function createInboundBridge(options: InboundOptions) {
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let running = false;
+  let deadLettered = 0;
+  let opened = 0;
 
   function contextOf(payload: EachMessagePayload): IntakeContext {
     const { topic, partition, message } = payload;
@@ -149,6 +158,7 @@ export function createInboundBridge(options: InboundOptions) {
       messages: [{ key: message.key, value: message.value, headers }],
     });
     await intake.recordRejected(rejection, context);
+    deadLettered++;
     logger.warn(
       {
         topic,
@@ -167,6 +177,7 @@ export function createInboundBridge(options: InboundOptions) {
     try {
       const verdict = await judge(message.value, context);
       if (verdict.kind === 'dead-letter') await deadLetter(payload, context, verdict.rejection);
+      else opened++;
       stalled.delete(partition);
     } catch (error) {
       const previous = stalled.get(partition);
@@ -200,6 +211,12 @@ export function createInboundBridge(options: InboundOptions) {
       consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      const onLag = options.onLag;
+      if (onLag !== undefined) {
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+          onLag(payload.topic, payload.partition, Number(payload.offsetLagLow)),
+        );
+      }
       await consumer.run({
         partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4,
         eachMessage,
@@ -214,7 +231,7 @@ export function createInboundBridge(options: InboundOptions) {
       await producer?.disconnect();
     },
     status(): InboundStatus {
-      return { running, stalled: [...stalled.values()] };
+      return { running, stalled: [...stalled.values()], deadLettered, opened };
     },
   };
 }

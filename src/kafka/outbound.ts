@@ -52,6 +52,7 @@ export function createNotificationPublisher(options: OutboundOptions) {
   let producer: Producer | undefined;
   let consumer: PersistentConsumer | undefined;
   let published = 0;
+  let retried = 0;
 
   async function publish(event: RecordedEvent): Promise<void> {
     const notification = event as RecordedEvent<NotificationRequired>;
@@ -73,6 +74,7 @@ export function createNotificationPublisher(options: OutboundOptions) {
         return;
       } catch (error) {
         if (attempt >= attempts) throw error;
+        retried++;
         const delay = Math.min(delays.max, delays.initial * 2 ** (attempt - 1));
         logger.warn(
           { eventId: event.id, attempt, retryInMs: delay, err: error },
@@ -109,7 +111,7 @@ export function createNotificationPublisher(options: OutboundOptions) {
       await producer?.disconnect();
     },
     status() {
-      return { published, consumer: consumer?.status() ?? null };
+      return { published, retried, consumer: consumer?.status() ?? null };
     },
     listParked: (limit?: number) => consumer!.listParked(limit),
     replayParked: (stopAt?: number) => consumer!.replayParked(stopAt),

@@ -293,6 +293,24 @@ for (const readStore of readStores)
       assert.equal(unknown.status, 409);
     });
 
+    it('exposes Prometheus metrics for commands, events, requests and the projector', async () => {
+      const response = await fetch(`${base}/metrics`);
+      assert.equal(response.status, 200);
+      const text = await response.text();
+      for (const metric of [
+        'kyc_commands_total{type="OpenCase",outcome="appended"}',
+        'kyc_command_duration_seconds_bucket',
+        'kyc_events_appended_total{category="case"}',
+        'kyc_http_requests_total{route="/api/v1/cases/:case_id",method="GET",status="200"}',
+        'kyc_http_request_duration_seconds_bucket',
+        'kyc_projection_lag_events{projector="read-models"}',
+        'kyc_projection_lag_seconds{projector="read-models"}',
+        'kyc_projector_healthy{projector="read-models"} 1',
+      ]) {
+        assert.ok(text.includes(metric), `${metric} in /metrics`);
+      }
+    });
+
     it('says the Kafka bridge is off when asked for parked notifications without it', async () => {
       const response = await call('GET', '/api/v1/admin/notifications/parked');
       assert.equal(response.status, 409);

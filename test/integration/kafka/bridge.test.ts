@@ -149,6 +149,16 @@ describe('the service with the Kafka bridge on (real broker, embedded event stor
       assert.equal(n.value.event_id, n.messageId);
     }
 
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    for (const metric of [
+      'kyc_kafka_dead_lettered_total 2',
+      'kyc_notifications_published_total 3',
+      'kyc_notifications_parked_backlog 0',
+      'kyc_kafka_consumer_lag_messages{topic=',
+    ]) {
+      assert.ok(metrics.includes(metric), `${metric} in /metrics`);
+    }
+
     const raw = (await (await fetch(`${service.url}/api/v1/events/raw?limit=50`)).json()) as Json[];
     const outcomes = raw.map((r) => r.outcome).sort();
     assert.deepEqual(outcomes, ['case_opened', 'case_opened', 'duplicate', 'rejected', 'rejected']);

@@ -64,6 +64,26 @@ export function readStoreContract(name: string, fixture: ReadStoreFixture): void
       assert.deepEqual(await ctx.store.get(ctx.collection, 'a'), { id: 'a', v: 2 });
     });
 
+    test('a write expecting a new document still honours the guard when one exists', async (t) => {
+      const ctx = await withSlot(t);
+      if (!ctx) return;
+      await ctx.store.write(ctx.target, [
+        { op: 'upsert', document: { id: 'old', v: 1 }, position: at(10) },
+        { op: 'upsert', document: { id: 'new', v: 1 }, position: at(30) },
+      ]);
+      const result = await ctx.store.write(ctx.target, [
+        { op: 'upsert', document: { id: 'new', v: 2 }, position: at(20), expectNew: true },
+        { op: 'upsert', document: { id: 'old', v: 2 }, position: at(20), expectNew: true },
+        { op: 'upsert', document: { id: 'fresh', v: 2 }, position: at(20), expectNew: true },
+      ]);
+      assert.deepEqual(result, { applied: 2, stale: 1 });
+      assert.deepEqual(await ctx.store.find(ctx.collection, { sort: [['id', 1]] }), [
+        { id: 'fresh', v: 2 },
+        { id: 'new', v: 1 },
+        { id: 'old', v: 2 },
+      ]);
+    });
+
     test('a newer position replaces the whole document', async (t) => {
       const ctx = await withSlot(t);
       if (!ctx) return;

@@ -18,6 +18,8 @@ export function commandHandlerSuite(name: string, storeFor: (t: TestContext) => 
       streamName,
       events: accountEvents,
       backoff: { initialDelayMs: 1, maxDelayMs: 5, factor: 2 },
+      // Eight writers racing on one stream: the last one may lose seven times.
+      maxRetries: 20,
     });
     return { eventStore, handler, streamName };
   }

@@ -103,9 +103,13 @@ export function planBatch(
   const writes: DocumentWrite[] = [];
   for (const [id, pending] of documents) {
     if (!pending.changed || !pending.position) continue;
-    if (pending.document)
-      writes.push({ op: 'upsert', document: pending.document, position: pending.position });
-    else if (pending.existed) writes.push({ op: 'delete', id, position: pending.position });
+    if (pending.document) {
+      writes.push(
+        pending.existed
+          ? { op: 'upsert', document: pending.document, position: pending.position }
+          : { op: 'upsert', document: pending.document, position: pending.position, expectNew: true },
+      );
+    } else if (pending.existed) writes.push({ op: 'delete', id, position: pending.position });
   }
   return { writes, matched };
 }

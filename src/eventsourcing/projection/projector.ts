@@ -182,10 +182,27 @@ export function createProjector(options: ProjectorOptions): Projector {
     }
   }
 
-  /** Restarts the live subscription (new lane set, or resume after an operator decision). */
-  function restartLive() {
+  let reloaded: (() => void)[] = [];
+
+  /**
+   * Restarts the live subscription (new lane set, or resume after an operator decision).
+   * Resolves once the loop has let go of the old lanes, so no write to a swapped-out target
+   * can follow.
+   */
+  function restartLive(): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      if (!loop || failure || stopping) resolve();
+      else reloaded.push(resolve);
+    });
     runAbort?.abort();
     wake?.();
+    return done;
+  }
+
+  function lanesReloaded() {
+    const callbacks = reloaded;
+    reloaded = [];
+    for (const callback of callbacks) callback();
   }
 
   async function liveLoop(): Promise<void> {
@@ -193,6 +210,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     while (!stopping) {
       if (failure) {
         state = 'failed';
+        lanesReloaded();
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
         continue;
@@ -201,6 +219,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       runAbort = controller;
       try {
         await loadLiveLanes();
+        lanesReloaded();
         if (live.size === 0) {
           state = 'live';
           await new Promise<void>((resolve) => (wake = resolve));
@@ -284,6 +303,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       }
     }
     state = 'stopped';
+    lanesReloaded();
   }
 
   async function rebuildInto(
@@ -373,14 +393,14 @@ export function createProjector(options: ProjectorOptions): Projector {
     // shadow up to the head once more, then swap data and checkpoint in one step.
     const wasLive = live.has(projection.name);
     rebuilding.set(projection.name, progressOf(lane.checkpoint, false));
-    if (wasLive) restartLive();
+    if (wasLive) await restartLive();
     await runShadow();
     const slot = await options.readStore.slot(projection.name);
     if (!slot) throw new Error(`projection ${projection.name} lost its slot during the rebuild`);
     const swapped = await options.readStore.swap(projection.name, slot);
     if (swapped.outcome === 'conflict') {
       rebuilding.delete(projection.name);
-      restartLive();
+      void restartLive();
       throw new Error(`rebuild of ${projection.name}: the slot changed underneath; not swapped`);
     }
     await options.readStore.retire(swapped.previous);
@@ -397,7 +417,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       },
       'rebuild swapped in',
     );
-    restartLive();
+    void restartLive();
   }
 
   function track(task: Promise<void>) {

@@ -86,7 +86,14 @@ export async function runLanes(options: RunnerOptions): Promise<RunOutcome> {
   let batch: StoredEvent[] = [];
   let batchEnd: AllPosition | null = null;
   let deadline: number | null = null;
-  let next = iterator.next();
+  // The pending read is raced later; until then a rejection (subscription dropped) must not
+  // count as unhandled, or the process dies instead of resubscribing.
+  const pull = () => {
+    const promise = iterator.next();
+    promise.catch(() => undefined);
+    return promise;
+  };
+  let next = pull();
 
   async function flushWithRetry(
     events: StoredEvent[],
@@ -135,7 +142,7 @@ export async function runLanes(options: RunnerOptions): Promise<RunOutcome> {
         continue;
       }
       if (result.done) throw new Error('the $all subscription ended unexpectedly');
-      next = iterator.next();
+      next = pull();
       const message = result.value;
       if (message.kind === 'event') {
         batch.push(message.event);

@@ -15,6 +15,7 @@ import type { AllPosition } from '../core/events.ts';
 import { positionFromKey, positionKey } from '../core/positions.ts';
 import type { ReadDocument } from '../core/projection.ts';
 import type {
+  DocumentWrite,
   Filter,
   FindQuery,
   ProjectionSlot,
@@ -123,9 +124,31 @@ async function bulkWrite(
     if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
     return {
       duplicates: errors.map((e) => e.index),
-      succeeded: error.result.matchedCount + error.result.upsertedCount,
+      succeeded: error.result.insertedCount + error.result.matchedCount + error.result.upsertedCount,
     };
   }
+}
+
+/**
+ * Inserts documents no one has stored yet. Those that hit a duplicate key (or that a server
+ * skipped after one) come back for the guarded path, which decides between newer and stale.
+ */
+async function insertFresh(
+  collection: Collection,
+  writes: DocumentWrite[],
+): Promise<{ applied: number; fallback: DocumentWrite[] }> {
+  const operations = writes.map(
+    (write): AnyBulkWriteOperation => ({
+      insertOne: { document: write.op === 'upsert' ? storedForm(write.document, write.position) : {} },
+    }),
+  );
+  const { duplicates, succeeded } = await bulkWrite(collection, operations);
+  if (duplicates.length === 0) return { applied: writes.length, fallback: [] };
+  const failed = new Set(duplicates);
+  const first = Math.min(...duplicates);
+  const allRan = succeeded === writes.length - failed.size;
+  const fallback = writes.filter((_, index) => failed.has(index) || (!allRan && index >= first));
+  return { applied: writes.length - fallback.length, fallback };
 }
 
 /**
@@ -306,7 +329,14 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
     write: (target, writes) =>
       guarded(async (): Promise<WriteResult> => {
         if (writes.length === 0) return { applied: 0, stale: 0 };
-        const operations = writes.map((write): AnyBulkWriteOperation => {
+        const fresh = writes.filter((w) => w.op === 'upsert' && w.expectNew === true);
+        const others =
+          fresh.length === 0 ? writes : writes.filter((w) => !(w.op === 'upsert' && w.expectNew === true));
+        const inserted =
+          fresh.length === 0
+            ? { applied: 0, fallback: [] as DocumentWrite[] }
+            : await serialised(target, () => insertFresh(db.collection(target), fresh));
+        const operations = [...others, ...inserted.fallback].map((write): AnyBulkWriteOperation => {
           const id = write.op === 'upsert' ? write.document.id : write.id;
           const key = positionKey(write.position);
           const replacement =
@@ -319,7 +349,9 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
             replaceOne: { filter: { _id: id as never, _pos: { $lt: key } }, replacement, upsert: true },
           };
         });
-        return serialised(target, () => guardedWrites(db.collection(target), operations));
+        if (operations.length === 0) return { applied: inserted.applied, stale: 0 };
+        const guarded = await serialised(target, () => guardedWrites(db.collection(target), operations));
+        return { applied: guarded.applied + inserted.applied, stale: guarded.stale };
       }),
 
     prepareTarget: (target, indexes) =>

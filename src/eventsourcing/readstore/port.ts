@@ -17,7 +17,16 @@ export type VersionedDocument = { document: ReadDocument | null; position: AllPo
 
 /** A position-guarded write: applied only when the stored document is older than `position`. */
 export type DocumentWrite =
-  | { op: 'upsert'; document: ReadDocument; position: AllPosition }
+  | {
+      op: 'upsert';
+      document: ReadDocument;
+      position: AllPosition;
+      /**
+       * The writer saw no stored document: adapters may try a plain insert first (much cheaper
+       * on some servers) and fall back to the guarded write when one appeared meanwhile.
+       */
+      expectNew?: boolean;
+    }
   | { op: 'delete'; id: string; position: AllPosition };
 
 /** `stale` counts writes the guard refused: the stored document was already at or past them. */

@@ -1,0 +1,298 @@
+/**
+ * Event-sourcing framework benchmark: each measurement beside a naive baseline in the same run.
+ *
+ *   npx tsx bench/framework.ts [--events 20000] [--commands 2000] [--naive-events 3000] [--mongo URL]
+ *
+ * - command throughput: commands/s and latency percentiles, 1 and 16 concurrent writers, each on
+ *   its own streams (read, fold, decide, append against the emulator in a child process);
+ * - projector throughput from the start of `$all` into the in-memory and the MongoDB read store
+ *   (FerretDB when `MONGODB_URL` or `.services/env` names one), batched against a naive
+ *   projector that loads, upserts and checkpoints once per event;
+ * - rebuild time (shadow, replay, swap) for the same events.
+ * The naive baseline runs over the first `--naive-events` events and is reported as events/s.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { createCommandHandler } from '../src/eventsourcing/command/handler.ts';
+import type { AllPosition } from '../src/eventsourcing/core/events.ts';
+import { comparePositions } from '../src/eventsourcing/core/positions.ts';
+import type { Projection } from '../src/eventsourcing/core/projection.ts';
+import { createEsdbEventStore } from '../src/eventsourcing/eventstore/esdb.ts';
+import type { EventStore, NewEvent } from '../src/eventsourcing/eventstore/port.ts';
+import { toRecorded } from '../src/eventsourcing/projection/apply.ts';
+import { createProjector } from '../src/eventsourcing/projection/projector.ts';
+import { createInMemoryReadStore } from '../src/eventsourcing/readstore/memory.ts';
+import { createMongoReadStore } from '../src/eventsourcing/readstore/mongo.ts';
+import type { ReadStore } from '../src/eventsourcing/readstore/port.ts';
+import { createInMemoryEventStore } from '../src/eventsourcing/testing/in-memory-event-store.ts';
+import { accountDecider, accountEvents, accountsProjection } from '../test/support/eventsourcing-sample.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '20000' },
+    commands: { type: 'string', default: '2000' },
+    'naive-events': { type: 'string', default: '3000' },
+    mongo: { type: 'string' },
+    'serve-emulator': { type: 'boolean', default: false },
+  },
+});
+
+function mongoUrl(): string | undefined {
+  if (args.mongo) return args.mongo;
+  if (process.env.MONGODB_URL) return process.env.MONGODB_URL;
+  try {
+    const env = readFileSync(new URL('../.services/env', import.meta.url), 'utf8');
+    return /^MONGODB_URL=(.+)$/m.exec(env)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+async function startEmulatorProcess(): Promise<{ connectionString: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve-emulator'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    if (line.startsWith('esdb://')) return { connectionString: line.trim(), child };
+  }
+  throw new Error('the emulator process exited before listening');
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function commandThroughput(eventStore: EventStore, writers: number, total: number) {
+  const category = `cmd${randomUUID().slice(0, 6)}`;
+  const handler = createCommandHandler({
+    eventStore,
+    decider: accountDecider,
+    streamName: (id) => `${category}-${id}`,
+    events: accountEvents,
+  });
+  const perWriter = Math.ceil(total / writers);
+  const latencies: number[] = [];
+  // Each writer works through its own accounts: an open, then nine deposits, then the next
+  // account, so streams stay short (10 events) and the read part of a command stays constant.
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let i = 0; i < perWriter; i++) {
+        const id = `w${w}a${Math.floor(i / 10)}`;
+        const command =
+          i % 10 === 0
+            ? ({ type: 'OpenAccount', accountId: id, owner: 'bench' } as const)
+            : ({ type: 'Deposit', accountId: id, amount: 1 } as const);
+        const t0 = performance.now();
+        const result = await handler.handle(id, command, { idempotencyKey: `cmd-${w}-${i}`, actor: 'bench' });
+        latencies.push(performance.now() - t0);
+        if (result.outcome !== 'appended') throw new Error(`unexpected ${result.outcome}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    count: latencies.length,
+  };
+}
+
+/** Seeds `total` account events (10 per stream: opened + 9 deposits), 10 per append. */
+async function seed(eventStore: EventStore, category: string, total: number): Promise<AllPosition> {
+  const streams = Math.ceil(total / 10);
+  let last: AllPosition = { commit: 0n, prepare: 0n };
+  const metadata = (type: string) => ({
+    correlationId: 'seed',
+    causationId: 'seed',
+    idempotencyKey: 'seed',
+    actor: 'bench',
+    schemaVersion: accountEvents.versionOf(type),
+  });
+  const parallel = 8;
+  for (let start = 0; start < streams; start += parallel) {
+    const results = await Promise.all(
+      Array.from({ length: Math.min(parallel, streams - start) }, (_, k) => {
+        const id = `s${start + k}`;
+        const events: NewEvent[] = [
+          {
+            id: randomUUID(),
+            type: 'AccountOpened',
+            data: { accountId: id, owner: 'bench' },
+            metadata: metadata('AccountOpened'),
+          },
+          ...Array.from({ length: 9 }, (_, d) => ({
+            id: randomUUID(),
+            type: 'MoneyDeposited',
+            data: { accountId: id, amount: d + 1, currency: 'EUR' },
+            metadata: metadata('MoneyDeposited'),
+          })),
+        ];
+        return eventStore.appendToStream(`${category}-${id}`, events, 'no_stream');
+      }),
+    );
+    for (const result of results) {
+      if (result.outcome === 'appended' && comparePositions(result.position, last) > 0)
+        last = result.position;
+    }
+  }
+  return last;
+}
+
+async function batchedProjection(
+  eventStore: EventStore,
+  readStore: ReadStore,
+  category: string,
+  last: AllPosition,
+) {
+  const projection = accountsProjection(`bench_${randomUUID().slice(0, 8)}`) as unknown as Projection;
+  const projector = createProjector({
+    name: 'bench',
+    eventStore,
+    readStore,
+    projections: [projection],
+    filter: { streamPrefixes: [`${category}-`] },
+    events: accountEvents,
+    batchSize: 1000,
+    batchDelayMs: 20,
+  });
+  const started = performance.now();
+  await projector.start();
+  if (!(await projector.waitFor(last, 600_000))) throw new Error('projector did not catch up');
+  const seconds = (performance.now() - started) / 1000;
+  const processed = projector.status().processedEvents;
+  let rebuildSeconds = 0;
+  const t0 = performance.now();
+  await projector.rebuild(projection.name);
+  rebuildSeconds = (performance.now() - t0) / 1000;
+  await projector.stop();
+  return { perSecond: processed / seconds, seconds, rebuildSeconds, processed };
+}
+
+/** One load, one guarded upsert and one checkpoint per event: what batching is measured against. */
+async function naiveProjection(
+  eventStore: EventStore,
+  readStore: ReadStore,
+  category: string,
+  limit: number,
+) {
+  const projection = accountsProjection(`naive_${randomUUID().slice(0, 8)}`) as unknown as Projection;
+  const slot = await readStore.createSlot(projection.name, projection.collection, 1);
+  const subscription = eventStore.subscribeToAll({
+    from: 'start',
+    filter: { streamPrefixes: [`${category}-`] },
+  });
+  let count = 0;
+  const started = performance.now();
+  for await (const message of subscription) {
+    if (message.kind !== 'event') continue;
+    const recorded = toRecorded(message.event, accountEvents);
+    for (const id of projection.documentIds(recorded)) {
+      const current = (await readStore.load(slot.target, [id])).get(id);
+      const next = projection.evolve(current?.document ?? null, recorded, id);
+      await readStore.write(
+        slot.target,
+        next
+          ? [{ op: 'upsert', document: next, position: recorded.position }]
+          : [{ op: 'delete', id, position: recorded.position }],
+      );
+    }
+    await readStore.saveCheckpoint(projection.name, slot.target, recorded.position);
+    if (++count >= limit) break;
+  }
+  await subscription.close();
+  return { perSecond: count / ((performance.now() - started) / 1000), count };
+}
+
+async function main() {
+  const totalEvents = Number(args.events);
+  const totalCommands = Number(args.commands);
+  const naiveLimit = Math.min(Number(args['naive-events']), totalEvents);
+  const emulator = await startEmulatorProcess();
+  const eventStore = createEsdbEventStore({ connectionString: emulator.connectionString });
+  const url = mongoUrl();
+  const database = `bench_${randomUUID().slice(0, 8)}`;
+  const stores: { name: string; make: () => ReadStore }[] = [
+    { name: 'in-memory', make: createInMemoryReadStore },
+  ];
+  if (url)
+    stores.push({ name: 'MongoDB wire (FerretDB)', make: () => createMongoReadStore({ url, database }) });
+  const lines: string[] = [];
+  const print = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+  try {
+    print(`# framework benchmark — ${totalEvents.toLocaleString('en-US')} events, node ${process.version}`);
+    print('## commands (emulator in a child process)');
+    for (const writers of [1, 16]) {
+      const result = await commandThroughput(eventStore, writers, totalCommands);
+      print(
+        `commands, ${writers} writer(s): ${fmt(result.perSecond)} commands/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms (${result.count} commands)`,
+      );
+    }
+
+    print('## projector (catch-up from the start of $all)');
+    const category = `bench${randomUUID().slice(0, 6)}`;
+    const t0 = performance.now();
+    const last = await seed(eventStore, category, totalEvents);
+    print(
+      `seeded ${totalEvents.toLocaleString('en-US')} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+
+    // The projector's own ceiling: in-process event store and read store, no gRPC.
+    const memoryEvents = createInMemoryEventStore();
+    const memoryLast = await seed(memoryEvents, category, totalEvents);
+    const cpu = await batchedProjection(memoryEvents, createInMemoryReadStore(), category, memoryLast);
+    const cpuNaive = await naiveProjection(memoryEvents, createInMemoryReadStore(), category, totalEvents);
+    print(
+      `in-process event store → in-memory: batched ${fmt(cpu.perSecond)} events/s, naive ${fmt(cpuNaive.perSecond)} events/s (${(cpu.perSecond / cpuNaive.perSecond).toFixed(1)}×); rebuild ${cpu.rebuildSeconds.toFixed(2)} s`,
+    );
+
+    for (const store of stores) {
+      const batched = await batchedProjection(eventStore, store.make(), category, last);
+      const naive = await naiveProjection(eventStore, store.make(), category, naiveLimit);
+      print(
+        `emulator → ${store.name}: batched ${fmt(batched.perSecond)} events/s (${batched.seconds.toFixed(2)} s), naive ${fmt(naive.perSecond)} events/s over ${naive.count} events (${(batched.perSecond / naive.perSecond).toFixed(1)}×)`,
+      );
+      print(
+        `rebuild ${totalEvents.toLocaleString('en-US')} events → ${store.name}: ${batched.rebuildSeconds.toFixed(2)} s batched; naive would take ≈ ${(totalEvents / naive.perSecond).toFixed(1)} s`,
+      );
+    }
+  } finally {
+    await eventStore.close();
+    emulator.child.stdin?.end();
+    if (url) {
+      const client = new MongoClient(url);
+      await client
+        .db(database)
+        .dropDatabase()
+        .catch(() => undefined);
+      await client.close();
+    }
+  }
+}
+
+if (args['serve-emulator']) {
+  // Child mode: the emulator in its own process, so it does not share the event loop with the load.
+  const { startEmulator } = await import('../src/emulator/index.ts');
+  const emulator = await startEmulator({ port: 0 });
+  console.log(emulator.connectionString);
+  process.stdin.resume();
+  process.stdin.on('end', () => void emulator.close().then(() => process.exit(0)));
+} else {
+  await main();
+}

@@ -7,6 +7,7 @@ import streamsGrpc from '@eventstore/db-client/generated/streams_grpc_pb.js';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type AdvertisedMethod, createServerFeaturesService } from './grpc/features.ts';
 import { createStreamsService } from './grpc/streams.ts';
+import { decodeBatchAppendRequest } from './grpc/wire.ts';
 import type { FsyncPolicy } from './log/storage.ts';
 import { createPersistentSubscriptionsService } from './persistent/service.ts';
 import { PersistentSubscriptions } from './persistent/subscriptions.ts';
@@ -48,6 +49,15 @@ function acceptingEncodedReads<T extends Record<string, MethodDefinition>>(defin
       ...read,
       responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
     },
+  };
+}
+
+/** The Streams definition, with BatchAppend requests decoded by hand (the write hot path). */
+function streamsDefinition(): typeof streamsGrpc.StreamsService {
+  const definition = acceptingEncodedReads(streamsGrpc.StreamsService);
+  return {
+    ...definition,
+    batchAppend: { ...definition.batchAppend, requestDeserialize: decodeBatchAppendRequest as never },
   };
 }
 
@@ -154,7 +164,7 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
     return wrapped as T;
   };
   server.addService(
-    acceptingEncodedReads(streamsGrpc.StreamsService),
+    streamsDefinition(),
     counted(streamsGrpc.StreamsService, createStreamsService({ store })),
   );
   const persistentService = createPersistentSubscriptionsService(persistent);

@@ -1,5 +1,6 @@
 import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import { RequestError, rpcErrors } from './errors.ts';
+import type { WireUuid } from './wire.ts';
 
 type UuidMessage = InstanceType<typeof sharedPb.UUID>;
 
@@ -14,16 +15,52 @@ export function parseUuid(message: UuidMessage | undefined): Buffer | undefined 
   if (message === undefined) return undefined;
   if (message.hasStructured()) {
     const structured = message.getStructured()!;
-    const bytes = Buffer.alloc(16);
     try {
-      bytes.writeBigInt64BE(BigInt(structured.getMostSignificantBits()), 0);
-      bytes.writeBigInt64BE(BigInt(structured.getLeastSignificantBits()), 8);
+      return structuredUuid(
+        BigInt(structured.getMostSignificantBits()),
+        BigInt(structured.getLeastSignificantBits()),
+      );
     } catch {
       return undefined;
     }
-    return bytes;
   }
-  let text = message.getString().trim();
+  return parseUuidText(message.getString());
+}
+
+/** The same, for an id decoded by hand (see wire.ts). */
+export function parseWireUuid(uuid: WireUuid | undefined): Buffer | undefined {
+  if (uuid === undefined) return undefined;
+  if ('string' in uuid) return parseUuidText(uuid.string);
+  try {
+    return structuredUuid(uuid.msb, uuid.lsb);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A hand-decoded id as the generated message (to echo a correlation id back). */
+export function wireUuidMessage(uuid: WireUuid): UuidMessage {
+  const message = new sharedPb.UUID();
+  if ('string' in uuid) {
+    message.setString(uuid.string);
+  } else {
+    const structured = new sharedPb.UUID.Structured();
+    structured.setMostSignificantBits(uuid.msb.toString());
+    structured.setLeastSignificantBits(uuid.lsb.toString());
+    message.setStructured(structured);
+  }
+  return message;
+}
+
+function structuredUuid(msb: bigint, lsb: bigint): Buffer {
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigInt64BE(msb, 0);
+  bytes.writeBigInt64BE(lsb, 8);
+  return bytes;
+}
+
+function parseUuidText(value: string): Buffer | undefined {
+  let text = value.trim();
   if ((text.startsWith('{') && text.endsWith('}')) || (text.startsWith('(') && text.endsWith(')'))) {
     text = text.slice(1, -1);
   }

@@ -10,10 +10,19 @@ import { createFilter, type EventFilter } from '../filter.ts';
 import type { AllPosition } from '../positions.ts';
 import type { EventStore, ExpectedRevision, ProposedEvent, WriteResult } from '../store.ts';
 import { READ_BATCH_SIZE, type ReadResp, subscribeToAll, subscribeToStream } from '../subscriptions.ts';
-import { parseRevision, parseUuid, streamIdentifier, streamName, UINT64_MAX } from './convert.ts';
+import {
+  parseRevision,
+  parseUuid,
+  parseWireUuid,
+  streamIdentifier,
+  streamName,
+  UINT64_MAX,
+  wireUuidMessage,
+} from './convert.ts';
 import { MAX_APPEND_SIZE, RequestError, type RpcError, rpcErrors } from './errors.ts';
 import { readEventResponse, resolve } from './events.ts';
 import { Outbox } from './outbox.ts';
+import type { WireBatchAppendRequest, WireProposedMessage, WireUuid } from './wire.ts';
 
 type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
 type ReadOptions = InstanceType<typeof streamsPb.ReadReq.Options>;
@@ -22,7 +31,6 @@ type ProposedMessage =
   | InstanceType<typeof streamsPb.BatchAppendReq.ProposedMessage>;
 
 const Revision = streamsPb.AppendReq.Options.ExpectedStreamRevisionCase;
-const BatchPosition = streamsPb.BatchAppendReq.Options.ExpectedStreamPositionCase;
 const ReadOptionsCases = streamsPb.ReadReq.Options;
 
 /** Long form of an expected revision, as delete/tombstone trailers carry it. */
@@ -33,14 +41,40 @@ function expectedLong(expected: ExpectedRevision): string {
   return expected.toString();
 }
 
+/** A proposed event from either write call, before validation. */
+type Incoming = {
+  /** Parsed id, or undefined when it does not parse. */
+  id: Buffer | undefined;
+  metadata: { get(key: string): string | undefined };
+  data: Uint8Array;
+  customMetadata: Uint8Array;
+};
+
+function fromAppendMessage(message: ProposedMessage): Incoming {
+  return {
+    id: parseUuid(message.getId()),
+    metadata: message.getMetadataMap(),
+    data: message.getData_asU8(),
+    customMetadata: message.getCustomMetadata_asU8(),
+  };
+}
+
+function fromWireMessage(message: WireProposedMessage): Incoming {
+  return {
+    id: parseWireUuid(message.id),
+    metadata: message.metadata,
+    data: message.data,
+    customMetadata: message.customMetadata,
+  };
+}
+
 /** Checks one proposed event as the server does, in the same order; throws a RequestError. */
-function proposedEvent(message: ProposedMessage, badRequest: (details: string) => RpcError): ProposedEvent {
-  const metadata = message.getMetadataMap();
-  const type = metadata.get('type');
-  const contentType = metadata.get('content-type');
+function proposedEvent(message: Incoming, badRequest: (details: string) => RpcError): ProposedEvent {
+  const type = message.metadata.get('type');
+  const contentType = message.metadata.get('content-type');
   if (type === undefined) throw new RequestError(rpcErrors.requiredMetadataMissing('type'));
   if (contentType === undefined) throw new RequestError(rpcErrors.requiredMetadataMissing('content-type'));
-  const id = parseUuid(message.getId());
+  const id = message.id;
   if (id === undefined) throw new RequestError(badRequest('Unrecognized Guid format.'));
   if (id.every((byte) => byte === 0)) throw new RequestError(badRequest('Empty eventId provided.'));
   if (type === '') throw new RequestError(badRequest('Empty eventType provided.'));
@@ -48,18 +82,22 @@ function proposedEvent(message: ProposedMessage, badRequest: (details: string) =
     id,
     type,
     isJson: contentType === 'application/json',
-    data: message.getData_asU8(),
-    metadata: message.getCustomMetadata_asU8(),
+    data: message.data,
+    metadata: message.customMetadata,
   };
 }
 
 /** Size the server counts against the append limit: data + metadata + 2 bytes per type character. */
-function eventSize(message: ProposedMessage): number {
+function eventSize(message: Incoming): number {
   return (
-    message.getData_asU8().length +
-    message.getCustomMetadata_asU8().length +
-    2 * (message.getMetadataMap().get('type')?.length ?? 0)
+    message.data.length + message.customMetadata.length + 2 * (message.metadata.get('type')?.length ?? 0)
   );
+}
+
+function identifierOf(stream: Buffer): InstanceType<typeof sharedPb.StreamIdentifier> {
+  const identifier = new sharedPb.StreamIdentifier();
+  identifier.setStreamName(stream);
+  return identifier;
 }
 
 function appendSuccess(result: Extract<WriteResult, { outcome: 'ok' }>) {
@@ -242,10 +280,11 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
             appendExpected(options);
             return;
           }
-          const message = request.getProposedMessage();
-          if (message === undefined) throw new RequestError(rpcErrors.unknown());
+          const proposed = request.getProposedMessage();
+          if (proposed === undefined) throw new RequestError(rpcErrors.unknown());
+          const message = fromAppendMessage(proposed);
           // Size is checked as events arrive, before the id is parsed, as the server does.
-          const metadata = message.getMetadataMap();
+          const metadata = message.metadata;
           if (metadata.get('type') === undefined)
             throw new RequestError(rpcErrors.requiredMetadataMissing('type'));
           if (metadata.get('content-type') === undefined) {
@@ -295,12 +334,12 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
         call as unknown as ServerWritableStream<unknown, InstanceType<typeof streamsPb.BatchAppendResp>>,
       );
       const reply = (
-        correlation: InstanceType<typeof sharedPb.UUID> | undefined,
+        correlation: WireUuid | undefined,
         identifier: InstanceType<typeof sharedPb.StreamIdentifier> | undefined,
         fill: (response: InstanceType<typeof streamsPb.BatchAppendResp>) => void,
       ) => {
         const response = new streamsPb.BatchAppendResp();
-        if (correlation !== undefined) response.setCorrelationId(correlation);
+        if (correlation !== undefined) response.setCorrelationId(wireUuidMessage(correlation));
         if (identifier !== undefined) response.setStreamIdentifier(identifier);
         fill(response);
         void outbox.send(response);
@@ -308,47 +347,44 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
       const maybeEnd = () => {
         if (ended && inFlight === 0) outbox.end();
       };
-      call.on('data', (request: InstanceType<typeof streamsPb.BatchAppendReq>) => {
-        const correlation = request.getCorrelationId();
-        const key = correlation?.toString() ?? '';
-        const correlationKey = parseUuid(correlation)?.toString('hex') ?? key;
+      // Requests arrive decoded by hand (see wire.ts and the service definition in server.ts).
+      call.on('data', (request: WireBatchAppendRequest) => {
+        const correlation = request.correlationId;
+        const correlationKey =
+          parseWireUuid(correlation)?.toString('hex') ?? JSON.stringify(correlation ?? null);
         let entry = pending.get(correlationKey);
+        const requestIdentifier =
+          request.options?.stream === undefined ? undefined : identifierOf(request.options.stream);
         try {
-          if (request.hasOptions()) {
-            const options = request.getOptions()!;
-            const identifier = options.getStreamIdentifier();
-            if (identifier === undefined) {
+          if (request.options !== undefined) {
+            const options = request.options;
+            if (options.stream === undefined || requestIdentifier === undefined) {
               reply(correlation, undefined, (r) =>
                 r.setError(batchStatus.badRequest('Required field StreamIdentifier not set.')),
               );
               return;
             }
-            if (parseUuid(correlation) === undefined) throw new Error('Unrecognized Guid format.');
-            let expected: ExpectedRevision;
-            switch (options.getExpectedStreamPositionCase()) {
-              case BatchPosition.STREAM_POSITION:
-                expected = parseRevision(options.getStreamPosition());
-                break;
-              case BatchPosition.NO_STREAM:
-                expected = 'no_stream';
-                break;
-              case BatchPosition.ANY:
-                expected = 'any';
-                break;
-              case BatchPosition.STREAM_EXISTS:
-                expected = 'stream_exists';
-                break;
-              default:
-                throw new Error("'None' is not a valid ExpectedStreamPositionOneofCase");
-            }
+            if (parseWireUuid(correlation) === undefined) throw new Error('Unrecognized Guid format.');
+            const wanted = options.expected;
+            if (wanted === undefined)
+              throw new Error("'None' is not a valid ExpectedStreamPositionOneofCase");
+            const expected: ExpectedRevision =
+              wanted.kind === 'revision' ? parseRevision(wanted.value.toString()) : wanted.kind;
             if (entry === undefined) {
-              entry = { stream: streamName(identifier), identifier, expected, events: [], size: 0 };
+              entry = {
+                stream: options.stream.toString('utf8'),
+                identifier: requestIdentifier,
+                expected,
+                events: [],
+                size: 0,
+              };
               pending.set(correlationKey, entry);
             }
           }
           if (entry === undefined) return;
           const current = entry;
-          for (const message of request.getProposedMessagesList()) {
+          for (const wire of request.messages) {
+            const message = fromWireMessage(wire);
             current.events.push(proposedEvent(message, (details) => rpcErrors.invalidArgument(details)));
             current.size += eventSize(message);
           }
@@ -359,7 +395,7 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
             );
             return;
           }
-          if (!request.getIsFinal()) return;
+          if (!request.isFinal) return;
           pending.delete(correlationKey);
           inFlight++;
           store.append(current.stream, current.expected, current.events).then(
@@ -397,7 +433,7 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
               : error instanceof Error
                 ? error.message
                 : String(error);
-          reply(correlation, request.getOptions()?.getStreamIdentifier() ?? entry?.identifier, (r) =>
+          reply(correlation, requestIdentifier ?? entry?.identifier, (r) =>
             r.setError(batchStatus.badRequest(details)),
           );
         }

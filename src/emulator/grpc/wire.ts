@@ -274,3 +274,217 @@ export function encodeReadEventResponse(options: EncodeOptions): Buffer {
   }
   return writer.buffer;
 }
+
+// ---- decoding BatchAppendReq ------------------------------------------------------------------
+
+/**
+ * A `BatchAppendReq` decoded by hand (the write hot path), with the same meaning as the generated
+ * class: `correlation_id = 1`, `options = 2 { stream_identifier = 1; stream_position = 2 |
+ * no_stream = 3 | any = 4 | stream_exists = 5; deadline = 6 }`, `proposed_messages = 3 { id = 1;
+ * map<string,string> metadata = 2; custom_metadata = 3; data = 4 }`, `is_final = 4`.
+ */
+export type WireUuid = { string: string } | { msb: bigint; lsb: bigint };
+
+export type WireProposedMessage = {
+  id: WireUuid | undefined;
+  metadata: Map<string, string>;
+  customMetadata: Buffer;
+  data: Buffer;
+};
+
+export type WireBatchAppendRequest = {
+  correlationId: WireUuid | undefined;
+  options:
+    | {
+        stream: Buffer | undefined;
+        expected:
+          | { kind: 'revision'; value: bigint }
+          | { kind: 'no_stream' | 'any' | 'stream_exists' }
+          | undefined;
+      }
+    | undefined;
+  messages: WireProposedMessage[];
+  isFinal: boolean;
+};
+
+class Reader {
+  readonly buffer: Buffer;
+  at: number;
+  readonly end: number;
+  constructor(buffer: Buffer, at = 0, end = buffer.length) {
+    this.buffer = buffer;
+    this.at = at;
+    this.end = end;
+  }
+  get done(): boolean {
+    return this.at >= this.end;
+  }
+  varint(): number {
+    let result = 0;
+    let multiplier = 1;
+    for (;;) {
+      if (this.at >= this.end) throw new Error('truncated varint');
+      const byte = this.buffer[this.at++]!;
+      result += (byte & 127) * multiplier;
+      if (byte < 128) return result;
+      multiplier *= 128;
+      if (multiplier > 2 ** 63) throw new Error('varint too long');
+    }
+  }
+  bigVarint(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.at >= this.end) throw new Error('truncated varint');
+      const byte = this.buffer[this.at++]!;
+      result |= BigInt(byte & 127) << shift;
+      if (byte < 128) return result;
+      shift += 7n;
+      if (shift > 63n) throw new Error('varint too long');
+    }
+  }
+  /** A length-delimited field: returns [start, end) of its bytes. */
+  span(): [number, number] {
+    const length = this.varint();
+    const start = this.at;
+    if (start + length > this.end) throw new Error('truncated field');
+    this.at = start + length;
+    return [start, start + length];
+  }
+  skip(wireType: number): void {
+    if (wireType === 0) this.varint();
+    else if (wireType === 1) this.at += 8;
+    else if (wireType === 2) this.span();
+    else if (wireType === 5) this.at += 4;
+    else throw new Error(`unsupported wire type ${wireType}`);
+    if (this.at > this.end) throw new Error('truncated field');
+  }
+}
+
+function readUuid(reader: Reader): WireUuid | undefined {
+  const [start, end] = reader.span();
+  const inner = new Reader(reader.buffer, start, end);
+  let uuid: WireUuid | undefined;
+  while (!inner.done) {
+    const tag = inner.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (field === 2 && wireType === 2) {
+      const [s, e] = inner.span();
+      uuid = { string: inner.buffer.toString('utf8', s, e) };
+    } else if (field === 1 && wireType === 2) {
+      const [s, e] = inner.span();
+      const structured = new Reader(inner.buffer, s, e);
+      let msb = 0n;
+      let lsb = 0n;
+      while (!structured.done) {
+        const innerTag = structured.varint();
+        if (innerTag === 8) msb = BigInt.asIntN(64, structured.bigVarint());
+        else if (innerTag === 16) lsb = BigInt.asIntN(64, structured.bigVarint());
+        else structured.skip(innerTag & 7);
+      }
+      uuid = { msb, lsb };
+    } else {
+      inner.skip(wireType);
+    }
+  }
+  return uuid;
+}
+
+function readOptions(reader: Reader): NonNullable<WireBatchAppendRequest['options']> {
+  const [start, end] = reader.span();
+  const inner = new Reader(reader.buffer, start, end);
+  const options: NonNullable<WireBatchAppendRequest['options']> = { stream: undefined, expected: undefined };
+  while (!inner.done) {
+    const tag = inner.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (field === 1 && wireType === 2) {
+      const [s, e] = inner.span();
+      const identifier = new Reader(inner.buffer, s, e);
+      let stream: Buffer = Buffer.alloc(0);
+      while (!identifier.done) {
+        const innerTag = identifier.varint();
+        if (innerTag === 26) {
+          const [a, b] = identifier.span();
+          stream = identifier.buffer.subarray(a, b);
+        } else identifier.skip(innerTag & 7);
+      }
+      options.stream = stream;
+    } else if (field === 2 && wireType === 0) {
+      options.expected = { kind: 'revision', value: inner.bigVarint() };
+    } else if (field >= 3 && field <= 5 && wireType === 2) {
+      inner.span();
+      options.expected = { kind: field === 3 ? 'no_stream' : field === 4 ? 'any' : 'stream_exists' };
+    } else {
+      inner.skip(wireType);
+    }
+  }
+  return options;
+}
+
+function readProposed(reader: Reader): WireProposedMessage {
+  const [start, end] = reader.span();
+  const inner = new Reader(reader.buffer, start, end);
+  const message: WireProposedMessage = {
+    id: undefined,
+    metadata: new Map(),
+    customMetadata: Buffer.alloc(0),
+    data: Buffer.alloc(0),
+  };
+  while (!inner.done) {
+    const tag = inner.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (field === 1 && wireType === 2) {
+      message.id = readUuid(inner);
+    } else if (field === 2 && wireType === 2) {
+      const [s, e] = inner.span();
+      const entry = new Reader(inner.buffer, s, e);
+      let key = '';
+      let value = '';
+      while (!entry.done) {
+        const entryTag = entry.varint();
+        if (entryTag === 10) {
+          const [a, b] = entry.span();
+          key = entry.buffer.toString('utf8', a, b);
+        } else if (entryTag === 18) {
+          const [a, b] = entry.span();
+          value = entry.buffer.toString('utf8', a, b);
+        } else entry.skip(entryTag & 7);
+      }
+      message.metadata.set(key, value);
+    } else if (field === 3 && wireType === 2) {
+      const [s, e] = inner.span();
+      message.customMetadata = inner.buffer.subarray(s, e);
+    } else if (field === 4 && wireType === 2) {
+      const [s, e] = inner.span();
+      message.data = inner.buffer.subarray(s, e);
+    } else {
+      inner.skip(wireType);
+    }
+  }
+  return message;
+}
+
+/** Decodes a `BatchAppendReq`; throws on malformed input (grpc-js then fails the call). */
+export function decodeBatchAppendRequest(buffer: Buffer): WireBatchAppendRequest {
+  const reader = new Reader(buffer);
+  const request: WireBatchAppendRequest = {
+    correlationId: undefined,
+    options: undefined,
+    messages: [],
+    isFinal: false,
+  };
+  while (!reader.done) {
+    const tag = reader.varint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (field === 1 && wireType === 2) request.correlationId = readUuid(reader);
+    else if (field === 2 && wireType === 2) request.options = readOptions(reader);
+    else if (field === 3 && wireType === 2) request.messages.push(readProposed(reader));
+    else if (field === 4 && wireType === 0) request.isFinal = reader.varint() !== 0;
+    else reader.skip(wireType);
+  }
+  return request;
+}

@@ -56,6 +56,12 @@ export type GroupStatistics = {
   parkedCount: number;
 };
 
+function lower(current: Message | undefined, candidate: Message): Message | undefined {
+  if (candidate.sequence === undefined) return current;
+  if (current === undefined || candidate.sequence < current.sequence!) return candidate;
+  return current;
+}
+
 function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -457,14 +463,19 @@ export class Group {
    * messages completed, or on a tick after `checkpointAfter` with at least `minCheckpointCount`.
    */
   private markCheckpoint(isTimeCheck: boolean): void {
+    const { checkpointAfterMs, minCheckpointCount, maxCheckpointCount } = this.definition.settings;
+    // Cheap bound first: the checkpoint cannot move past the last message met.
+    const most = this.lastKnownSequence - this.lastCheckpointedSequence;
+    if (most <= 0 || (!isTimeCheck && most < maxCheckpointCount)) return;
     let lowest: Message | undefined;
-    const consider = (message: Message) => {
-      if (message.sequence === undefined) return;
-      if (lowest === undefined || message.sequence < lowest.sequence!) lowest = message;
-    };
-    for (const entry of this.outstanding.values()) consider(entry.message);
-    for (const message of this.retry) consider(message);
-    for (const message of this.buffer) consider(message);
+    for (const entry of this.outstanding.values()) lowest = lower(lowest, entry.message);
+    for (const message of this.retry) lowest = lower(lowest, message);
+    // The buffer is in sequence order: its first message with a sequence is its lowest.
+    for (const message of this.buffer) {
+      if (message.sequence === undefined) continue;
+      lowest = lower(lowest, message);
+      break;
+    }
     let sequence: number;
     let position: number | undefined;
     if (lowest !== undefined) {
@@ -476,7 +487,6 @@ export class Group {
       position = this.lastKnownPosition;
     }
     if (sequence < 0 || position === undefined) return;
-    const { checkpointAfterMs, minCheckpointCount, maxCheckpointCount } = this.definition.settings;
     const difference = sequence - this.lastCheckpointedSequence;
     if (difference <= 0) return;
     const now = Date.now();

@@ -20,7 +20,12 @@ import {
   persistentSubscriptionToStreamSettingsFromDefaults,
   START,
 } from '@eventstore/db-client';
+import convertModule from '@eventstore/db-client/dist/utils/convertGrpcEvent.js';
+import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
+import { readEventResponse } from '../src/emulator/grpc/events.ts';
 import { EventStore } from '../src/emulator/store.ts';
+
+const { convertGrpcEvent } = convertModule;
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const appendCount = Math.max(2_000, Math.floor(total / 10));
@@ -186,12 +191,33 @@ async function readsAndRecovery(): Promise<void> {
     subscription.on('caughtUp', () => resolve());
   });
   row('catch-up subscription to $all until caughtUp', count, performance.now() - started);
+  row('baseline: the client decoding the same responses, no I/O', ...(await clientDecodeCeiling()));
   await subscription.unsubscribe();
   console.log(
     `${'resident after the reads'.padEnd(52)} ${residentMb(emulator.child.pid!).toFixed(0).padStart(10)} MB`,
   );
   await client.dispose();
   await stopEmulator(emulator);
+}
+
+/**
+ * What the client alone spends per event: deserialize a `ReadResp` with its generated class and
+ * convert it with its own function, on bytes the emulator produced. Reads through the client
+ * cannot beat this on one core.
+ */
+async function clientDecodeCeiling(): Promise<[number, number]> {
+  const store = new EventStore();
+  await store.append('bench-decode', 'any', [
+    { id: randomBytes(16), type: 'bench', isJson: false, data: payload, metadata: new Uint8Array(0) },
+  ]);
+  const bytes = readEventResponse(store, { event: 0, link: undefined }, false);
+  const count = 50_000;
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const response = streamsPb.ReadResp.deserializeBinary(bytes);
+    convertGrpcEvent(response.getEvent()!);
+  }
+  return [count, performance.now() - started];
 }
 
 async function persistentDelivery(): Promise<void> {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
+import { MongoClient } from 'mongodb';
 import { startEmulator } from '../../../src/emulator/index.ts';
 import { comparePositions } from '../../../src/eventsourcing/core/positions.ts';
 import { createEsdbEventStore } from '../../../src/eventsourcing/eventstore/esdb.ts';
@@ -40,6 +41,9 @@ test('a projector killed at random points while events flow ends equal to a fres
   const readStore = createMongoReadStore({ url, database, aliasCacheMs: 0 });
   t.after(async () => {
     await readStore.close();
+    const client = new MongoClient(url);
+    await client.db(database).dropDatabase();
+    await client.close();
     await eventStore.close();
     await emulator.close();
   });

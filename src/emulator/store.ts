@@ -148,6 +148,11 @@ export class EventStore {
     | { frames: number; bytes: number; truncatedBytes: number; tornReason?: string }
     | undefined;
 
+  /** True once `close()` was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Number of readable events; global indexes below it can be read. */
   get visible(): number {
     return this.visibleCount;

@@ -293,7 +293,9 @@ export class Group {
     this.writes = this.writes
       .then(() => this.store.append(stream, 'any', [event]))
       .catch((error: unknown) => {
-        console.error(`persistent subscription ${this.key}: write to ${stream} failed:`, error);
+        // At shutdown a last checkpoint may race the closing log; anything else is worth a line.
+        if (!this.store.isClosed)
+          console.error(`persistent subscription ${this.key}: write to ${stream} failed:`, error);
       });
   }
 

@@ -29,6 +29,7 @@ import type { FindQuery, ReadStore } from '../eventsourcing/readstore/port.ts';
 import type { CaseCommands, CaseQueries, CommandContext, CommandReceipt, Doc } from '../http/ports.ts';
 import type { IntakeContext, IntakePort, Rejection } from '../kafka/inbound.ts';
 import type { ConfigServiceClient } from '../notification-rules/config-service.ts';
+import { currentTraceparent, inSpan } from '../observability/tracing.ts';
 
 export type CaseServiceDependencies = {
   eventStore: EventStore;
@@ -141,7 +142,15 @@ export function createCaseService(deps: CaseServiceDependencies) {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
-      const receipt = await runUnobserved(caseId, command, context);
+      // The command's span is the parent of everything its events cause downstream: the events
+      // carry its traceparent in their metadata.
+      const receipt = await inSpan(`command ${command.type}`, { attributes: { 'case.id': caseId } }, () => {
+        const traceparent = currentTraceparent() ?? context.traceparent;
+        return runUnobserved(caseId, command, {
+          ...context,
+          ...(traceparent === undefined ? {} : { traceparent }),
+        });
+      });
       deps.observe?.command(command.type, receipt.outcome, seconds());
       return receipt;
     } catch (error) {

@@ -25,6 +25,8 @@ export type Config = {
   apiKeys: readonly ApiKey[];
   /** undefined = the Kafka bridge is off. */
   kafka: KafkaConfig | undefined;
+  /** OTLP endpoint for traces; undefined = spans are not exported. */
+  otlpEndpoint: string | undefined;
 };
 
 export type KafkaConfig = {
@@ -105,6 +107,12 @@ export const variables: readonly Variable[] = [
     default: '1048576',
     meaning: 'Larger intake messages go to the dead-letter topic unread.',
   },
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '(unset)',
+    meaning:
+      'OTLP/HTTP endpoint for traces (the other standard OTEL_* variables apply too). Unset: no spans are exported.',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -173,6 +181,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     configServiceTimeoutMs: integer('CONFIG_SERVICE_TIMEOUT_MS', 5000, 1, 600_000),
     apiKeys: parseApiKeys(read('API_KEYS'), problems),
     kafka: undefined,
+    otlpEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {

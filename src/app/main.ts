@@ -1,10 +1,12 @@
 import { pino } from 'pino';
 import { loadConfig } from './config.ts';
 import { startService } from './service.ts';
+import { startTelemetry } from './telemetry.ts';
 
 /** Entry point of `make run`: configuration, logger, the service, and a clean stop on signals. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  const telemetry = startTelemetry({ serviceName: 'kyc-case-service', otlpEndpoint: config.otlpEndpoint });
   const logger = pino({ level: config.logLevel });
   const service = await startService(config, logger);
   logger.info({ url: service.url }, 'service listening');
@@ -15,6 +17,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await service.stop();
+    await telemetry.shutdown();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

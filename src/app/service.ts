@@ -31,6 +31,7 @@ import { documentRoutes } from '../http/routes/documents.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
+import { inSpanSync } from '../observability/tracing.ts';
 import { createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { deriveId } from './ids.ts';
@@ -39,6 +40,23 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createOperations } from './operations.ts';
 
 /** The running service; its parts are exposed for operations tooling and benchmarks. */
+/**
+ * The same projection, with a span around each application of an event, in the trace of the
+ * command that wrote it (its traceparent travels in the event's metadata).
+ */
+function traced(projection: Projection): Projection {
+  return {
+    ...projection,
+    evolve: (current, event, documentId) =>
+      inSpanSync(
+        `project ${projection.name} ${event.type}`,
+        event.metadata.traceparent,
+        { 'event.id': event.id, 'projection.name': projection.name },
+        () => projection.evolve(current, event, documentId),
+      ),
+  };
+}
+
 /** Metrics read from the parts' own status at scrape time. */
 function observeParts(metrics: Metrics, projector: Projector, kafka: KafkaBridge | undefined): void {
   metrics.observe(
@@ -169,7 +187,9 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       name: 'read-models',
       eventStore,
       readStore,
-      projections: [...caseProjections, ...intakeProjections] as unknown as readonly Projection[],
+      projections: ([...caseProjections, ...intakeProjections] as unknown as readonly Projection[]).map(
+        traced,
+      ),
       filter: { streamPrefixes: ['case-', 'intake-'] },
       // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
       batchDelayMs: 5,

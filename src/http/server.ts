@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Role } from '../app/config.ts';
+import { enterSpan, type Span, SpanKind } from '../observability/tracing.ts';
 import type { Authenticator, Caller } from './auth.ts';
 import { type HealthProbe, healthRoutes } from './health.ts';
 import { problemErrorHandler, sendProblem } from './problem.ts';
@@ -48,6 +49,29 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(problemErrorHandler);
+
+  // A server span per request, continuing the caller's trace; registered first so that every
+  // later hook and the handler run inside it.
+  const spans = new WeakMap<object, Span>();
+  app.addHook('onRequest', (request, _reply, done) => {
+    const traceparent = request.headers.traceparent;
+    const route = request.routeOptions.url ?? 'unmatched';
+    const span = enterSpan(
+      `HTTP ${request.method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        parent: typeof traceparent === 'string' ? traceparent : undefined,
+        attributes: { 'http.request.method': request.method, 'http.route': route },
+      },
+      done,
+    );
+    spans.set(request, span);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const span = spans.get(request);
+    span?.setAttribute('http.response.status_code', reply.statusCode);
+    span?.end();
+  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
       type: 'urn:kyc-case-service:problem:route.not_found',

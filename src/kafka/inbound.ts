@@ -1,6 +1,7 @@
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DomainError } from '../eventsourcing/core/errors.ts';
+import { inSpan, SpanKind } from '../observability/tracing.ts';
 import { headerText } from './headers.ts';
 
 export type Violation = { path: string; message: string };
@@ -171,7 +172,26 @@ export function createInboundBridge(options: InboundOptions) {
     );
   }
 
-  async function eachMessage(payload: EachMessagePayload): Promise<void> {
+  /** One consumer span per message, continuing the producer's trace when it sent one. */
+  function eachMessage(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
+    return inSpan(
+      `kafka.consume ${topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: headerText(message.headers, 'traceparent'),
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.kafka.destination.partition': partition,
+          'messaging.kafka.message.offset': Number(message.offset),
+        },
+      },
+      () => handleMessage(payload),
+    );
+  }
+
+  async function handleMessage(payload: EachMessagePayload): Promise<void> {
     const { partition, message } = payload;
     const context = contextOf(payload);
     try {

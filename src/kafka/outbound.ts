@@ -5,6 +5,7 @@ import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { RecordedEvent } from '../eventsourcing/core/events.ts';
 import type { EventStore, PersistentGroupSettings } from '../eventsourcing/eventstore/port.ts';
 import { createPersistentConsumer, type PersistentConsumer } from '../eventsourcing/subscription/consumer.ts';
+import { currentTraceparent, inSpan, SpanKind } from '../observability/tracing.ts';
 
 export type OutboundOptions = {
   kafka: Kafka;
@@ -32,6 +33,12 @@ export function notificationHeaders(event: RecordedEvent<NotificationRequired>):
   };
 }
 
+/** The producer span's own context, so the consumer's trace continues from the publish. */
+function traceHeader(): IHeaders {
+  const traceparent = currentTraceparent();
+  return traceparent === undefined ? {} : { traceparent };
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -54,7 +61,24 @@ export function createNotificationPublisher(options: OutboundOptions) {
   let published = 0;
   let retried = 0;
 
-  async function publish(event: RecordedEvent): Promise<void> {
+  /** One producer span per notification, in the trace of the command that raised it. */
+  function publish(event: RecordedEvent): Promise<void> {
+    return inSpan(
+      `kafka.produce ${options.topic}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: event.metadata.traceparent,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': options.topic,
+          'event.id': event.id,
+        },
+      },
+      () => publishNow(event),
+    );
+  }
+
+  async function publishNow(event: RecordedEvent): Promise<void> {
     const notification = event as RecordedEvent<NotificationRequired>;
     const envelope = toSeedNotificationEnvelope(notification);
     for (let attempt = 1; ; attempt++) {
@@ -66,7 +90,7 @@ export function createNotificationPublisher(options: OutboundOptions) {
             {
               key: envelope.aggregate_id,
               value: JSON.stringify(envelope),
-              headers: notificationHeaders(notification),
+              headers: { ...notificationHeaders(notification), ...traceHeader() },
             },
           ],
         });

@@ -84,8 +84,6 @@ const ID_CACHE_LIMIT = 100_000;
 /** Metastreams keep only their last event, like the server's implicit `$maxCount: 1`. */
 const METASTREAM_MAX_COUNT = 1;
 
-export const TICKS_PER_MICROSECOND = 10n;
-
 export function isMetastream(stream: string): boolean {
   return stream.startsWith('$$');
 }

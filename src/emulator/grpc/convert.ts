@@ -117,17 +117,6 @@ export function parseRevision(text: string): bigint {
   return value;
 }
 
-/** A `$all` position from the wire; positions above 2^53 cannot exist in this log. */
-export function parsePosition(commit: string, prepare: string): number {
-  const value = BigInt(commit);
-  if (BigInt(prepare) !== value && prepare !== '0') {
-    // The server checks commit >= prepare; with commit == prepare for every event, others are invalid.
-    if (BigInt(prepare) > value)
-      throw new RequestError(rpcErrors.invalidArgument('Trying to read from an invalid position.'));
-  }
-  return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
-}
-
 /** .NET ticks (100 ns) since the Unix epoch, as the `created` metadata carries them. */
 export function createdTicks(createdMicros: number): string {
   return (BigInt(createdMicros) * 10n).toString();

@@ -89,46 +89,6 @@ export function encodeFrame(records: readonly LogRecord[]): EncodedFrame {
   return { bytes, recordOffsets, recordLengths };
 }
 
-/** Decodes one record; `buffer` starts at the record's first byte. */
-export function decodeRecord(buffer: Buffer, start = 0): LogRecord {
-  let at = start;
-  const flags = buffer.readUInt8(at);
-  at += 1;
-  const streamLength = buffer.readUInt16LE(at);
-  at += 2;
-  const stream = buffer.toString('utf8', at, at + streamLength);
-  at += streamLength;
-  const revision = buffer.readDoubleLE(at);
-  at += 8;
-  const id = buffer.subarray(at, at + 16);
-  at += 16;
-  const createdMicros = buffer.readDoubleLE(at);
-  at += 8;
-  const typeLength = buffer.readUInt16LE(at);
-  at += 2;
-  const type = buffer.toString('utf8', at, at + typeLength);
-  at += typeLength;
-  const metadataLength = buffer.readUInt32LE(at);
-  at += 4;
-  const metadata = buffer.subarray(at, at + metadataLength);
-  at += metadataLength;
-  const dataLength = buffer.readUInt32LE(at);
-  at += 4;
-  const data = buffer.subarray(at, at + dataLength);
-  return { flags, stream, revision, id, createdMicros, type, metadata, data };
-}
-
-/** Length in bytes of the record starting at `start`. */
-export function recordLength(buffer: Buffer, start: number): number {
-  let at = start + 1;
-  at += 2 + buffer.readUInt16LE(at);
-  at += 8 + 16 + 8;
-  at += 2 + buffer.readUInt16LE(at);
-  at += 4 + buffer.readUInt32LE(at);
-  at += 4 + buffer.readUInt32LE(at);
-  return at - start;
-}
-
 export type FrameCheck =
   | { kind: 'frame'; bodyLength: number; recordCount: number }
   | { kind: 'torn'; reason: string }

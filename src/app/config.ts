@@ -27,6 +27,8 @@ export type Config = {
   kafka: KafkaConfig | undefined;
   /** OTLP endpoint for traces; undefined = spans are not exported. */
   otlpEndpoint: string | undefined;
+  /** Readiness fails when the read models are further behind than this. */
+  readyMaxProjectionLagSeconds: number;
 };
 
 export type KafkaConfig = {
@@ -108,6 +110,11 @@ export const variables: readonly Variable[] = [
     meaning: 'Larger intake messages go to the dead-letter topic unread.',
   },
   {
+    name: 'READY_MAX_PROJECTION_LAG_SECONDS',
+    default: '60',
+    meaning: '/health/ready answers 503 when the read models are further behind the event store than this.',
+  },
+  {
     name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     default: '(unset)',
     meaning:
@@ -182,6 +189,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     apiKeys: parseApiKeys(read('API_KEYS'), problems),
     kafka: undefined,
     otlpEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    readyMaxProjectionLagSeconds: integer('READY_MAX_PROJECTION_LAG_SECONDS', 60, 1, 86_400),
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { traceFields } from '../observability/tracing.ts';
 import { loadConfig } from './config.ts';
 import { startService } from './service.ts';
 import { startTelemetry } from './telemetry.ts';
@@ -7,7 +8,8 @@ import { startTelemetry } from './telemetry.ts';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const telemetry = startTelemetry({ serviceName: 'kyc-case-service', otlpEndpoint: config.otlpEndpoint });
-  const logger = pino({ level: config.logLevel });
+  // Every line logged inside a span carries its trace and span ids.
+  const logger = pino({ level: config.logLevel, mixin: traceFields });
   const service = await startService(config, logger);
   logger.info({ url: service.url }, 'service listening');
 

@@ -37,7 +37,7 @@ import type { Config } from './config.ts';
 import { deriveId } from './ids.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createOperations } from './operations.ts';
+import { createOperations, jsonSafe } from './operations.ts';
 
 /** The running service; its parts are exposed for operations tooling and benchmarks. */
 /**
@@ -230,16 +230,24 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
     const health = async (): Promise<Record<string, ComponentHealth>> => {
       const status = projector.status();
-      const projection: ComponentHealth = status.healthy
-        ? { status: 'up', state: status.state }
-        : {
+      const lag = await projector.lag(1_000).catch(() => undefined);
+      const lagging = lag !== undefined && lag.seconds > config.readyMaxProjectionLagSeconds;
+      const projection: ComponentHealth = !status.healthy
+        ? {
             status: 'down',
             state: status.state,
             detail: status.failure
-              ? `stopped at event ${status.failure.eventId}: ${status.failure.reason}`
+              ? `projection ${status.failure.projection} stopped at event ${status.failure.eventId}: ${status.failure.reason}`
               : 'stopped',
-            failure: status.failure,
-          };
+            failure: jsonSafe(status.failure),
+          }
+        : lagging
+          ? {
+              status: 'down',
+              state: status.state,
+              detail: `${lag.seconds.toFixed(0)} s behind the event store (limit ${config.readyMaxProjectionLagSeconds} s)`,
+            }
+          : { status: 'up', state: status.state, lag_seconds: lag?.seconds ?? null };
       const eventStoreHealth: ComponentHealth = await eventStore
         .headOfAll()
         .then((): ComponentHealth => ({ status: 'up' }))

@@ -91,3 +91,11 @@ export function enterSpan(
   context.with(trace.setSpan(parent, span), next);
   return span;
 }
+
+/** `trace_id` and `span_id` of the active span, for log lines (pino's mixin). */
+export function traceFields(): Record<string, string> {
+  const span = trace.getSpan(context.active());
+  if (span === undefined) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}

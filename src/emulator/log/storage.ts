@@ -177,7 +177,8 @@ export function openFileStorage(
       durableSize = at + total;
       unwritten = unwritten.filter((entry) => entry.start >= durableSize);
       for (const entry of batch) entry.done.resolve();
-      writeNext();
+      // Let the writers just released queue their next frames, so they share the next sync.
+      setImmediate(writeNext);
     };
     writev(handle, buffers, at, (error, written) => {
       if (error) return finish(error);

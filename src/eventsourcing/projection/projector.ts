@@ -341,7 +341,8 @@ export function createProjector(options: ProjectorOptions): Projector {
 
     const shadow = await options.readStore.beginShadow(projection.name, projection.version);
     await options.readStore.prepareTarget(shadow.target, options.indexes?.[projection.name] ?? []);
-    const lane = await laneFor(projection, shadow.target, null);
+    // The shadow starts empty and only this rebuild writes it: keep what it wrote in memory.
+    const lane: Lane = { ...(await laneFor(projection, shadow.target, null)), known: new Map() };
     let lastReport = 0;
     const runShadow = async () => {
       for (let attempt = 1; ; attempt++) {

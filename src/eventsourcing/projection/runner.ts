@@ -3,7 +3,7 @@ import type { AllPosition, RecordedEvent } from '../core/events.ts';
 import { comparePositions, maxPosition } from '../core/positions.ts';
 import type { Projection } from '../core/projection.ts';
 import type { AllFilter, EventStore, StoredEvent, SubscriptionMessage } from '../eventstore/port.ts';
-import type { ReadStore } from '../readstore/port.ts';
+import type { DocumentWrite, ReadStore, VersionedDocument } from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
 import { type ApplyFailure, planBatch, toRecorded, touchedIds } from './apply.ts';
 
@@ -13,7 +13,16 @@ export type Lane = {
   target: string;
   checkpoint: AllPosition | null;
   skips: ReadonlySet<string>;
+  /**
+   * Set only for a target that started empty and that this runner alone writes (a rebuild's
+   * shadow): every document written so far, so the runner never reads the target back. Dropped
+   * (and reads resume) once it would grow past {@link KNOWN_DOCUMENTS_LIMIT}.
+   */
+  known?: Map<string, VersionedDocument>;
 };
+
+/** Documents a rebuild keeps in memory instead of reading its shadow back. */
+export const KNOWN_DOCUMENTS_LIMIT = 250_000;
 
 export type RunnerFailure = ApplyFailure & { projection: string };
 
@@ -207,7 +216,15 @@ async function flush(
       plans.push({ lane, plan: { writes: [], matched: 0 } });
       continue;
     }
-    const current = await options.readStore.load(lane.target, touchedIds(lane.projection, relevant));
+    const ids = touchedIds(lane.projection, relevant);
+    const current = lane.known
+      ? new Map(
+          ids.flatMap((id): [string, VersionedDocument][] => {
+            const known = lane.known?.get(id);
+            return known ? [[id, known]] : [];
+          }),
+        )
+      : await options.readStore.load(lane.target, ids);
     const plan = planBatch(lane.projection, relevant, current);
     if ('failure' in plan) {
       if (!failure || plan.failure.index < failure.index)
@@ -229,6 +246,7 @@ async function flush(
   for (const { lane, plan } of plans) {
     matched += plan.matched;
     if (plan.writes.length > 0) await options.readStore.write(lane.target, plan.writes);
+    if (lane.known) remember(lane, plan.writes);
   }
   if (end) {
     for (const { lane } of plans) {
@@ -247,6 +265,17 @@ async function flush(
     lastCreated: events.at(-1)?.created ?? null,
   });
   return null;
+}
+
+function remember(lane: Lane, writes: readonly DocumentWrite[]) {
+  const known = lane.known;
+  if (!known) return;
+  for (const write of writes) {
+    if (write.op === 'upsert')
+      known.set(write.document.id, { document: write.document, position: write.position });
+    else known.set(write.id, { document: null, position: write.position });
+  }
+  if (known.size > KNOWN_DOCUMENTS_LIMIT) delete lane.known;
 }
 
 /** The target this runner writes to was swapped out by a rebuild elsewhere: reload and restart. */

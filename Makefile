@@ -6,12 +6,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help deps run test test-unit services-up services-down lint typecheck format bench
+.PHONY: help deps run test test-unit services-up services-down lint typecheck format up down
 
 help:
 	@echo "make run        start the service (embedded event store, in-memory read models)"
 	@echo "make test       install, start test servers, run every test tier, stop the servers"
-	@echo "make lint | typecheck | format | services-up | services-down | bench"
+	@echo "make up | down  the real stack in containers (compose.yaml; needs a Docker engine)"
+	@echo "make lint | typecheck | format | services-up | services-down"
 
 deps: node_modules/.installed
 
@@ -38,3 +39,9 @@ format: deps
 
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
+
+up:
+	docker compose up --build --detach
+
+down:
+	docker compose down

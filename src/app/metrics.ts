@@ -1,15 +1,26 @@
 import type { Attributes } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 
 /**
  * The service's metrics, built on the OpenTelemetry metrics SDK and served as Prometheus text at
  * `GET /metrics`. Counters that parts already keep in their status (published, parked, lag …)
  * are read at scrape time through `observe`, so those parts need not know about metrics.
  */
-export function createMetrics() {
+export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
   const reader = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [reader] });
+  // With an OTLP endpoint configured, the same metrics are also pushed every 15 s; the exporter
+  // reads the standard OTEL_EXPORTER_OTLP_* variables.
+  const pushed = options.otlp
+    ? [
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter(),
+          exportIntervalMillis: 15_000,
+        }),
+      ]
+    : [];
+  const provider = new MeterProvider({ readers: [reader, ...pushed] });
   const meter = provider.getMeter('kyc-case-service');
   // Plain Prometheus names and labels: no scope label on every series, no target_info.
   const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);

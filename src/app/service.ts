@@ -38,6 +38,7 @@ import { deriveId } from './ids.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOperations, jsonSafe } from './operations.ts';
+import { tracedReadStore } from './traced-read-store.ts';
 
 /** The running service; its parts are exposed for operations tooling and benchmarks. */
 /**
@@ -156,10 +157,12 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const eventStore = createEsdbEventStore({ connectionString });
     closers.push({ name: 'event store client', close: () => eventStore.close() });
 
-    const readStore =
+    const readStore = tracedReadStore(
       config.mongoUrl === undefined
         ? createInMemoryReadStore()
-        : createMongoReadStore({ url: config.mongoUrl, database: config.mongoDatabase });
+        : createMongoReadStore({ url: config.mongoUrl, database: config.mongoDatabase }),
+      config.mongoUrl === undefined ? 'memory' : 'mongodb',
+    );
     closers.push({ name: 'read store', close: () => readStore.close() });
     if (config.mongoUrl === undefined)
       logger.info('read models in memory: rebuilt from the event store at start');
@@ -209,7 +212,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     if (configService === undefined)
       logger.info('CONFIG_SERVICE_URL is not set: notifications use the bundled rules');
 
-    const metrics = createMetrics();
+    const metrics = createMetrics({ otlp: config.otlpEndpoint !== undefined });
     closers.push({ name: 'metrics', close: () => metrics.shutdown() });
     const service = createCaseService({
       eventStore,

@@ -1,4 +1,5 @@
 import got, { type Got } from 'got';
+import { inSpan, SpanKind } from '../observability/tracing.ts';
 
 /** Context sent with a trigger, as the configuration service's contract defines it. */
 export type RuleMatchContext = {
@@ -43,9 +44,14 @@ export function createConfigServiceClient(options: ConfigServiceOptions) {
     const cached = cache.get(key);
     if (cached !== undefined && now() - cached.at < ttl) return { outcome: 'answered', rules: cached.rules };
     try {
-      const rules = await http
-        .post('rules/match', { json: { event_trigger: eventTrigger, context } })
-        .json<unknown>();
+      const rules = await inSpan(
+        'POST rules/match',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { 'http.request.method': 'POST', 'rule.trigger': eventTrigger },
+        },
+        () => http.post('rules/match', { json: { event_trigger: eventTrigger, context } }).json<unknown>(),
+      );
       cache.set(key, { at: now(), rules });
       return { outcome: 'answered', rules };
     } catch (error) {

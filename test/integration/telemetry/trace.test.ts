@@ -110,4 +110,17 @@ it("continues an HTTP caller's trace through the command", async () => {
   const names = spans.map((span) => span.name);
   assert.ok(names.includes('HTTP POST /api/v1/cases'), names.join(', '));
   assert.ok(names.includes('command OpenCase'), names.join(', '));
+
+  const { case_id: caseId, position } = (await response.json()) as { case_id: string; position: string };
+  const queryTrace = 'a3ce929d0e0e47364bf92f3577b34da6';
+  const query = await fetch(`${service.url}/api/v1/cases/${caseId}?min_position=${position}`, {
+    headers: { traceparent: `00-${queryTrace}-b7ad6b7169203331-01` },
+  });
+  assert.equal(query.status, 200);
+  const queryNames = exporter
+    .getFinishedSpans()
+    .filter((span) => span.spanContext().traceId === queryTrace)
+    .map((span) => span.name);
+  assert.ok(queryNames.includes('HTTP GET /api/v1/cases/:case_id'), queryNames.join(', '));
+  assert.ok(queryNames.includes('memory.get cases'), queryNames.join(', '));
 });

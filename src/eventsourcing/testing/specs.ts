@@ -21,6 +21,7 @@ export function deciderSpec<Command, Event, State>(decider: Decider<Command, Eve
           };
           return {
             /** Asserts the decided events, in order. */
+            // biome-ignore lint/suspicious/noThenProperty: given/when/then is the spec's vocabulary; never awaited
             then(expected: readonly Event[]) {
               assert.deepEqual(run(), expected);
             },
@@ -99,6 +100,7 @@ export function projectionSpec<Doc extends ReadDocument, E extends DomainEvent>(
           .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       };
       return {
+        // biome-ignore lint/suspicious/noThenProperty: given/then is the spec's vocabulary; never awaited
         then(expected: readonly Doc[]) {
           const once = run(1);
           assert.deepEqual(

@@ -99,7 +99,7 @@ describe('persistent-subscription consumer on the emulator', () => {
     await consumer.start();
     await eventually('the poison event to be parked', async () => (await consumer.listParked()).length === 1);
     const [parked] = await consumer.listParked();
-    assert.equal((parked?.event.data as { n: number }).n, 13);
+    assert.equal((parked!.event.data as { n: number }).n, 13);
     assert.match(parked?.reason ?? '', /thirteen is unlucky/);
     assert.equal(attempts.get(13), 3);
     await eventually('the events around it to be handled', () => handled.includes(1) && handled.includes(2));

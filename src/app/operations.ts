@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Projector } from '../eventsourcing/projection/projector.ts';
 import type { Operations } from '../http/ports.ts';
+import { deadLetterView, readDeadLetters } from '../kafka/dead-letters.ts';
 import type { NotificationPublisher } from '../kafka/outbound.ts';
 
 /** Bigints (positions, revisions) as strings and dates as ISO text, so status can travel as JSON. */
@@ -18,6 +19,8 @@ export function jsonSafe(value: unknown): unknown {
 export function createOperations(deps: {
   projector: Projector;
   publisher: () => NotificationPublisher | undefined;
+  /** Where the dead letters are, when the Kafka bridge is on. */
+  deadLetters: { brokers: readonly string[]; topic: string } | undefined;
   logger: Logger;
 }): Operations {
   const { projector, logger } = deps;
@@ -55,6 +58,15 @@ export function createOperations(deps: {
         parked_at: parkedAt?.toISOString() ?? null,
         data: event.data,
       }));
+    },
+    async deadLetters(limit) {
+      if (deps.deadLetters === undefined) return undefined;
+      const { topic } = deps.deadLetters;
+      const { letters, total } = await readDeadLetters({ ...deps.deadLetters, limit });
+      const oldestFirst = [...letters].sort(
+        (a, b) => Number(a.message.timestamp) - Number(b.message.timestamp),
+      );
+      return { total, letters: oldestFirst.map((letter) => deadLetterView(letter, topic)) };
     },
     async replayParked(stopAt) {
       const publisher = deps.publisher();

@@ -288,7 +288,17 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
         documentRoutes(service.commands, service.queries),
         partyRoutes(service.queries),
-        adminRoutes(createOperations({ projector, publisher: () => kafka?.outbound, logger })),
+        adminRoutes(
+          createOperations({
+            projector,
+            publisher: () => kafka?.outbound,
+            deadLetters:
+              config.kafka === undefined
+                ? undefined
+                : { brokers: config.kafka.brokers, topic: config.kafka.dlqTopic },
+            logger,
+          }),
+        ),
       ],
     });
     closers.push({ name: 'http server', close: () => server.close() });

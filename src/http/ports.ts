@@ -80,4 +80,6 @@ export type Operations = {
   parked(limit: number): Promise<Record<string, unknown>[] | undefined>;
   /** Sends parked notifications back to the publisher; false when the Kafka bridge is off. */
   replayParked(stopAt?: number): Promise<boolean>;
+  /** Intake messages on the dead-letter topic (oldest first), or undefined when the bridge is off. */
+  deadLetters(limit: number): Promise<{ total: number; letters: Record<string, unknown>[] } | undefined>;
 };

@@ -1,5 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { type IHeaders, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import type { IHeaders } from 'kafkajs';
+import {
+  type DeadLetter,
+  DeadLetterReadError,
+  idleMs,
+  joinMs,
+  readDeadLetters,
+} from '../../kafka/dead-letters.ts';
 import { headerText } from '../../kafka/headers.ts';
 import type { CliCommand } from '../cli.ts';
 import { CliError, guarded } from './admin-client.ts';
@@ -62,106 +68,6 @@ export function dlqSettings(
   };
 }
 
-type DeadLetter = { partition: number; message: KafkaMessage };
-
-/** How long to wait for the group to join, then for each next message, before giving up. */
-const joinMs = 30_000;
-const idleMs = 10_000;
-
-/** Reads up to `limit` messages, stopping at the high watermarks taken before the read. */
-async function readDeadLetters(
-  settings: Settings,
-): Promise<{ letters: DeadLetter[]; total: number; complete: boolean }> {
-  const kafka = new Kafka({
-    clientId: 'kyc-cli-dlq',
-    brokers: settings.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    retry: { retries: 2 },
-  });
-  const admin = kafka.admin();
-  const where = settings.brokers.join(',');
-  try {
-    await admin.connect();
-  } catch (error) {
-    throw new CliError(`cannot reach Kafka at ${where}: ${messageOf(error)}`);
-  }
-  const groupId = `kyc-cli-dlq-${randomUUID()}`;
-  let grouped = false;
-  try {
-    if (!(await admin.listTopics()).includes(settings.topic)) {
-      throw new CliError(`topic "${settings.topic}" does not exist on ${where}`);
-    }
-    // Where the topic ends now: messages arriving while we read are left for the next look.
-    const ends = new Map<number, bigint>();
-    let total = 0;
-    for (const { partition, high, low } of await admin.fetchTopicOffsets(settings.topic)) {
-      if (BigInt(high) > BigInt(low)) {
-        ends.set(partition, BigInt(high));
-        total += Number(BigInt(high) - BigInt(low));
-      }
-    }
-    if (total === 0) return { letters: [], total: 0, complete: true };
-
-    // A fresh group that never commits: it starts from the beginning and leaves no offsets behind.
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-    grouped = true;
-    const letters: DeadLetter[] = [];
-    let complete = true;
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: settings.topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        let idle: NodeJS.Timeout | undefined;
-        const finish = (error?: unknown) => {
-          clearTimeout(idle);
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-        const wait = (ms = idleMs) => {
-          clearTimeout(idle);
-          idle = setTimeout(() => {
-            complete = false;
-            finish();
-          }, ms);
-        };
-        wait(joinMs);
-        consumer.on(consumer.events.GROUP_JOIN, () => wait());
-        consumer.on(consumer.events.CRASH, ({ payload }) => finish(payload.error));
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              const end = ends.get(partition);
-              if (end === undefined || BigInt(message.offset) >= end || letters.length >= settings.limit) {
-                return;
-              }
-              letters.push({ partition, message });
-              wait();
-              if (BigInt(message.offset) + 1n >= end) ends.delete(partition);
-              if (ends.size === 0 || letters.length >= settings.limit) finish();
-            },
-          })
-          .catch(finish);
-      });
-    } finally {
-      await consumer.disconnect().catch(() => undefined);
-    }
-    return { letters, total, complete };
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`reading ${settings.topic} on ${where} failed: ${messageOf(error)}`);
-  } finally {
-    // The group has no offsets and no members left; removing it keeps the broker's list clean.
-    if (grouped) await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Control characters would garble the terminal; a message value may hold anything. */
 const printable = (text: string): string => text.replace(/\p{Cc}/gu, ' ');
 
@@ -213,7 +119,9 @@ export const dlqCommand: CliCommand = {
         console.error(`error: ${error.message}\n\n${help}`);
         return 2;
       }
-      const { letters, total, complete } = await readDeadLetters(settings);
+      const { letters, total, complete } = await readDeadLetters(settings).catch((error: unknown) => {
+        throw error instanceof DeadLetterReadError ? new CliError(error.message) : error;
+      });
       if (total === 0) {
         console.log(`no dead letters in ${settings.topic}`);
         return 0;

@@ -8,7 +8,7 @@ const Anything = Type.Object({}, { additionalProperties: true });
 
 function bridgeOff(): HttpProblem {
   return new HttpProblem(409, 'kafka.bridge_off', 'The Kafka bridge is off', {
-    detail: 'Parked notifications exist only when KAFKA_BROKERS is set.',
+    detail: 'Parked notifications and dead letters exist only when KAFKA_BROKERS is set.',
   });
 }
 
@@ -101,6 +101,24 @@ export function adminRoutes(operations: Operations) {
         const parked = await operations.parked(request.query.limit);
         if (parked === undefined) throw bridgeOff();
         return parked;
+      },
+    );
+
+    app.get(
+      '/api/v1/admin/dlq',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Intake messages the Kafka bridge refused, with code, reason and violations',
+          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }) }),
+          response: { 200: Anything },
+        },
+      },
+      async (request) => {
+        const found = await operations.deadLetters(request.query.limit);
+        if (found === undefined) throw bridgeOff();
+        return found;
       },
     );
 

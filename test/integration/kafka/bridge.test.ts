@@ -159,6 +159,17 @@ describe('the service with the Kafka bridge on (real broker, embedded event stor
       assert.ok(metrics.includes(metric), `${metric} in /metrics`);
     }
 
+    const deadLetters = (await (await fetch(`${service.url}/api/v1/admin/dlq?limit=10`)).json()) as {
+      total: number;
+      letters: { error_code: string; original_topic: string }[];
+    };
+    assert.equal(deadLetters.total, 2);
+    assert.deepEqual(deadLetters.letters.map((letter) => letter.error_code).sort(), [
+      'intake.invalid',
+      'intake.invalid_json',
+    ]);
+    assert.ok(deadLetters.letters.every((letter) => letter.original_topic === topics.inbound));
+
     const raw = (await (await fetch(`${service.url}/api/v1/events/raw?limit=50`)).json()) as Json[];
     const outcomes = raw.map((r) => r.outcome).sort();
     assert.deepEqual(outcomes, ['case_opened', 'case_opened', 'duplicate', 'rejected', 'rejected']);

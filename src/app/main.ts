@@ -7,7 +7,12 @@ import { startTelemetry } from './telemetry.ts';
 /** Entry point of `make run`: configuration, logger, the service, and a clean stop on signals. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const telemetry = startTelemetry({ serviceName: 'kyc-case-service', otlpEndpoint: config.otlpEndpoint });
+  // Without an exporter the SDK is not started: spans stay no-ops (cheap), and W3C trace context
+  // still travels from headers into event metadata and on to the notification headers.
+  const telemetry =
+    config.otlpEndpoint === undefined
+      ? { shutdown: async () => {} }
+      : startTelemetry({ serviceName: 'kyc-case-service', otlpEndpoint: config.otlpEndpoint });
   // Every line logged inside a span carries its trace and span ids.
   const logger = pino({ level: config.logLevel, mixin: traceFields });
   const service = await startService(config, logger);

@@ -3,14 +3,16 @@ import { adminClient, guarded, progressLine } from './admin-client.ts';
 
 const help = `usage: npm run --silent cli -- projections status [--url <service>]
        npm run --silent cli -- projections rebuild <name>|--all [--url <service>]
-       npm run --silent cli -- projections retry [--url <service>]
-       npm run --silent cli -- projections skip <event-id> --reason "<why>" [--url <service>]
+       npm run --silent cli -- projections retry [<name>] [--url <service>]
+       npm run --silent cli -- projections skip <name>|<event-id> --reason "<why>" [--url <service>]
 
 status   state, lag and failure of the read-model projector
 rebuild  replays a read model into a shadow collection while the live one serves, then swaps;
          shows a progress bar until done
-retry    tries the event that stopped the projector again (after a fix)
-skip     records that the event that stopped the projector is skipped, with the reason, and resumes
+retry    tries the event that stopped the projector again (after a fix); with a name, only when
+         that projection is the one stopped
+skip     records that the event that stopped the projector (in projection <name>, or with that
+         event id) is skipped, with the reason, and resumes
 Needs an admin key in KYC_API_KEY when the service has API_KEYS.`;
 
 type Status = {
@@ -56,20 +58,33 @@ export const projectionsCommand: CliCommand = {
         }
         return current.healthy ? 0 : 1;
       }
-      if (action === 'retry') {
-        await client.post('/api/v1/admin/projections/retry');
-        console.log('retrying the failed event');
-        return 0;
-      }
-      if (action === 'skip') {
+      if (action === 'retry' || action === 'skip') {
+        const current = await status();
+        const failure = current.failure;
+        if (failure === null) {
+          console.log('the projector is not stopped: nothing to retry or skip');
+          return action === 'retry' ? 0 : 1;
+        }
+        const named = target === undefined || target.startsWith('--') ? undefined : target;
+        if (named !== undefined && named !== failure.projection && named !== failure.eventId) {
+          console.error(
+            `error: ${named} is not what stopped: projection ${failure.projection} stopped at event ${failure.eventId}`,
+          );
+          return 1;
+        }
+        if (action === 'retry') {
+          await client.post('/api/v1/admin/projections/retry');
+          console.log(`retrying event ${failure.eventId} in ${failure.projection}`);
+          return 0;
+        }
         const reasonAt = args.indexOf('--reason');
         const reason = reasonAt >= 0 ? args[reasonAt + 1] : undefined;
-        if (target === undefined || reason === undefined) {
-          console.error('error: skip needs <event-id> and --reason "<why>"');
+        if (named === undefined || reason === undefined) {
+          console.error('error: skip needs <name> or <event-id>, and --reason "<why>"');
           return 2;
         }
-        await client.post('/api/v1/admin/projections/skip', { event_id: target, reason });
-        console.log(`skipped ${target}`);
+        await client.post('/api/v1/admin/projections/skip', { event_id: failure.eventId, reason });
+        console.log(`skipped event ${failure.eventId} in ${failure.projection}`);
         return 0;
       }
 

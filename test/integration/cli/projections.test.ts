@@ -74,6 +74,10 @@ it('a projection bug stops the projector and readiness names it; `projections re
   assert.equal(status.code, 1, status.stderr);
   assert.match(status.stdout, new RegExp(`stopped at event ${eventId} in cases`));
 
+  const wrongName = await cli('retry', 'persons');
+  assert.equal(wrongName.code, 1);
+  assert.match(wrongName.stderr, new RegExp(`projection cases stopped at event ${eventId}`));
+
   // Retrying before the fix meets the same event again.
   const early = await cli('retry');
   assert.equal(early.code, 0, early.stderr);
@@ -87,9 +91,9 @@ it('a projection bug stops the projector and readiness names it; `projections re
 
   // The fix is deployed: the operator retries and the projector carries on from that event.
   casesProjection.evolve = correct;
-  const retried = await cli('retry');
+  const retried = await cli('retry', 'cases');
   assert.equal(retried.code, 0, retried.stderr);
-  assert.match(retried.stdout, /retrying/);
+  assert.match(retried.stdout, new RegExp(`retrying event ${eventId} in cases`));
   await waitFor('readiness to recover', async () => ((await ready()).status === 200 ? true : undefined));
   const found = await waitFor('the case in the read model', async () => {
     const response = await fetch(`${service.url}/api/v1/cases/${caseId}`);
@@ -98,4 +102,7 @@ it('a projection bug stops the projector and readiness names it; `projections re
   assert.equal(found.client_id, 'client-hit-by-the-bug');
   const healthy = await cli('status');
   assert.equal(healthy.code, 0, healthy.stdout);
+  const nothingToSkip = await cli('skip', 'cases', '--reason', 'late');
+  assert.equal(nothingToSkip.code, 1);
+  assert.match(nothingToSkip.stdout, /not stopped/);
 });

@@ -23,7 +23,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    const started = performance.now();
     await service.stop();
+    logger.info(
+      { ms: Math.round(performance.now() - started) },
+      'stopped: in-flight work finished, offsets committed',
+    );
     await telemetry.shutdown();
     process.exit(0);
   };

@@ -25,10 +25,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const started = performance.now();
     await service.stop();
-    logger.info(
-      { ms: Math.round(performance.now() - started) },
-      'stopped: in-flight work finished, offsets committed',
-    );
+    logger.info({ ms: Math.round(performance.now() - started) }, 'stopped');
     await telemetry.shutdown();
     process.exit(0);
   };

@@ -20,6 +20,8 @@ export type Config = {
   /** undefined = in-memory read models rebuilt from the log at start. */
   mongoUrl: string | undefined;
   mongoDatabase: string;
+  /** 'off': this replica serves read models that another replica projects. */
+  projector: 'on' | 'off';
   configServiceUrl: string | undefined;
   configServiceTimeoutMs: number;
   apiKeys: readonly ApiKey[];
@@ -63,6 +65,12 @@ export const variables: readonly Variable[] = [
     meaning: 'MongoDB connection string for the read models. Unset: in-memory read models rebuilt at start.',
   },
   { name: 'MONGODB_DATABASE', default: 'kyc_cases', meaning: 'Database of the read models.' },
+  {
+    name: 'PROJECTOR',
+    default: 'on',
+    meaning:
+      'on: this replica projects events into the read models. off: it only serves them (another replica, with on, projects); needs MONGODB_URL.',
+  },
   {
     name: 'CONFIG_SERVICE_URL',
     default: '(unset)',
@@ -184,6 +192,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     dataDir: read('DATA_DIR') ?? './data',
     mongoUrl: url('MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
     mongoDatabase: read('MONGODB_DATABASE') ?? 'kyc_cases',
+    projector: oneOf('PROJECTOR', ['on', 'off'], 'on'),
     configServiceUrl: url('CONFIG_SERVICE_URL', ['http:', 'https:']),
     configServiceTimeoutMs: integer('CONFIG_SERVICE_TIMEOUT_MS', 5000, 1, 600_000),
     apiKeys: parseApiKeys(read('API_KEYS'), problems),
@@ -208,6 +217,9 @@ export function loadConfig(env: Env): Readonly<Config> {
       createTopics: oneOf('KAFKA_CREATE_TOPICS', ['true', 'false'], 'true') === 'true',
       maxMessageBytes: integer('KAFKA_MAX_MESSAGE_BYTES', 1_048_576, 1, 100_000_000),
     };
+  }
+  if (config.projector === 'off' && config.mongoUrl === undefined) {
+    problems.push('PROJECTOR: off needs MONGODB_URL (in-memory read models are built by their own replica)');
   }
   if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
     problems.push(`HOST: without API_KEYS the service binds only to loopback, got "${config.host}"`);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Projector } from '../eventsourcing/projection/projector.ts';
+import type { Lag, Projector } from '../eventsourcing/projection/projector.ts';
 import type { Operations } from '../http/ports.ts';
 import { deadLetterView, readDeadLetters } from '../kafka/dead-letters.ts';
 import type { NotificationPublisher } from '../kafka/outbound.ts';
@@ -15,9 +15,15 @@ export function jsonSafe(value: unknown): unknown {
   return value;
 }
 
-/** The admin operations over the projector and, when the bridge is on, the notification publisher. */
+/**
+ * The admin operations over the projector (when this replica runs it) and, when the bridge is
+ * on, the notification publisher.
+ */
 export function createOperations(deps: {
-  projector: Projector;
+  /** Undefined when another replica projects (PROJECTOR=off): then only status and lag. */
+  projector: Projector | undefined;
+  /** How far the read models are behind, for replicas that do not project themselves. */
+  lag: (maxCount: number) => Promise<Lag>;
   publisher: () => NotificationPublisher | undefined;
   /** Where the dead letters are, when the Kafka bridge is on. */
   deadLetters: { brokers: readonly string[]; topic: string } | undefined;
@@ -27,12 +33,34 @@ export function createOperations(deps: {
   const rebuilding = new Set<string>();
   return {
     async projections() {
-      const lag = await projector.lag(10_000).catch((error: unknown) => ({ error: String(error) }));
+      const lag = await deps.lag(10_000).catch((error: unknown) => ({ error: String(error) }));
+      if (projector === undefined) {
+        return jsonSafe({
+          state: 'off',
+          healthy: true,
+          detail: 'this replica serves read models another replica projects (PROJECTOR=off)',
+          failure: null,
+          projections: [],
+          rebuilds: [],
+          lag,
+        }) as Record<string, unknown>;
+      }
       return jsonSafe({ ...projector.status(), lag }) as Record<string, unknown>;
     },
-    retryProjections: () => projector.retry(),
-    skipEvent: (eventId, decision) => projector.skip(eventId, decision),
+    retryProjections() {
+      if (projector === undefined) return false;
+      projector.retry();
+      return true;
+    },
+    async skipEvent(eventId, decision) {
+      if (projector === undefined) return false;
+      await projector.skip(eventId, decision);
+      return true;
+    },
     startRebuild(projection) {
+      if (projector === undefined) {
+        return { started: false, reason: 'no projector runs in this replica (PROJECTOR=off)' };
+      }
       const known = projector.status().projections.some((p) => p.name === projection);
       if (!known) return { started: false, reason: `no projection named "${projection}"` };
       if (rebuilding.has(projection))

@@ -19,7 +19,8 @@ import { createEventRegistry } from '../eventsourcing/core/event-definitions.ts'
 import type { Projection } from '../eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
-import { createProjector, type Projector } from '../eventsourcing/projection/projector.ts';
+import { createProjectionObserver } from '../eventsourcing/projection/observer.ts';
+import { createProjector, type Lag, type Projector } from '../eventsourcing/projection/projector.ts';
 import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
@@ -59,20 +60,27 @@ function traced(projection: Projection): Projection {
 }
 
 /** Metrics read from the parts' own status at scrape time. */
-function observeParts(metrics: Metrics, projector: Projector, kafka: KafkaBridge | undefined): void {
+function observeParts(
+  metrics: Metrics,
+  readModels: { lag(maxCount: number): Promise<Lag> },
+  projector: Projector | undefined,
+  kafka: KafkaBridge | undefined,
+): void {
   metrics.observe(
     'kyc_projection_lag_events',
     'Events of $all the read models have not applied yet',
-    async () => [{ value: (await projector.lag(10_000)).events, attributes: { projector: 'read-models' } }],
+    async () => [{ value: (await readModels.lag(10_000)).events, attributes: { projector: 'read-models' } }],
   );
   metrics.observe(
     'kyc_projection_lag_seconds',
     'Age of the oldest event the read models have not applied',
-    async () => [{ value: (await projector.lag(10_000)).seconds, attributes: { projector: 'read-models' } }],
+    async () => [{ value: (await readModels.lag(10_000)).seconds, attributes: { projector: 'read-models' } }],
   );
-  metrics.observe('kyc_projector_healthy', '1 when the projector runs, 0 when an event stopped it', () => [
-    { value: projector.status().healthy ? 1 : 0, attributes: { projector: 'read-models' } },
-  ]);
+  if (projector !== undefined) {
+    metrics.observe('kyc_projector_healthy', '1 when the projector runs, 0 when an event stopped it', () => [
+      { value: projector.status().healthy ? 1 : 0, attributes: { projector: 'read-models' } },
+    ]);
+  }
   if (kafka === undefined) return;
   metrics.observe(
     'kyc_kafka_dead_lettered_total',
@@ -110,7 +118,8 @@ export type RunningService = {
   url: string;
   eventStore: EventStore;
   readStore: ReadStore;
-  projector: Projector;
+  /** Undefined when another replica projects (PROJECTOR=off). */
+  projector: Projector | undefined;
   stop(): Promise<void>;
 };
 
@@ -186,21 +195,31 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       events: createIntakeEventRegistry(),
     });
 
-    const projector = createProjector({
-      name: 'read-models',
-      eventStore,
-      readStore,
-      projections: ([...caseProjections, ...intakeProjections] as unknown as readonly Projection[]).map(
-        traced,
-      ),
-      filter: { streamPrefixes: ['case-', 'intake-'] },
-      // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
-      batchDelayMs: 5,
-      events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
-      logger,
-    });
-    await projector.start();
-    closers.push({ name: 'projector', close: () => projector.stop() });
+    const projections = [...caseProjections, ...intakeProjections] as unknown as readonly Projection[];
+    const projector =
+      config.projector === 'off'
+        ? undefined
+        : createProjector({
+            name: 'read-models',
+            eventStore,
+            readStore,
+            projections: projections.map(traced),
+            filter: { streamPrefixes: ['case-', 'intake-'] },
+            // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
+            batchDelayMs: 5,
+            events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+            logger,
+          });
+    if (projector !== undefined) {
+      await projector.start();
+      closers.push({ name: 'projector', close: () => projector.stop() });
+    } else {
+      logger.info('PROJECTOR=off: another replica projects the read models; this one serves them');
+    }
+    // Where the read models stand: this replica's projector, or the checkpoints another one stores.
+    const readModels =
+      projector ??
+      createProjectionObserver({ eventStore, readStore, projections: projections.map((p) => p.name) });
 
     const configService =
       config.configServiceUrl === undefined
@@ -224,7 +243,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       ids: deriveId,
       bundledRules,
       configService,
-      waitForPosition: (position, timeoutMs) => projector.waitFor(position, timeoutMs),
+      waitForPosition: (position, timeoutMs) => readModels.waitFor(position, timeoutMs),
       clock: () => new Date(),
       observe: metrics,
     });
@@ -232,25 +251,27 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const auth = createAuthenticator(config.apiKeys);
     if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
     const health = async (): Promise<Record<string, ComponentHealth>> => {
-      const status = projector.status();
-      const lag = await projector.lag(1_000).catch(() => undefined);
+      const status = projector?.status();
+      const lag = await readModels.lag(1_000).catch(() => undefined);
       const lagging = lag !== undefined && lag.seconds > config.readyMaxProjectionLagSeconds;
-      const projection: ComponentHealth = !status.healthy
-        ? {
-            status: 'down',
-            state: status.state,
-            detail: status.failure
-              ? `projection ${status.failure.projection} stopped at event ${status.failure.eventId}: ${status.failure.reason}`
-              : 'stopped',
-            failure: jsonSafe(status.failure),
-          }
-        : lagging
+      const state = status?.state ?? 'off';
+      const projection: ComponentHealth =
+        status !== undefined && !status.healthy
           ? {
               status: 'down',
-              state: status.state,
-              detail: `${lag.seconds.toFixed(0)} s behind the event store (limit ${config.readyMaxProjectionLagSeconds} s)`,
+              state,
+              detail: status.failure
+                ? `projection ${status.failure.projection} stopped at event ${status.failure.eventId}: ${status.failure.reason}`
+                : 'stopped',
+              failure: jsonSafe(status.failure),
             }
-          : { status: 'up', state: status.state, lag_seconds: lag?.seconds ?? null };
+          : lagging
+            ? {
+                status: 'down',
+                state,
+                detail: `${lag.seconds.toFixed(0)} s behind the event store (limit ${config.readyMaxProjectionLagSeconds} s)`,
+              }
+            : { status: 'up', state, lag_seconds: lag?.seconds ?? null };
       const eventStoreHealth: ComponentHealth = await eventStore
         .headOfAll()
         .then((): ComponentHealth => ({ status: 'up' }))
@@ -279,7 +300,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       ...kafka?.health(),
     });
 
-    observeParts(metrics, projector, kafka);
+    observeParts(metrics, readModels, projector, kafka);
     const server = await buildServer({
       metrics,
       logger,
@@ -292,6 +313,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         adminRoutes(
           createOperations({
             projector,
+            lag: (maxCount) => readModels.lag(maxCount),
             publisher: () => kafka?.outbound,
             deadLetters:
               config.kafka === undefined

@@ -70,10 +70,10 @@ export type CaseQueries = {
 export type Operations = {
   /** Projector status with lag; JSON-ready (positions as strings). */
   projections(): Promise<Record<string, unknown>>;
-  /** Try the event that stopped the projector again. */
-  retryProjections(): void;
-  /** Skip the event that stopped the projector, recording who and why. */
-  skipEvent(eventId: string, decision: { reason: string; operator: string }): Promise<void>;
+  /** Try the event that stopped the projector again; false when no projector runs in this replica. */
+  retryProjections(): boolean;
+  /** Skip the event that stopped the projector, recording who and why; false as for retry. */
+  skipEvent(eventId: string, decision: { reason: string; operator: string }): Promise<boolean>;
   /** Start a rebuild of one projection; progress shows in `projections()`. */
   startRebuild(projection: string): { started: boolean; reason?: string };
   /** Parked notifications, or undefined when the Kafka bridge is off. */

@@ -5,6 +5,7 @@ import type { Projection, ReadDocument } from '../core/projection.ts';
 import type { AllFilter, EventStore } from '../eventstore/port.ts';
 import type { ReadStore, SkippedEvent } from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
+import { lagBehind } from './observer.ts';
 import { type Lane, type RunnerFailure, runLanes } from './runner.ts';
 
 /** Structured logger (pino's call shape); the projector logs failures, retries and rebuilds. */
@@ -518,21 +519,8 @@ export function createProjector(options: ProjectorOptions): Projector {
       };
     },
 
-    async lag(maxCount = 1000) {
-      const head = await options.eventStore.headOfAll();
-      const position = livePosition();
-      if (!head) return { events: 0, eventsAtLeast: false, seconds: 0, head: null };
-      if (position && comparePositions(position, head.position) >= 0) {
-        return { events: 0, eventsAtLeast: false, seconds: 0, head: head.position };
-      }
-      const behind = await options.eventStore.readAll(position ?? 'start', maxCount);
-      const oldest = behind[0];
-      return {
-        events: behind.length,
-        eventsAtLeast: behind.length >= maxCount,
-        seconds: oldest ? Math.max(0, (Date.now() - oldest.created.getTime()) / 1000) : 0,
-        head: head.position,
-      };
+    lag(maxCount = 1000) {
+      return lagBehind(options.eventStore, livePosition(), maxCount);
     },
 
     retry() {

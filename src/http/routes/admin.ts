@@ -12,6 +12,12 @@ function bridgeOff(): HttpProblem {
   });
 }
 
+function projectorOff(): HttpProblem {
+  return new HttpProblem(409, 'projector.off', 'No projector runs in this replica', {
+    detail: 'It was started with PROJECTOR=off: retry, skip and rebuild on the replica that projects.',
+  });
+}
+
 /** Operations routes (admin role): projector status and repair, parked notifications. */
 export function adminRoutes(operations: Operations) {
   return async function admin(root: FastifyInstance): Promise<void> {
@@ -35,7 +41,7 @@ export function adminRoutes(operations: Operations) {
         schema: { tags, summary: 'Retry the event that stopped the projector', response: { 202: Anything } },
       },
       async (_request, reply) => {
-        operations.retryProjections();
+        if (!operations.retryProjections()) throw projectorOff();
         return reply.status(202).send({ retrying: true });
       },
     );
@@ -58,10 +64,11 @@ export function adminRoutes(operations: Operations) {
         },
       },
       async (request) => {
-        await operations.skipEvent(request.body.event_id, {
+        const skipped = await operations.skipEvent(request.body.event_id, {
           reason: request.body.reason,
           operator: request.caller.name,
         });
+        if (!skipped) throw projectorOff();
         return { skipped: request.body.event_id };
       },
     );

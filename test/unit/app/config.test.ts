@@ -40,6 +40,13 @@ describe('loadConfig', () => {
     assert.ok(problems.some((p) => p.startsWith('MONGODB_URL')));
   });
 
+  it('runs the projector unless PROJECTOR=off, which needs shared read models', () => {
+    assert.equal(loadConfig({}).projector, 'on');
+    assert.equal(loadConfig({ PROJECTOR: 'off', MONGODB_URL: 'mongodb://db:27017' }).projector, 'off');
+    assert.match(problemsOf({ PROJECTOR: 'off' })[0] ?? '', /^PROJECTOR: off needs MONGODB_URL/);
+    assert.match(problemsOf({ PROJECTOR: 'sometimes' })[0] ?? '', /^PROJECTOR: expected one of on, off/);
+  });
+
   it('refuses a non-loopback address when no API keys are configured', () => {
     assert.match(problemsOf({ HOST: '0.0.0.0' })[0] ?? '', /^HOST: without API_KEYS/);
   });

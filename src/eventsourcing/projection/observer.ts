@@ -1,0 +1,71 @@
+import type { AllPosition } from '../core/events.ts';
+import { comparePositions } from '../core/positions.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import type { ReadStore } from '../readstore/port.ts';
+import { sleep } from '../support/backoff.ts';
+import type { Lag } from './projector.ts';
+
+/** How far `position` is behind the head of `$all`: events (up to `maxCount`) and the oldest one's age. */
+export async function lagBehind(
+  eventStore: EventStore,
+  position: AllPosition | null,
+  maxCount: number,
+): Promise<Lag> {
+  const head = await eventStore.headOfAll();
+  if (!head) return { events: 0, eventsAtLeast: false, seconds: 0, head: null };
+  if (position && comparePositions(position, head.position) >= 0) {
+    return { events: 0, eventsAtLeast: false, seconds: 0, head: head.position };
+  }
+  const behind = await eventStore.readAll(position ?? 'start', maxCount);
+  const oldest = behind[0];
+  return {
+    events: behind.length,
+    eventsAtLeast: behind.length >= maxCount,
+    seconds: oldest ? Math.max(0, (Date.now() - oldest.created.getTime()) / 1000) : 0,
+    head: head.position,
+  };
+}
+
+/**
+ * Follows projections that another process projects, through the checkpoints it stores with the
+ * read models: for a replica that serves shared read models without running their projector.
+ */
+export function createProjectionObserver(options: {
+  eventStore: EventStore;
+  readStore: ReadStore;
+  projections: readonly string[];
+  /** How often `waitFor` reads the checkpoints again. */
+  pollMs?: number;
+}) {
+  const pollMs = options.pollMs ?? 25;
+
+  /** The oldest stored checkpoint; null while any projection has none. */
+  async function position(): Promise<AllPosition | null> {
+    const slots = await Promise.all(options.projections.map((name) => options.readStore.slot(name)));
+    let oldest: AllPosition | null = null;
+    for (const slot of slots) {
+      if (!slot?.checkpoint) return null;
+      if (oldest === null || comparePositions(slot.checkpoint, oldest) < 0) oldest = slot.checkpoint;
+    }
+    return oldest;
+  }
+
+  return {
+    position,
+    async lag(maxCount = 1000): Promise<Lag> {
+      return lagBehind(options.eventStore, await position(), maxCount);
+    },
+    /** Resolves true once every checkpoint is at or past `target`, false after `timeoutMs`. */
+    async waitFor(target: AllPosition, timeoutMs: number): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const current = await position();
+        if (current && comparePositions(current, target) >= 0) return true;
+        if (Date.now() >= deadline) return false;
+        await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+      }
+    },
+  };
+}
+
+export type ProjectionObserver = ReturnType<typeof createProjectionObserver>;

@@ -74,15 +74,26 @@ it('follows one intake message in one trace: Kafka consume, command, projection,
     'the notification carries the trace on',
   );
 
-  const spans = exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
-  const names = new Set(spans.map((span) => span.name));
-  for (const name of [
+  // The consume span ends after the intake's audit record is written, which may be after the
+  // notification went out: wait for every span to finish, then check.
+  const expected = [
     `kafka.consume ${topics.inbound}`,
     'command OpenCase',
     'project cases CaseOpened',
     'project persons PersonAdded',
     `kafka.produce ${topics.notifications}`,
-  ]) {
+  ];
+  const traced = () => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
+  const spanDeadline = Date.now() + 10_000;
+  while (
+    !expected.every((name) => traced().some((span) => span.name === name)) &&
+    Date.now() < spanDeadline
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const spans = traced();
+  const names = new Set(spans.map((span) => span.name));
+  for (const name of expected) {
     assert.ok(names.has(name), `span "${name}" in the trace (have: ${[...names].join(', ')})`);
   }
   const consume = spans.find((span) => span.name === `kafka.consume ${topics.inbound}`)!;

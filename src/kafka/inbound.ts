@@ -1,4 +1,11 @@
-import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import {
+  type Consumer,
+  type EachMessagePayload,
+  type IHeaders,
+  type Kafka,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { DomainError } from '../eventsourcing/core/errors.ts';
 import { inSpan, SpanKind } from '../observability/tracing.ts';
@@ -226,7 +233,13 @@ export function createInboundBridge(options: InboundOptions) {
 
   return {
     async start(): Promise<void> {
-      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      // The partitioner named explicitly (murmur2, as the Java client): keys land where other
+      // clients put them, and kafkajs does not warn about its changed default at every start.
+      producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await producer.connect();
       consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
       await consumer.connect();

@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import { type IHeaders, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { type NotificationRequired, toSeedNotificationEnvelope } from '../cases/index.ts';
 import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
@@ -113,7 +113,13 @@ export function createNotificationPublisher(options: OutboundOptions) {
 
   return {
     async start(): Promise<void> {
-      producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      // The partitioner named explicitly (murmur2, as the Java client): keys land where other
+      // clients put them, and kafkajs does not warn about its changed default at every start.
+      producer = options.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await producer.connect();
       consumer = createPersistentConsumer({
         eventStore: options.eventStore,

@@ -45,6 +45,7 @@ export const beneficialOwnersProjection: Projection<BeneficialOwnerDocument, Ben
   name: 'beneficial_owners',
   version: 1,
   collection: 'beneficial_owners',
+  creates: ['BeneficialOwnerAdded'],
   handles: ['BeneficialOwnerAdded'],
   documentIds: (event) => [event.data.beneficial_owner_id],
   evolve: (current, event) => evolveBeneficialOwnerDocument(current, event),

@@ -106,6 +106,7 @@ export const casesProjection: Projection<CaseDocument, Handled> = {
   name: 'cases',
   version: 1,
   collection: 'cases',
+  creates: ['CaseOpened'],
   handles: [
     'CaseOpened',
     'PersonAdded',

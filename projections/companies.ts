@@ -49,6 +49,7 @@ export const companiesProjection: Projection<CompanyDocument, CompanyRegistered>
   name: 'companies',
   version: 1,
   collection: 'companies',
+  creates: ['CompanyRegistered'],
   handles: ['CompanyRegistered'],
   documentIds: (event) => [event.data.company_id],
   evolve: (current, event) => evolveCompanyDocument(current, event),

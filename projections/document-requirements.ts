@@ -75,6 +75,7 @@ export const documentRequirementsProjection: Projection<DocumentRequirementDocum
   name: 'document_requirements',
   version: 1,
   collection: 'document_requirements',
+  creates: ['DocumentRequired'],
   handles: ['DocumentRequired', 'DocumentStatusChanged'],
   documentIds: (event) => [event.data.document_requirement_id],
   evolve: (current, event) => evolveDocumentRequirement(current, event),

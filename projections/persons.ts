@@ -36,6 +36,7 @@ export const personsProjection: Projection<PersonDocument, PersonAdded> = {
   name: 'persons',
   version: 1,
   collection: 'persons',
+  creates: ['PersonAdded'],
   handles: ['PersonAdded'],
   documentIds: (event) => [event.data.person_id],
   evolve: (current, event) => evolvePersonDocument(current, event),

@@ -51,6 +51,7 @@ export const rawIntakeProjection: Projection<RawIntakeDocument, IntakeReceived> 
   name: 'raw_events',
   version: 1,
   collection: 'raw_events',
+  creates: ['IntakeReceived'],
   handles: ['IntakeReceived'],
   documentIds: (event) => [event.data.receipt_id],
   evolve: (current, event) => evolveRawIntakeDocument(current, event),

@@ -125,6 +125,56 @@ export function projectorSuite(name: string, fixture: ProjectorFixture): void {
       assert.equal(second.status().healthy, true);
     });
 
+    test('documents created in a batch are not read first, and a replay over them changes nothing', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      let loaded: string[] = [];
+      const counting: ReadStore = {
+        ...ctx.readStore,
+        load: (target, ids) => {
+          loaded.push(...ids);
+          return ctx.readStore.load(target, ids);
+        },
+      };
+      const before = await ctx.writer.open('z');
+      await ctx.writer.open('a');
+      await ctx.writer.deposit('a', 5);
+      await ctx.writer.open('b');
+      const closed = await ctx.writer.close('b');
+      const first = ctx.make({ readStore: counting });
+      await first.start();
+      assert.equal(await first.waitFor(closed, 10_000), true);
+      await first.stop();
+      assert.deepEqual(loaded, [], 'every document began with its creating event in the batch');
+
+      // As after a crash between the documents' write and the checkpoint's: replay from earlier.
+      const target = (await ctx.readStore.slot(ctx.projection.name))!.target;
+      await ctx.readStore.saveCheckpoint(ctx.projection.name, target, before);
+      loaded = [];
+      const last = await ctx.writer.deposit('a', 2);
+      const second = ctx.make({ readStore: counting });
+      await second.start();
+      assert.equal(await second.waitFor(last, 10_000), true);
+      assert.deepEqual(await ctx.readStore.get(ctx.collection, 'a'), {
+        id: 'a',
+        owner: 'owner-a',
+        balance: 7,
+        deposits: 2,
+        status: 'open',
+      });
+      assert.equal(await ctx.readStore.get(ctx.collection, 'b'), null, 'a closed account stays deleted');
+      assert.deepEqual(loaded, []);
+
+      // A document whose batch starts with a later event is read first, as before.
+      const later = await ctx.writer.deposit('a', 1);
+      assert.equal(await second.waitFor(later, 10_000), true);
+      assert.deepEqual(loaded, ['a']);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a'))?.balance,
+        8,
+      );
+    });
+
     test('filtered checkpoints advance the stored position when nothing matched', async (t) => {
       const ctx = await setup(t);
       if (!ctx) return;

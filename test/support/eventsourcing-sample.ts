@@ -109,6 +109,7 @@ export function accountsProjection(
     name: options.name ?? `accounts_${collection}`,
     version: options.version ?? 1,
     collection,
+    creates: ['AccountOpened'],
     handles: ['AccountOpened', 'MoneyDeposited', 'AccountClosed'],
     documentIds: (event) => [event.data.accountId],
     evolve(current, event, id) {

@@ -17,6 +17,13 @@ export type Projection<Doc extends ReadDocument = ReadDocument, E extends Domain
   collection: string;
   /** Event types this projection reads; others are never passed to it. */
   handles: readonly E['type'][];
+  /**
+   * Events that start their documents afresh: `evolve` ignores the current document for them.
+   * A document whose first event in a batch is one of these is not read from the store before
+   * the batch is applied (its write is position-guarded all the same), which spares a read per
+   * new document, and on servers without an index for `$in` (FerretDB 1.x) a collection scan.
+   */
+  creates?: readonly E['type'][];
   /** Ids of the documents this event touches (none when it touches nothing). */
   documentIds(event: RecordedEvent<E>): readonly string[];
   /** The document after the event, or null to delete it. */

@@ -57,12 +57,14 @@ export function planBatch(
   projection: Projection,
   events: readonly { index: number; stored: StoredEvent; recorded: () => RecordedEvent }[],
   current: ReadonlyMap<string, VersionedDocument>,
+  /** Documents not read from the store (see {@link freshIds}): whether they exist is unknown. */
+  unread: ReadonlySet<string> = new Set(),
 ): Plan | { failure: ApplyFailure } {
   type Pending = {
     document: ReadDocument | null;
     position: AllPosition | null;
     changed: boolean;
-    existed: boolean;
+    existed: boolean | 'unknown';
   };
   const documents = new Map<string, Pending>();
   let matched = 0;
@@ -84,7 +86,7 @@ export function planBatch(
           document: stored?.document ?? null,
           position: stored?.position ?? null,
           changed: false,
-          existed: stored !== undefined,
+          existed: unread.has(id) ? 'unknown' : stored !== undefined,
         };
         documents.set(id, pending);
       }
@@ -104,14 +106,43 @@ export function planBatch(
   for (const [id, pending] of documents) {
     if (!pending.changed || !pending.position) continue;
     if (pending.document) {
+      // Unread documents are most likely new: tried as inserts, and a stored one makes the
+      // store fall back to the guarded replace.
       writes.push(
-        pending.existed
+        pending.existed === true
           ? { op: 'upsert', document: pending.document, position: pending.position }
           : { op: 'upsert', document: pending.document, position: pending.position, expectNew: true },
       );
-    } else if (pending.existed) writes.push({ op: 'delete', id, position: pending.position });
+    } else if (pending.existed !== false) writes.push({ op: 'delete', id, position: pending.position });
   }
   return { writes, matched };
+}
+
+/**
+ * Ids of the documents whose first event in the batch is one the projection `creates`: their
+ * state follows from the batch alone, so they need not be read first.
+ */
+export function freshIds(
+  projection: Projection,
+  events: readonly { recorded: () => RecordedEvent }[],
+): Set<string> {
+  const fresh = new Set<string>();
+  const creates = projection.creates;
+  if (creates === undefined || creates.length === 0) return fresh;
+  const seen = new Set<string>();
+  for (const entry of events) {
+    try {
+      const recorded = entry.recorded();
+      for (const id of projection.documentIds(recorded)) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (creates.includes(recorded.type)) fresh.add(id);
+      }
+    } catch {
+      // planBatch reports it with the event's index.
+    }
+  }
+  return fresh;
 }
 
 /** Ids of the documents a batch touches, decoding as needed; failures are left for planBatch. */

@@ -5,7 +5,7 @@ import type { Projection } from '../core/projection.ts';
 import type { AllFilter, EventStore, StoredEvent, SubscriptionMessage } from '../eventstore/port.ts';
 import type { DocumentWrite, ReadStore, VersionedDocument } from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
-import { type ApplyFailure, planBatch, toRecorded, touchedIds } from './apply.ts';
+import { type ApplyFailure, freshIds, planBatch, toRecorded, touchedIds } from './apply.ts';
 
 /** One projection inside a runner: where it writes and how far it got. */
 export type Lane = {
@@ -217,6 +217,7 @@ async function flush(
       continue;
     }
     const ids = touchedIds(lane.projection, relevant);
+    const unread = lane.known ? new Set<string>() : freshIds(lane.projection, relevant);
     const current = lane.known
       ? new Map(
           ids.flatMap((id): [string, VersionedDocument][] => {
@@ -224,8 +225,11 @@ async function flush(
             return known ? [[id, known]] : [];
           }),
         )
-      : await options.readStore.load(lane.target, ids);
-    const plan = planBatch(lane.projection, relevant, current);
+      : await options.readStore.load(
+          lane.target,
+          ids.filter((id) => !unread.has(id)),
+        );
+    const plan = planBatch(lane.projection, relevant, current, unread);
     if ('failure' in plan) {
       if (!failure || plan.failure.index < failure.index)
         failure = { ...plan.failure, projection: lane.projection.name };

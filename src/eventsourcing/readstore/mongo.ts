@@ -283,8 +283,10 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
     get: <Doc extends ReadDocument>(collection: string, id: string) =>
       guarded(async () => {
         const target = await served(collection);
-        const stored = target ? await target.findOne({ _id: id as never, ...LIVE }) : null;
-        return stored ? (toDocument(stored) as Doc) : null;
+        // By `_id` alone, the deletion marker checked here: FerretDB 1.x uses its index only for
+        // a filter on `_id` and nothing else, and scans the collection otherwise.
+        const stored = target ? await target.findOne({ _id: id as never }) : null;
+        return stored && !stored._del ? (toDocument(stored) as Doc) : null;
       }),
 
     find: <Doc extends ReadDocument>(collection: string, query: FindQuery = {}) =>

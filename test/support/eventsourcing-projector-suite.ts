@@ -136,12 +136,13 @@ export function projectorSuite(name: string, fixture: ProjectorFixture): void {
           return ctx.readStore.load(target, ids);
         },
       };
+      // A long batch delay keeps the catch-up in one batch (it is flushed at the caught-up mark).
       const before = await ctx.writer.open('z');
       await ctx.writer.open('a');
       await ctx.writer.deposit('a', 5);
       await ctx.writer.open('b');
       const closed = await ctx.writer.close('b');
-      const first = ctx.make({ readStore: counting });
+      const first = ctx.make({ readStore: counting, batchDelayMs: 1_000 });
       await first.start();
       assert.equal(await first.waitFor(closed, 10_000), true);
       await first.stop();
@@ -152,7 +153,7 @@ export function projectorSuite(name: string, fixture: ProjectorFixture): void {
       await ctx.readStore.saveCheckpoint(ctx.projection.name, target, before);
       loaded = [];
       const last = await ctx.writer.deposit('a', 2);
-      const second = ctx.make({ readStore: counting });
+      const second = ctx.make({ readStore: counting, batchDelayMs: 1_000 });
       await second.start();
       assert.equal(await second.waitFor(last, 10_000), true);
       assert.deepEqual(await ctx.readStore.get(ctx.collection, 'a'), {

@@ -158,6 +158,25 @@ describe('the service with the Kafka bridge on (real broker, embedded event stor
     ]) {
       assert.ok(metrics.includes(metric), `${metric} in /metrics`);
     }
+    // Every metric the service exposes has a sample after such a run.
+    for (const name of [
+      'kyc_commands_total',
+      'kyc_command_duration_seconds_bucket',
+      'kyc_events_appended_total',
+      'kyc_projection_lag_events',
+      'kyc_projection_lag_seconds',
+      'kyc_projector_healthy',
+      'kyc_kafka_consumer_lag_messages',
+      'kyc_kafka_dead_lettered_total',
+      'kyc_notifications_published_total',
+      'kyc_notifications_retried_total',
+      'kyc_notifications_parked_total',
+      'kyc_notifications_parked_backlog',
+      'kyc_http_requests_total',
+      'kyc_http_request_duration_seconds_bucket',
+    ]) {
+      assert.match(metrics, new RegExp(`^${name}[{ ]`, 'm'), `${name} sampled in /metrics`);
+    }
 
     const deadLetters = (await (await fetch(`${service.url}/api/v1/admin/dlq?limit=10`)).json()) as {
       total: number;

@@ -36,6 +36,7 @@ const domainStatus: Record<string, number> = {
   'intake.idempotency_key_reused': 409,
   'document.invalid_transition': 409,
   'requirements.context_mismatch': 409,
+  'projection.not_stopped_at_event': 409,
   'revision.mismatch': 412,
 };
 

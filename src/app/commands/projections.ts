@@ -4,20 +4,23 @@ import { adminClient, guarded, progressLine } from './admin-client.ts';
 const help = `usage: npm run --silent cli -- projections status [--url <service>]
        npm run --silent cli -- projections rebuild <name>|--all [--url <service>]
        npm run --silent cli -- projections retry [<name>] [--url <service>]
-       npm run --silent cli -- projections skip <name>|<event-id> --reason "<why>" [--url <service>]
+       npm run --silent cli -- projections skip <name> --event <event-id> --reason "<why>" [--url <service>]
 
 status   state, lag and failure of the read-model projector
 rebuild  replays a read model into a shadow collection while the live one serves, then swaps;
          shows a progress bar until done
 retry    tries the event that stopped the projector again (after a fix); with a name, only when
          that projection is the one stopped
-skip     records that the event that stopped the projector (in projection <name>, or with that
-         event id) is skipped, with the reason, and resumes
+skip     records that the event that stopped projection <name> is skipped, with the reason, and
+         resumes; --event names that event (as status shows it), so only an event you have seen
+         is skipped
+A replica started with PROJECTOR=off does not project: point --url at the one that does.
 Needs an admin key in KYC_API_KEY when the service has API_KEYS.`;
 
 type Status = {
   state: string;
-  healthy: boolean;
+  /** null on a replica that does not project (PROJECTOR=off). */
+  healthy: boolean | null;
   failure: { eventId: string; reason: string; projection: string } | null;
   projections: { name: string; checkpoint: unknown; rebuilding: boolean }[];
   rebuilds: {
@@ -43,8 +46,17 @@ export const projectionsCommand: CliCommand = {
       const client = adminClient(args, process.env);
       const status = async () => (await client.get('/api/v1/admin/projections')) as Status;
 
+      const notHere = (current: Status): boolean => {
+        if (current.state !== 'off') return false;
+        console.error(
+          `this replica does not run the projector (PROJECTOR=off; read models ${current.lag.events ?? '?'} events / ${current.lag.seconds ?? '?'} s behind): point --url at the replica that projects`,
+        );
+        return true;
+      };
+
       if (action === 'status') {
         const current = await status();
+        if (notHere(current)) return 2;
         console.log(
           `projector: ${current.state} (${current.healthy ? 'healthy' : 'STOPPED'}), lag ${current.lag.events ?? '?'} events / ${current.lag.seconds ?? '?'} s`,
         );
@@ -60,6 +72,7 @@ export const projectionsCommand: CliCommand = {
       }
       if (action === 'retry' || action === 'skip') {
         const current = await status();
+        if (notHere(current)) return 2;
         const failure = current.failure;
         if (failure === null) {
           console.log('the projector is not stopped: nothing to retry or skip');
@@ -77,14 +90,22 @@ export const projectionsCommand: CliCommand = {
           console.log(`retrying event ${failure.eventId} in ${failure.projection}`);
           return 0;
         }
-        const reasonAt = args.indexOf('--reason');
-        const reason = reasonAt >= 0 ? args[reasonAt + 1] : undefined;
-        if (named === undefined || reason === undefined) {
-          console.error('error: skip needs <name> or <event-id>, and --reason "<why>"');
+        const option = (flag: string) => {
+          const at = args.indexOf(flag);
+          return at >= 0 ? args[at + 1] : undefined;
+        };
+        const reason = option('--reason');
+        // The event id as the operator saw it: if the projector has since stopped at another
+        // event, the service refuses the skip instead of skipping an event nobody looked at.
+        const eventId = named === failure.eventId ? named : option('--event');
+        if (named === undefined || eventId === undefined || reason === undefined) {
+          console.error(
+            'error: skip needs <name>, --event <event-id> (as status shows it) and --reason "<why>"',
+          );
           return 2;
         }
-        await client.post('/api/v1/admin/projections/skip', { event_id: failure.eventId, reason });
-        console.log(`skipped event ${failure.eventId} in ${failure.projection}`);
+        await client.post('/api/v1/admin/projections/skip', { event_id: eventId, reason });
+        console.log(`skipped event ${eventId} in ${failure.projection}`);
         return 0;
       }
 

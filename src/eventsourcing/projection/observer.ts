@@ -39,12 +39,17 @@ export function createProjectionObserver(options: {
 }) {
   const pollMs = options.pollMs ?? 25;
 
-  /** The oldest stored checkpoint; null while any projection has none. */
+  /**
+   * The oldest stored checkpoint of the projections being served live; null while one has none.
+   * As in the projector, a projection being rebuilt (its slot has a shadow) or not set up yet
+   * does not hold the others back: its live collection is frozen until the swap.
+   */
   async function position(): Promise<AllPosition | null> {
     const slots = await Promise.all(options.projections.map((name) => options.readStore.slot(name)));
     let oldest: AllPosition | null = null;
     for (const slot of slots) {
-      if (!slot?.checkpoint) return null;
+      if (slot === null || slot.shadow !== null) continue;
+      if (slot.checkpoint === null) return null;
       if (oldest === null || comparePositions(slot.checkpoint, oldest) < 0) oldest = slot.checkpoint;
     }
     return oldest;

@@ -375,6 +375,9 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
     slot: (projection) =>
       guarded(async () => {
         const slot = await readSlot(projection);
+        // What a caller learns from the slot, reads see too: a checkpoint read here is never
+        // answered from the collection a swap has just retired.
+        if (slot) aliases.set(slot.collection, { target: slot.target, until: Date.now() + aliasCacheMs });
         return slot ? fromSlot(slot) : null;
       }),
 

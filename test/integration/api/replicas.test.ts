@@ -10,6 +10,7 @@ import { startService } from '../../../src/app/service.ts';
 import { startEmulator } from '../../../src/emulator/index.ts';
 import { kycIntakeExample } from '../../support/intake-examples.ts';
 import { mongoUrl } from '../../support/services.ts';
+import { runCli } from '../cli/run-cli.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -57,10 +58,16 @@ it('a replica with PROJECTOR=off serves the read models another replica projects
 
   const status = (await (await fetch(`${serving.url}/api/v1/admin/projections`)).json()) as {
     state: string;
+    healthy: boolean | null;
     lag: { events: number };
   };
-  assert.equal(status.state, 'off');
-  assert.equal(status.lag.events, 0);
+  assert.deepEqual([status.state, status.healthy, status.lag.events], ['off', null, 0]);
+  const cli = await runCli(['projections', 'status', '--url', serving.url]);
+  assert.equal(cli.code, 2);
+  assert.match(
+    cli.stderr,
+    /does not run the projector \(PROJECTOR=off.*point --url at the replica that projects/,
+  );
 
   const retry = await fetch(`${serving.url}/api/v1/admin/projections/retry`, { method: 'POST' });
   assert.equal(retry.status, 409);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,14 @@ it('a projection bug stops the projector and readiness names it; `projections re
   const status = await cli('status');
   assert.equal(status.code, 1, status.stderr);
   assert.match(status.stdout, new RegExp(`stopped at event ${eventId} in cases`));
+
+  // A skip names the event the operator saw; without it, or with another one, nothing is skipped.
+  const unnamed = await cli('skip', 'cases', '--reason', 'not looked at');
+  assert.equal(unnamed.code, 2);
+  assert.match(unnamed.stderr, /--event <event-id>/);
+  const otherEvent = await cli('skip', 'cases', '--event', randomUUID(), '--reason', 'not this one');
+  assert.notEqual(otherEvent.code, 0);
+  assert.match(otherEvent.stderr, new RegExp(`stopped at event ${eventId}`));
 
   const wrongName = await cli('retry', 'persons');
   assert.equal(wrongName.code, 1);

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { DomainError } from '../eventsourcing/core/errors.ts';
 import type { Lag, Projector } from '../eventsourcing/projection/projector.ts';
 import type { Operations } from '../http/ports.ts';
 import { deadLetterView, readDeadLetters } from '../kafka/dead-letters.ts';
@@ -56,16 +55,6 @@ export function createOperations(deps: {
     },
     async skipEvent(eventId, decision) {
       if (projector === undefined) return false;
-      const failure = projector.status().failure;
-      if (failure?.eventId !== eventId) {
-        throw new DomainError(
-          'projection.not_stopped_at_event',
-          failure
-            ? `The projector stopped at event ${failure.eventId} in ${failure.projection}, not at ${eventId}`
-            : 'The projector is not stopped',
-          { stopped_at: failure?.eventId ?? null },
-        );
-      }
       await projector.skip(eventId, decision);
       return true;
     },

@@ -224,7 +224,9 @@ export function projectorSuite(name: string, fixture: ProjectorFixture): void {
       projector.retry();
       await eventually('the retry to fail again', () => projector.status().state === 'failed');
       const eventId = projector.status().failure?.eventId ?? '';
-      await assert.rejects(projector.skip('not-this-one', { reason: 'x', operator: 'ops' }));
+      await assert.rejects(projector.skip('not-this-one', { reason: 'x', operator: 'ops' }), {
+        code: 'projection.not_stopped_at_event',
+      });
       await projector.skip(eventId, { reason: 'amount 13 is a known bad import', operator: 'ops' });
       const after = await ctx.writer.deposit('a', 4);
       assert.equal(await projector.waitFor(after, 10_000), true);

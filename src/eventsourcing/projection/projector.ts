@@ -1,3 +1,4 @@
+import { DomainError } from '../core/errors.ts';
 import type { EventRegistry } from '../core/event-definitions.ts';
 import type { AllPosition } from '../core/events.ts';
 import { comparePositions, formatPosition } from '../core/positions.ts';
@@ -533,7 +534,13 @@ export function createProjector(options: ProjectorOptions): Projector {
 
     async skip(eventId, decision) {
       if (!failure || failure.event.id !== eventId) {
-        throw new Error(`event ${eventId} is not the event the projector stopped at`);
+        throw new DomainError(
+          'projection.not_stopped_at_event',
+          failure
+            ? `The projector stopped at event ${failure.event.id} in ${failure.projection}, not at ${eventId}`
+            : 'The projector is not stopped',
+          { stopped_at: failure?.event.id ?? null },
+        );
       }
       const skipped: SkippedEvent = {
         eventId,

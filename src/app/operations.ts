@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Lag, Projector } from '../eventsourcing/projection/projector.ts';
+import type { Lag } from '../eventsourcing/projection/lag.ts';
+import type { Projector } from '../eventsourcing/projection/projector.ts';
 import type { Operations } from '../http/ports.ts';
 import { deadLetterView, readDeadLetters } from '../kafka/dead-letters.ts';
 import type { NotificationPublisher } from '../kafka/outbound.ts';

@@ -19,8 +19,9 @@ import { createEventRegistry } from '../eventsourcing/core/event-definitions.ts'
 import type { Projection } from '../eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
+import type { Lag } from '../eventsourcing/projection/lag.ts';
 import { createProjectionObserver } from '../eventsourcing/projection/observer.ts';
-import { createProjector, type Lag, type Projector } from '../eventsourcing/projection/projector.ts';
+import { createProjector, type Projector } from '../eventsourcing/projection/projector.ts';
 import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';

@@ -3,28 +3,7 @@ import { comparePositions } from '../core/positions.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ReadStore } from '../readstore/port.ts';
 import { sleep } from '../support/backoff.ts';
-import type { Lag } from './projector.ts';
-
-/** How far `position` is behind the head of `$all`: events (up to `maxCount`) and the oldest one's age. */
-export async function lagBehind(
-  eventStore: EventStore,
-  position: AllPosition | null,
-  maxCount: number,
-): Promise<Lag> {
-  const head = await eventStore.headOfAll();
-  if (!head) return { events: 0, eventsAtLeast: false, seconds: 0, head: null };
-  if (position && comparePositions(position, head.position) >= 0) {
-    return { events: 0, eventsAtLeast: false, seconds: 0, head: head.position };
-  }
-  const behind = await eventStore.readAll(position ?? 'start', maxCount);
-  const oldest = behind[0];
-  return {
-    events: behind.length,
-    eventsAtLeast: behind.length >= maxCount,
-    seconds: oldest ? Math.max(0, (Date.now() - oldest.created.getTime()) / 1000) : 0,
-    head: head.position,
-  };
-}
+import { type Lag, lagBehind } from './lag.ts';
 
 /**
  * Follows projections that another process projects, through the checkpoints it stores with the

@@ -6,7 +6,7 @@ import type { Projection, ReadDocument } from '../core/projection.ts';
 import type { AllFilter, EventStore } from '../eventstore/port.ts';
 import type { ReadStore, SkippedEvent } from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
-import { lagBehind } from './observer.ts';
+import { type Lag, lagBehind } from './lag.ts';
 import { type Lane, type RunnerFailure, runLanes } from './runner.ts';
 
 /** Structured logger (pino's call shape); the projector logs failures, retries and rebuilds. */
@@ -63,9 +63,6 @@ export type ProjectorStatus = {
   transientError: { reason: string; attempts: number; since: Date } | null;
   rebuilds: RebuildProgress[];
 };
-
-/** Distance to the head of `$all`: events (counted up to a cap) and age of the oldest unprocessed one. */
-export type Lag = { events: number; eventsAtLeast: boolean; seconds: number; head: AllPosition | null };
 
 export type ProjectorOptions = {
   /** Names the group in logs and status. */

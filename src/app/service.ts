@@ -67,15 +67,23 @@ function observeParts(
   projector: Projector | undefined,
   kafka: KafkaBridge | undefined,
 ): void {
+  // Both lag gauges are read in one scrape: one read of $all serves them.
+  let lastLag: { at: number; lag: Promise<Lag> } | undefined;
+  const lagOfScrape = (): Promise<Lag> => {
+    if (lastLag === undefined || Date.now() - lastLag.at > 1_000) {
+      lastLag = { at: Date.now(), lag: readModels.lag(10_000) };
+    }
+    return lastLag.lag;
+  };
   metrics.observe(
     'kyc_projection_lag_events',
     'Events of $all the read models have not applied yet',
-    async () => [{ value: (await readModels.lag(10_000)).events, attributes: { projector: 'read-models' } }],
+    async () => [{ value: (await lagOfScrape()).events, attributes: { projector: 'read-models' } }],
   );
   metrics.observe(
     'kyc_projection_lag_seconds',
     'Age of the oldest event the read models have not applied',
-    async () => [{ value: (await readModels.lag(10_000)).seconds, attributes: { projector: 'read-models' } }],
+    async () => [{ value: (await lagOfScrape()).seconds, attributes: { projector: 'read-models' } }],
   );
   if (projector !== undefined) {
     metrics.observe('kyc_projector_healthy', '1 when the projector runs, 0 when an event stopped it', () => [

@@ -57,7 +57,7 @@ export function planBatch(
   projection: Projection,
   events: readonly { index: number; stored: StoredEvent; recorded: () => RecordedEvent }[],
   current: ReadonlyMap<string, VersionedDocument>,
-  /** Documents not read from the store (see {@link freshIds}): whether they exist is unknown. */
+  /** Documents not read from the store (see {@link touchedDocuments}): whether they exist is unknown. */
   unread: ReadonlySet<string> = new Set(),
 ): Plan | { failure: ApplyFailure } {
   type Pending = {
@@ -119,44 +119,28 @@ export function planBatch(
 }
 
 /**
- * Ids of the documents whose first event in the batch is one the projection `creates`: their
- * state follows from the batch alone, so they need not be read first.
+ * The documents a batch touches, in first-touched order, decoding as needed (failures are left
+ * for planBatch). `fresh`: those whose first event in the batch is one the projection `creates`;
+ * their state follows from the batch alone, so they need not be read first.
  */
-export function freshIds(
+export function touchedDocuments(
   projection: Projection,
   events: readonly { recorded: () => RecordedEvent }[],
-): Set<string> {
+): { ids: string[]; fresh: Set<string> } {
+  const ids = new Set<string>();
   const fresh = new Set<string>();
-  const creates = projection.creates;
-  if (creates === undefined || creates.length === 0) return fresh;
-  const seen = new Set<string>();
+  const creates = projection.creates ?? [];
   for (const entry of events) {
     try {
       const recorded = entry.recorded();
       for (const id of projection.documentIds(recorded)) {
-        if (seen.has(id)) continue;
-        seen.add(id);
+        if (ids.has(id)) continue;
+        ids.add(id);
         if (creates.includes(recorded.type)) fresh.add(id);
       }
     } catch {
       // planBatch reports it with the event's index.
     }
   }
-  return fresh;
-}
-
-/** Ids of the documents a batch touches, decoding as needed; failures are left for planBatch. */
-export function touchedIds(
-  projection: Projection,
-  events: readonly { recorded: () => RecordedEvent }[],
-): string[] {
-  const ids = new Set<string>();
-  for (const entry of events) {
-    try {
-      for (const id of projection.documentIds(entry.recorded())) ids.add(id);
-    } catch {
-      // planBatch reports it with the event's index.
-    }
-  }
-  return [...ids];
+  return { ids: [...ids], fresh };
 }

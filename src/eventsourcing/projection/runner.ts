@@ -5,7 +5,7 @@ import type { Projection } from '../core/projection.ts';
 import type { AllFilter, EventStore, StoredEvent, SubscriptionMessage } from '../eventstore/port.ts';
 import type { DocumentWrite, ReadStore, VersionedDocument } from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
-import { type ApplyFailure, freshIds, planBatch, toRecorded, touchedIds } from './apply.ts';
+import { type ApplyFailure, planBatch, toRecorded, touchedDocuments } from './apply.ts';
 
 /** One projection inside a runner: where it writes and how far it got. */
 export type Lane = {
@@ -216,8 +216,8 @@ async function flush(
       plans.push({ lane, plan: { writes: [], matched: 0 } });
       continue;
     }
-    const ids = touchedIds(lane.projection, relevant);
-    const unread = lane.known ? new Set<string>() : freshIds(lane.projection, relevant);
+    const { ids, fresh } = touchedDocuments(lane.projection, relevant);
+    const unread = lane.known ? new Set<string>() : fresh;
     const current = lane.known
       ? new Map(
           ids.flatMap((id): [string, VersionedDocument][] => {

@@ -23,20 +23,7 @@ export async function readTypes(client: EventStoreDBClient, stream: string): Pro
   return (await collect(client.readStream(stream))).map((resolved) => resolved.event!.type);
 }
 
-/** Polls until `check` returns a value, failing with `what` after `ms`. */
-export async function eventually<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  ms = 5000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { eventually } from '../support/eventually.ts';
 
 /** Takes `count` items from a subscription-like async iterable, failing after `ms`. */
 export async function take<T>(iterable: AsyncIterable<T>, count: number, ms = 5000): Promise<T[]> {

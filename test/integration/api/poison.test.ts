@@ -7,6 +7,7 @@ import { after, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/app/config.ts';
 import { startService } from '../../../src/app/service.ts';
+import { eventually } from '../../support/eventually.ts';
 import { kycIntakeExample } from '../../support/intake-examples.ts';
 
 type Json = Record<string, unknown>;
@@ -14,16 +15,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 it('a poison event stops the projector, turns readiness to 503 naming it, and an operator skip brings it back', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'kyc-poison-'));
@@ -44,10 +35,14 @@ it('a poison event stops the projector, turns readiness to 503 naming it, and an
     'no_stream',
   );
 
-  const stopped = await waitFor('readiness to fail', async () => {
-    const answer = await ready();
-    return answer.status === 503 ? answer : undefined;
-  });
+  const stopped = await eventually(
+    'readiness to fail',
+    async () => {
+      const answer = await ready();
+      return answer.status === 503 ? answer : undefined;
+    },
+    15_000,
+  );
   assert.equal(stopped.body.components.projector?.status, 'down');
   assert.match(String(stopped.body.components.projector?.detail), new RegExp(poisonId));
 
@@ -66,10 +61,18 @@ it('a poison event stops the projector, turns readiness to 503 naming it, and an
     body: JSON.stringify({ event_id: poisonId, reason: 'written by a buggy tool; nothing to project' }),
   });
   assert.equal(skip.status, 200, await skip.text());
-  await waitFor('readiness to recover', async () => ((await ready()).status === 200 ? true : undefined));
-  const found = await waitFor('the case written meanwhile', async () => {
-    const response = await fetch(`${service.url}/api/v1/cases/${caseId}`);
-    return response.status === 200 ? response : undefined;
-  });
+  await eventually(
+    'readiness to recover',
+    async () => ((await ready()).status === 200 ? true : undefined),
+    15_000,
+  );
+  const found = await eventually(
+    'the case written meanwhile',
+    async () => {
+      const response = await fetch(`${service.url}/api/v1/cases/${caseId}`);
+      return response.status === 200 ? response : undefined;
+    },
+    15_000,
+  );
   assert.equal(found.status, 200);
 });

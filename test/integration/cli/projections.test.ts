@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { casesProjection } from '../../../projections/index.ts';
 import { loadConfig } from '../../../src/app/config.ts';
 import { startService } from '../../../src/app/service.ts';
+import { eventually } from '../../support/eventually.ts';
 import { kycIntakeExample } from '../../support/intake-examples.ts';
 import { runCli } from './run-cli.ts';
 
@@ -15,16 +16,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 it('a projection bug stops the projector and readiness names it; `projections retry` after the fix brings it back', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'kyc-retry-'));
@@ -60,10 +51,14 @@ it('a projection bug stops the projector and readiness names it; `projections re
   assert.equal(opened.status, 202);
   const { case_id: caseId } = (await opened.json()) as { case_id: string };
 
-  const stopped = await waitFor('readiness to fail', async () => {
-    const answer = await ready();
-    return answer.status === 503 ? answer : undefined;
-  });
+  const stopped = await eventually(
+    'readiness to fail',
+    async () => {
+      const answer = await ready();
+      return answer.status === 503 ? answer : undefined;
+    },
+    15_000,
+  );
   assert.equal(stopped.projector?.status, 'down');
   const named = /projection cases stopped at event ([0-9a-f-]{36}): .*the bug/.exec(
     stopped.projector?.detail ?? '',
@@ -90,12 +85,16 @@ it('a projection bug stops the projector and readiness names it; `projections re
   // Retrying before the fix meets the same event again.
   const early = await cli('retry');
   assert.equal(early.code, 0, early.stderr);
-  const still = await waitFor('the retry to fail again', async () => {
-    const answer = await ready();
-    const failedAgain =
-      answer.status === 503 && answer.projector?.failure?.at !== stopped.projector?.failure?.at;
-    return failedAgain ? answer : undefined;
-  });
+  const still = await eventually(
+    'the retry to fail again',
+    async () => {
+      const answer = await ready();
+      const failedAgain =
+        answer.status === 503 && answer.projector?.failure?.at !== stopped.projector?.failure?.at;
+      return failedAgain ? answer : undefined;
+    },
+    15_000,
+  );
   assert.match(still.projector?.detail ?? '', new RegExp(eventId));
 
   // The fix is deployed: the operator retries and the projector carries on from that event.
@@ -103,11 +102,19 @@ it('a projection bug stops the projector and readiness names it; `projections re
   const retried = await cli('retry', 'cases');
   assert.equal(retried.code, 0, retried.stderr);
   assert.match(retried.stdout, new RegExp(`retrying event ${eventId} in cases`));
-  await waitFor('readiness to recover', async () => ((await ready()).status === 200 ? true : undefined));
-  const found = await waitFor('the case in the read model', async () => {
-    const response = await fetch(`${service.url}/api/v1/cases/${caseId}`);
-    return response.status === 200 ? ((await response.json()) as { client_id: string }) : undefined;
-  });
+  await eventually(
+    'readiness to recover',
+    async () => ((await ready()).status === 200 ? true : undefined),
+    15_000,
+  );
+  const found = await eventually(
+    'the case in the read model',
+    async () => {
+      const response = await fetch(`${service.url}/api/v1/cases/${caseId}`);
+      return response.status === 200 ? ((await response.json()) as { client_id: string }) : undefined;
+    },
+    15_000,
+  );
   assert.equal(found.client_id, 'client-hit-by-the-bug');
   const healthy = await cli('status');
   assert.equal(healthy.code, 0, healthy.stdout);

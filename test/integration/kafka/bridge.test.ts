@@ -9,24 +9,11 @@ import { pino } from 'pino';
 import { loadConfig } from '../../../src/app/config.ts';
 import { type RunningService, startService } from '../../../src/app/service.ts';
 import { headerText } from '../../../src/kafka/headers.ts';
+import { eventually } from '../../support/eventually.ts';
 import { kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
 import { kafkaBrokers } from '../../support/services.ts';
 
 type Json = Record<string, unknown>;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('the service with the Kafka bridge on (real broker, embedded event store)', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -110,13 +97,17 @@ describe('the service with the Kafka bridge on (real broker, embedded event stor
       ],
     });
 
-    const cases = await eventually('two cases through the API', async () => {
-      const response = await fetch(`${service.url}/api/v1/cases?limit=50`);
-      const body = (await response.json()) as Json[];
-      return body.length >= 2 ? body : undefined;
-    });
+    const cases = await eventually(
+      'two cases through the API',
+      async () => {
+        const response = await fetch(`${service.url}/api/v1/cases?limit=50`);
+        const body = (await response.json()) as Json[];
+        return body.length >= 2 ? body : undefined;
+      },
+      30_000,
+    );
     assert.deepEqual(cases.map((c) => c.client_id).sort(), ['kyb-client-002', 'kyc-client-001']);
-    await eventually('two dead letters', async () => (dlq.length >= 2 ? true : undefined));
+    await eventually('two dead letters', async () => (dlq.length >= 2 ? true : undefined), 30_000);
     assert.deepEqual(dlq.map((entry) => entry.code).sort(), ['intake.invalid', 'intake.invalid_json']);
 
     // Walk the KYC case to review: that raises a second notification in the same case.
@@ -133,7 +124,11 @@ describe('the service with the Kafka bridge on (real broker, embedded event stor
       assert.equal(response.status, 200);
     }
 
-    await eventually('three notifications', async () => (notifications.length >= 3 ? true : undefined));
+    await eventually(
+      'three notifications',
+      async () => (notifications.length >= 3 ? true : undefined),
+      30_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 500)); // and no more than that
     assert.equal(notifications.length, 3);
     assert.equal(new Set(notifications.map((n) => n.messageId)).size, 3, 'each event id once');

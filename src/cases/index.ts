@@ -29,6 +29,7 @@ export * from './events.ts';
 export * from './ids.ts';
 export * from './intake.ts';
 export * from './intake-audit.ts';
+export { INPUT_LIMITS, type InputLimits, inputLimitViolations } from './limits.ts';
 export * from './notifications.ts';
 export * from './requirements.ts';
 export type { Parsed, Violation } from './validation.ts';

@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { type CountryCode, ISO_COUNTRY_CODES } from './countries.ts';
+import { inputLimitViolations } from './limits.ts';
 import { schemaViolations, type Violation } from './validation.ts';
 
 export type { Violation } from './validation.ts';
@@ -246,6 +247,9 @@ export function normaliseCaseType(caseType: string): string {
  * cross-field rules. Pure; never throws.
  */
 export function validateIntake(value: unknown, options: ValidateIntakeOptions = {}): IntakeValidation {
+  // Shape limits first: a value past them is refused before any recursive check reads it.
+  const outsideLimits = inputLimitViolations(value);
+  if (outsideLimits.length > 0) return { ok: false, violations: outsideLimits };
   const violations = [
     ...schemaViolations(IntakeSchema, value, { patterns: PATTERN_MESSAGES, paths: PATH_MESSAGES }),
     ...crossFieldViolations(value, options),

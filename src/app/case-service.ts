@@ -24,7 +24,7 @@ import { fold } from '../eventsourcing/core/decider.ts';
 import { DomainError } from '../eventsourcing/core/errors.ts';
 import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { AllPosition } from '../eventsourcing/core/events.ts';
-import type { EventStore } from '../eventsourcing/eventstore/port.ts';
+import { type EventStore, EventStoreUnavailableError } from '../eventsourcing/eventstore/port.ts';
 import type { FindQuery, ReadStore } from '../eventsourcing/readstore/port.ts';
 import type { CaseCommands, CaseQueries, CommandContext, CommandReceipt, Doc } from '../http/ports.ts';
 import type { IntakeContext, IntakePort, Rejection } from '../kafka/inbound.ts';
@@ -51,6 +51,29 @@ export type CaseServiceDependencies = {
     eventsAppended(category: string, count: number): void;
   };
 };
+
+/** Seconds a client is told to wait before retrying while the event store is unreachable. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The event store's loss as the adapters see it: a transient domain error with a stable code
+ * (HTTP answers 503 with Retry-After; Kafka intake retries the message with backoff).
+ */
+async function eventStoreReachable<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof EventStoreUnavailableError) {
+      throw new DomainError(
+        'eventstore.unavailable',
+        'The event store cannot be reached; retry later',
+        { retry_after_seconds: RETRY_AFTER_SECONDS },
+        { transient: true, cause: error },
+      );
+    }
+    throw error;
+  }
+}
 
 /** The consistency token: `<commit>-<prepare>` of the last event a command wrote. */
 export function positionToken(position: AllPosition): string {
@@ -123,9 +146,8 @@ export function createCaseService(deps: CaseServiceDependencies) {
         throw new DomainError(
           'case.busy',
           'Concurrent changes to this case kept conflicting; retry shortly',
-          {
-            actual_revision: String(result.actualRevision),
-          },
+          { actual_revision: String(result.actualRevision) },
+          { transient: true },
         );
       default: {
         const unknown: never = result;
@@ -146,10 +168,12 @@ export function createCaseService(deps: CaseServiceDependencies) {
       // carry its traceparent in their metadata.
       const receipt = await inSpan(`command ${command.type}`, { attributes: { 'case.id': caseId } }, () => {
         const traceparent = currentTraceparent() ?? context.traceparent;
-        return runUnobserved(caseId, command, {
-          ...context,
-          ...(traceparent === undefined ? {} : { traceparent }),
-        });
+        return eventStoreReachable(() =>
+          runUnobserved(caseId, command, {
+            ...context,
+            ...(traceparent === undefined ? {} : { traceparent }),
+          }),
+        );
       });
       deps.observe?.command(command.type, receipt.outcome, seconds());
       return receipt;
@@ -213,14 +237,16 @@ export function createCaseService(deps: CaseServiceDependencies) {
     data: Omit<IntakeReceivedData, 'recorded_at'>,
     context: CommandContext,
   ): Promise<AllPosition | null> {
-    const result = await deps.intakeAudit.handle(
-      data.receipt_id,
-      { type: 'RecordIntake', data: { ...data, recorded_at: deps.clock().toISOString() } },
-      {
-        idempotencyKey: `intake:${data.receipt_id}`,
-        actor: context.actor,
-        correlationId: context.correlationId,
-      },
+    const result = await eventStoreReachable(() =>
+      deps.intakeAudit.handle(
+        data.receipt_id,
+        { type: 'RecordIntake', data: { ...data, recorded_at: deps.clock().toISOString() } },
+        {
+          idempotencyKey: `intake:${data.receipt_id}`,
+          actor: context.actor,
+          correlationId: context.correlationId,
+        },
+      ),
     );
     if (result.outcome === 'appended') deps.observe?.eventsAppended('intake', result.events.length);
     return result.outcome === 'conflict' ? null : result.position;
@@ -237,7 +263,8 @@ export function createCaseService(deps: CaseServiceDependencies) {
         transport: { method: 'POST', path: '/api/v1/cases' },
         idempotency_key: context.idempotencyKey,
         received_at: deps.clock().toISOString(),
-        payload: body,
+        // No body at all is recorded as null: an absent key would not survive the round trip to JSON.
+        payload: body ?? null,
         raw_text: null,
       };
       if (!checked.ok) {
@@ -342,12 +369,12 @@ export function createCaseService(deps: CaseServiceDependencies) {
     },
 
     async caseRevision(caseId) {
-      const stored = await deps.eventStore.readStream(caseStreamName(caseId));
+      const stored = await eventStoreReachable(() => deps.eventStore.readStream(caseStreamName(caseId)));
       return stored?.at(-1)?.revision;
     },
 
     async caseEvents(caseId) {
-      const stored = await deps.eventStore.readStream(caseStreamName(caseId));
+      const stored = await eventStoreReachable(() => deps.eventStore.readStream(caseStreamName(caseId)));
       if (stored === null) return undefined;
       return stored.map((event) => ({
         event_id: event.id,

@@ -5,13 +5,29 @@
 export class DomainError extends Error {
   readonly code: string;
   readonly details: Readonly<Record<string, unknown>>;
+  /** The same request may succeed later (a busy case, an unreachable dependency): retry, do not give up. */
+  readonly transient: boolean;
 
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
-    super(message);
+  constructor(
+    code: string,
+    message: string,
+    details: Record<string, unknown> = {},
+    options: { transient?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DomainError';
     this.code = code;
     this.details = details;
+    this.transient = options.transient ?? false;
   }
+}
+
+/**
+ * Whether an error says "try again later": any error marked `transient` (an unreachable event
+ * store, a busy case, a read store timeout). Everything else will fail the same way on a retry.
+ */
+export function isTransient(error: unknown): boolean {
+  return error instanceof Error && (error as { transient?: unknown }).transient === true;
 }
 
 /** One schema violation: where in the data and what is wrong. */

@@ -297,7 +297,9 @@ export function createCaseService(deps: CaseServiceDependencies) {
         // The audit record is written last: its position covers the case too.
         return audited === null ? receipt : { ...receipt, position: positionToken(audited) };
       } catch (error) {
-        if (error instanceof DomainError) {
+        // Refused by a rule: audited. Not processed at all (store unreachable, busy): not audited,
+        // the client retries and that attempt is.
+        if (error instanceof DomainError && !error.transient) {
           await recordIntake(
             { ...base, outcome: 'rejected', case_id: null, violations: [], error_code: error.code },
             context,
@@ -360,17 +362,13 @@ export function createCaseService(deps: CaseServiceDependencies) {
             },
             ...(change.notes_to_add === undefined ? {} : { notes_to_add: change.notes_to_add }),
             ...(change.metadata_changes === undefined ? {} : { metadata_changes: change.metadata_changes }),
+            ...(context.expectedVersion === undefined ? {} : { expected_version: context.expectedVersion }),
             at: deps.clock().toISOString(),
           },
         },
         context,
       );
       return { position: receipt.position, revision: receipt.revision };
-    },
-
-    async caseRevision(caseId) {
-      const stored = await eventStoreReachable(() => deps.eventStore.readStream(caseStreamName(caseId)));
-      return stored?.at(-1)?.revision;
     },
 
     async caseEvents(caseId) {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Lag } from '../eventsourcing/projection/lag.ts';
 import type { Projector } from '../eventsourcing/projection/projector.ts';
+import type { ComponentHealth } from '../http/health.ts';
 import type { Operations } from '../http/ports.ts';
 import { deadLetterView, readDeadLetters } from '../kafka/dead-letters.ts';
 import type { NotificationPublisher } from '../kafka/outbound.ts';
@@ -25,6 +26,8 @@ export function createOperations(deps: {
   projector: Projector | undefined;
   /** How far the read models are behind, for replicas that do not project themselves. */
   lag: (maxCount: number) => Promise<Lag>;
+  /** The readiness verdict on the read models, the same one `/health/ready` gives. */
+  readiness: () => Promise<ComponentHealth>;
   publisher: () => NotificationPublisher | undefined;
   /** Where the dead letters are, when the Kafka bridge is on. */
   deadLetters: { brokers: readonly string[]; topic: string } | undefined;
@@ -35,6 +38,12 @@ export function createOperations(deps: {
   return {
     async projections() {
       const lag = await deps.lag(10_000).catch((error: unknown) => ({ error: String(error) }));
+      const readiness = await deps.readiness().catch(
+        (error: unknown): ComponentHealth => ({
+          status: 'down',
+          detail: `cannot assess: ${String(error)}`,
+        }),
+      );
       if (projector === undefined) {
         return jsonSafe({
           state: 'off',
@@ -45,9 +54,10 @@ export function createOperations(deps: {
           projections: [],
           rebuilds: [],
           lag,
+          readiness,
         }) as Record<string, unknown>;
       }
-      return jsonSafe({ ...projector.status(), lag }) as Record<string, unknown>;
+      return jsonSafe({ ...projector.status(), lag, readiness }) as Record<string, unknown>;
     },
     retryProjections() {
       if (projector === undefined) return false;

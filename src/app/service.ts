@@ -15,13 +15,17 @@ import {
 } from '../cases/index.ts';
 import { startEmulator } from '../emulator/index.ts';
 import { createCommandHandler } from '../eventsourcing/command/handler.ts';
+import { DomainError } from '../eventsourcing/core/errors.ts';
 import { createEventRegistry } from '../eventsourcing/core/event-definitions.ts';
+import { comparePositions, formatPosition } from '../eventsourcing/core/positions.ts';
 import type { Projection } from '../eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { Lag } from '../eventsourcing/projection/lag.ts';
+import { relevanceOf } from '../eventsourcing/projection/lag.ts';
 import { createProjectionObserver } from '../eventsourcing/projection/observer.ts';
 import { createProjector, type Projector } from '../eventsourcing/projection/projector.ts';
+import { eventStoreSkipLog } from '../eventsourcing/projection/skip-log.ts';
 import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
@@ -39,7 +43,9 @@ import type { Config } from './config.ts';
 import { deriveId } from './ids.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createOperations, jsonSafe } from './operations.ts';
+import { createOperations } from './operations.ts';
+import { createReadModelReadiness } from './readiness.ts';
+import { tracedEventStore } from './traced-event-store.ts';
 import { tracedReadStore } from './traced-read-store.ts';
 
 /** The running service; its parts are exposed for operations tooling and benchmarks. */
@@ -172,7 +178,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       connectionString = emulator.connectionString;
       logger.info({ dataDir: config.dataDir, connectionString }, 'embedded event store started');
     }
-    const eventStore = createEsdbEventStore({ connectionString });
+    const eventStore = tracedEventStore(createEsdbEventStore({ connectionString }));
     closers.push({ name: 'event store client', close: () => eventStore.close() });
 
     const readStore = tracedReadStore(
@@ -205,6 +211,9 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     const projections = [...caseProjections, ...intakeProjections] as unknown as readonly Projection[];
+    const projectionFilter = { streamPrefixes: ['case-', 'intake-'] };
+    // Readiness waits for the read models to reach what the log held when this process started.
+    const headAtStart = (await eventStore.headOfAll().catch(() => null))?.position ?? null;
     const projector =
       config.projector === 'off'
         ? undefined
@@ -213,10 +222,12 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             eventStore,
             readStore,
             projections: projections.map(traced),
-            filter: { streamPrefixes: ['case-', 'intake-'] },
+            filter: projectionFilter,
             // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
             batchDelayMs: 5,
             events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+            // In the event store, so a skip survives restarts in every mode (memory read models too).
+            skipLog: eventStoreSkipLog(eventStore),
             logger,
           });
     if (projector !== undefined) {
@@ -226,9 +237,16 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       logger.info('PROJECTOR=off: another replica projects the read models; this one serves them');
     }
     // Where the read models stand: this replica's projector, or the checkpoints another one stores.
-    const readModels =
-      projector ??
-      createProjectionObserver({ eventStore, readStore, projections: projections.map((p) => p.name) });
+    const observer =
+      projector === undefined
+        ? createProjectionObserver({
+            eventStore,
+            readStore,
+            projections: projections.map((p) => p.name),
+            relevant: relevanceOf(projections, projectionFilter),
+          })
+        : undefined;
+    const readModels = projector ?? observer!;
 
     const configService =
       config.configServiceUrl === undefined
@@ -252,35 +270,45 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       ids: deriveId,
       bundledRules,
       configService,
-      waitForPosition: (position, timeoutMs) => readModels.waitFor(position, timeoutMs),
+      waitForPosition: async (position, timeoutMs) => {
+        if (await readModels.waitFor(position, 0)) return true;
+        // A position past the end of the log was never handed out: waiting could never end.
+        const head = await eventStore.headOfAll().catch(() => undefined);
+        if (head === null || (head !== undefined && comparePositions(position, head.position) > 0)) {
+          throw new DomainError(
+            'read.position_beyond_head',
+            'min_position is beyond the end of the event log; send a position a command returned',
+            {
+              violations: [
+                {
+                  path: 'querystring/min_position',
+                  message: `is beyond the end of the event log (${head === null ? 'empty' : formatPosition(head.position)})`,
+                },
+              ],
+            },
+          );
+        }
+        return readModels.waitFor(position, timeoutMs);
+      },
       clock: () => new Date(),
       observe: metrics,
     });
 
     const auth = createAuthenticator(config.apiKeys);
     if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
+    const readiness = createReadModelReadiness({
+      readModels: {
+        position: () => (projector !== undefined ? projector.status().position : observer!.position()),
+        lag: (maxCount) => readModels.lag(maxCount),
+      },
+      projectorStatus: projector === undefined ? undefined : () => projector.status(),
+      headAtStart,
+      maxLagSeconds: config.readyMaxProjectionLagSeconds,
+    });
     const health = async (): Promise<Record<string, ComponentHealth>> => {
-      const status = projector?.status();
-      const lag = await readModels.lag(1_000).catch(() => undefined);
-      const lagging = lag !== undefined && lag.seconds > config.readyMaxProjectionLagSeconds;
-      const state = status?.state ?? 'off';
-      const projection: ComponentHealth =
-        status !== undefined && !status.healthy
-          ? {
-              status: 'down',
-              state,
-              detail: status.failure
-                ? `projection ${status.failure.projection} stopped at event ${status.failure.eventId}: ${status.failure.reason}`
-                : 'stopped',
-              failure: jsonSafe(status.failure),
-            }
-          : lagging
-            ? {
-                status: 'down',
-                state,
-                detail: `${lag.seconds.toFixed(0)} s behind the event store (limit ${config.readyMaxProjectionLagSeconds} s)`,
-              }
-            : { status: 'up', state, lag_seconds: lag?.seconds ?? null };
+      const projection = await readiness().catch(
+        (error: unknown): ComponentHealth => ({ status: 'down', detail: `cannot assess: ${String(error)}` }),
+      );
       const eventStoreHealth: ComponentHealth = await eventStore
         .headOfAll()
         .then((): ComponentHealth => ({ status: 'up' }))
@@ -323,6 +351,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
           createOperations({
             projector,
             lag: (maxCount) => readModels.lag(maxCount),
+            readiness,
             publisher: () => kafka?.outbound,
             deadLetters:
               config.kafka === undefined

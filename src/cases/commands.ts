@@ -48,6 +48,8 @@ export type ChangeDocumentStatus = {
     actor: Actor;
     notes_to_add?: readonly string[];
     metadata_changes?: Readonly<Record<string, unknown>> | null;
+    /** Change only if the document is still at this version (1 when required, +1 per change). */
+    expected_version?: number;
     at: string;
     notifications?: NotificationResolutions;
   };

@@ -40,6 +40,8 @@ export type RequirementState = {
   entity_type: EntityType;
   document_type: string;
   status: DocumentStatus;
+  /** 1 when required, one more per status change: the `version` of the document read model. */
+  version: number;
 };
 
 /** What decisions need to know about an opened case; read models hold the rest. */
@@ -111,7 +113,7 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
         ...state,
         requirements: {
           ...state.requirements,
-          [document_requirement_id]: { entity_id, entity_type, document_type, status },
+          [document_requirement_id]: { entity_id, entity_type, document_type, status, version: 1 },
         },
       };
     }
@@ -122,7 +124,11 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
         ...state,
         requirements: {
           ...state.requirements,
-          [event.data.document_requirement_id]: { ...requirement, status: event.data.new_status },
+          [event.data.document_requirement_id]: {
+            ...requirement,
+            status: event.data.new_status,
+            version: requirement.version + 1,
+          },
         },
       };
     }
@@ -519,6 +525,14 @@ function changeDocumentStatus(
   // Setting the current status again changes nothing, notes and metadata included, so a retried
   // request cannot append its notes twice.
   if (new_status === requirement.status) return [];
+  const expectedVersion = command.data.expected_version;
+  if (expectedVersion !== undefined && expectedVersion !== requirement.version) {
+    throw new DomainError(
+      CaseErrorCodes.DocumentVersionMismatch,
+      `the document changed since version ${expectedVersion}; it is at version ${requirement.version}`,
+      { document_requirement_id: id, expected_version: expectedVersion, actual_version: requirement.version },
+    );
+  }
   if (!canTransition(requirement.status, new_status)) {
     const allowed = allowedTransitions(requirement.status);
     throw new DomainError(

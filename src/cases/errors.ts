@@ -16,6 +16,8 @@ export const CaseErrorCodes = {
   DocumentNotFound: 'document.not_found',
   DocumentUnknownStatus: 'document.unknown_status',
   DocumentInvalidTransition: 'document.invalid_transition',
+  /** The document changed since the version the caller saw (its ETag, sent back as If-Match). */
+  DocumentVersionMismatch: 'document.version_mismatch',
 } as const;
 
 export type CaseErrorCode = (typeof CaseErrorCodes)[keyof typeof CaseErrorCodes];

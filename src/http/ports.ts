@@ -38,14 +38,15 @@ export type CaseCommands = {
     request: RequirementRequest,
     context: CommandContext,
   ): Promise<CommandReceipt & { requirement_ids: string[] }>;
-  /** `expectedRevision` pins the case stream revision (If-Match); a mismatch is `revision.mismatch`. */
+  /**
+   * `expectedVersion` (If-Match) is the document's `version` the caller saw; a document changed
+   * since is `document.version_mismatch`.
+   */
   changeDocumentStatus(
     documentId: string,
     change: DocumentStatusChange,
-    context: CommandContext & { expectedRevision?: bigint },
+    context: CommandContext & { expectedVersion?: number },
   ): Promise<CommandReceipt>;
-  /** Current revision of a case stream, for ETags; undefined when the case does not exist. */
-  caseRevision(caseId: string): Promise<bigint | undefined>;
   /** The case's history as stored, oldest first. */
   caseEvents(caseId: string): Promise<Record<string, unknown>[] | undefined>;
 };

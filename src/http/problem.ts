@@ -38,6 +38,7 @@ const domainStatus: Record<string, number> = {
   'requirements.context_mismatch': 409,
   'projection.not_stopped_at_event': 409,
   'revision.mismatch': 412,
+  'document.version_mismatch': 412,
 };
 
 type AjvError = { instancePath?: string; message?: string; params?: Record<string, unknown> };

@@ -32,6 +32,8 @@ type Status = {
     done: boolean;
   }[];
   lag: { events?: number; seconds?: number };
+  /** The same verdict as /health/ready gives on the read models. */
+  readiness?: { status: string; detail?: string };
 };
 
 export const projectionsCommand: CliCommand = {
@@ -65,10 +67,14 @@ export const projectionsCommand: CliCommand = {
             `stopped at event ${current.failure.eventId} in ${current.failure.projection}: ${current.failure.reason}`,
           );
         }
+        const ready = current.readiness?.status !== 'down';
+        console.log(
+          `read models: ${ready ? 'ready' : 'NOT READY'}${current.readiness?.detail ? ` (${current.readiness.detail})` : ''}`,
+        );
         for (const projection of current.projections) {
           console.log(`  ${projection.name}${projection.rebuilding ? ' (rebuilding)' : ''}`);
         }
-        return current.healthy ? 0 : 1;
+        return current.healthy && ready ? 0 : 1;
       }
       if (action === 'retry' || action === 'skip') {
         const current = await status();

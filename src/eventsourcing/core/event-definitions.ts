@@ -98,6 +98,23 @@ export function createEventRegistry<const Defs extends readonly EventDefinition<
     return data;
   }
 
+  /**
+   * The data as a reader will get it back: through JSON. Validating this rather than the object
+   * in hand is what makes a stored event valid by construction: an `undefined` field, a `NaN` or
+   * a value JSON cannot carry would otherwise pass here and fail every read after.
+   */
+  function asStored(entry: Entry, data: unknown): unknown {
+    try {
+      const text = JSON.stringify(data);
+      if (text === undefined) throw new Error('the data is not JSON');
+      return JSON.parse(text);
+    } catch (error) {
+      throw new EventValidationError(entry.definition.type, entry.definition.version, [
+        { path: '', message: `cannot be stored as JSON: ${(error as Error).message}` },
+      ]);
+    }
+  }
+
   return {
     types: definitions.map((d) => d.type) as E['type'][],
     has: (type) => entries.has(type),
@@ -106,7 +123,7 @@ export function createEventRegistry<const Defs extends readonly EventDefinition<
       const entry = entryOf(event.type);
       return {
         type: event.type,
-        data: validated(entry, event.data),
+        data: validated(entry, asStored(entry, event.data)),
         schemaVersion: entry.definition.version,
       };
     },

@@ -3,7 +3,7 @@ import { comparePositions } from '../core/positions.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ReadStore } from '../readstore/port.ts';
 import { sleep } from '../support/backoff.ts';
-import { type Lag, lagBehind } from './lag.ts';
+import { type EventRelevance, type Lag, lagBehind } from './lag.ts';
 
 /**
  * Follows projections that another process projects, through the checkpoints it stores with the
@@ -13,6 +13,8 @@ export function createProjectionObserver(options: {
   eventStore: EventStore;
   readStore: ReadStore;
   projections: readonly string[];
+  /** The events those projections apply (see `relevanceOf`); others never count as lag. */
+  relevant?: EventRelevance;
   /** How often `waitFor` reads the checkpoints again. */
   pollMs?: number;
 }) {
@@ -37,7 +39,7 @@ export function createProjectionObserver(options: {
   return {
     position,
     async lag(maxCount = 1000): Promise<Lag> {
-      return lagBehind(options.eventStore, await position(), maxCount);
+      return lagBehind(options.eventStore, await position(), maxCount, options.relevant);
     },
     /** Resolves true once every checkpoint is at or past `target`, false after `timeoutMs`. */
     async waitFor(target: AllPosition, timeoutMs: number): Promise<boolean> {

@@ -6,8 +6,9 @@ import type { Projection, ReadDocument } from '../core/projection.ts';
 import type { AllFilter, EventStore } from '../eventstore/port.ts';
 import type { ReadStore, SkippedEvent } from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
-import { type Lag, lagBehind } from './lag.ts';
+import { type Lag, lagBehind, relevanceOf } from './lag.ts';
 import { type Lane, type RunnerFailure, runLanes } from './runner.ts';
+import { readStoreSkipLog, type SkipLog } from './skip-log.ts';
 
 /** Structured logger (pino's call shape); the projector logs failures, retries and rebuilds. */
 export type Logger = {
@@ -82,6 +83,8 @@ export type ProjectorOptions = {
   /** Indexes to create on each projection's collection (field lists), by projection name. */
   indexes?: Readonly<Record<string, readonly (readonly string[])[]>>;
   logger?: Logger;
+  /** Where operators' skips are kept; default the read store (durable only when it is). */
+  skipLog?: SkipLog;
   onRebuildProgress?: (progress: RebuildProgress) => void;
 };
 
@@ -126,6 +129,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     projections.set(projection.name, projection);
   }
 
+  const skipLog = options.skipLog ?? readStoreSkipLog(options.readStore);
+  const relevant = relevanceOf([...projections.values()], options.filter);
+
   let state: ProjectorState = 'stopped';
   let failure: (RunnerFailure & { at: Date }) | null = null;
   let transient: { reason: string; attempts: number; since: Date } | null = null;
@@ -167,7 +173,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     target: string,
     checkpoint: AllPosition | null,
   ): Promise<Lane> {
-    const skips = await options.readStore.skips(projection.name);
+    const skips = await skipLog.list(projection.name);
     return { projection, target, checkpoint, skips: new Set(skips.map((s) => s.eventId)) };
   }
 
@@ -518,7 +524,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     },
 
     lag(maxCount = 1000) {
-      return lagBehind(options.eventStore, livePosition(), maxCount);
+      return lagBehind(options.eventStore, livePosition(), maxCount, relevant);
     },
 
     retry() {
@@ -548,7 +554,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         operator: decision.operator,
         at: new Date(),
       };
-      await options.readStore.recordSkip(failure.projection, skipped);
+      await skipLog.record(failure.projection, skipped);
       logger.warn(
         { projector: options.name, projection: failure.projection, ...skipped },
         'operator skipped event',

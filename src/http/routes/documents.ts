@@ -41,16 +41,16 @@ const RequirementRequest = Type.Object(
   { additionalProperties: false },
 );
 
-/** Parses `If-Match: "12"` (or `W/"12"`, or `12`) into a revision. */
-function ifMatchRevision(header: string | undefined): bigint | undefined {
+/** Parses `If-Match: "3"` (or `W/"3"`, or `3`) into the document version it names. */
+function ifMatchVersion(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
-  const match = /^(?:W\/)?"?([0-9]{1,20})"?$/.exec(header.trim());
+  const match = /^(?:W\/)?"?([1-9][0-9]{0,8})"?$/.exec(header.trim());
   if (!match) {
-    throw new HttpProblem(400, 'request.invalid', 'If-Match must carry a revision, e.g. "12"', {
-      violations: [{ path: 'headers/if-match', message: 'must be a quoted revision number' }],
+    throw new HttpProblem(400, 'request.invalid', 'If-Match must carry a document version, e.g. "3"', {
+      violations: [{ path: 'headers/if-match', message: 'must be a quoted document version (the ETag)' }],
     });
   }
-  return BigInt(match[1]!);
+  return Number(match[1]);
 }
 
 export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
@@ -81,7 +81,7 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           tags,
           summary: 'Move a document requirement to a new status',
           description:
-            'Send `If-Match` with the ETag of GET /api/v1/documents/{id} to update only if the case has not changed since (412 otherwise).',
+            "Send `If-Match` with the ETag of GET /api/v1/documents/{id} (the document's `version`) to update only if the document has not changed since (412 `document.version_mismatch` otherwise).",
           params: Type.Object({ id: Id }),
           headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
           body: StatusChange,
@@ -89,15 +89,15 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
         },
       },
       async (request, reply) => {
-        const expectedRevision = ifMatchRevision(request.headers['if-match']);
+        const expectedVersion = ifMatchVersion(request.headers['if-match']);
         const receipt = await commands.changeDocumentStatus(request.params.id, request.body, {
           ...commandContext(request),
-          ...(expectedRevision === undefined ? {} : { expectedRevision }),
+          ...(expectedVersion === undefined ? {} : { expectedVersion }),
         });
         await awaitReadModel(queries, receipt.position);
         const document = await queries.getDocument(request.params.id);
         if (document === undefined) throw notFound('document', request.params.id);
-        reply.header('etag', `"${receipt.revision}"`);
+        reply.header('etag', `"${document.version}"`);
         return { ...receipt, document };
       },
     );
@@ -107,7 +107,7 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
       {
         schema: {
           tags,
-          summary: 'One document requirement; its ETag is the revision of its case',
+          summary: 'One document requirement; its ETag is its version',
           params: Type.Object({ id: Id }),
           querystring: Type.Object(ReadModelQuery),
           response: { 200: AnyDocument },
@@ -117,8 +117,8 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
         await awaitReadModel(queries, request.query.min_position);
         const document = await queries.getDocument(request.params.id);
         if (document === undefined) throw notFound('document', request.params.id);
-        const revision = await commands.caseRevision(String(document.case_id));
-        if (revision !== undefined) reply.header('etag', `"${revision}"`);
+        // The ETag is the version of the body served, both from the same read model.
+        reply.header('etag', `"${document.version}"`);
         return document;
       },
     );

@@ -211,6 +211,13 @@ for (const readStore of readStores)
 
       const current = await call('GET', `/api/v1/documents/${passport}`);
       const etag = String(current.headers.get('etag'));
+      assert.equal(etag, `"${current.body.version}"`, 'the ETag is the version of the body served');
+      assert.equal(etag, '"2"');
+      // A change to another document of the same case leaves this one's ETag valid.
+      const otherUploaded = await call('PUT', `/api/v1/documents/${address}/status`, {
+        new_status: 'UPLOADED',
+      });
+      assert.equal(otherUploaded.status, 200);
       const stale = await call(
         'PUT',
         `/api/v1/documents/${passport}/status`,
@@ -218,7 +225,8 @@ for (const readStore of readStores)
         { 'if-match': '"1"' },
       );
       assert.equal(stale.status, 412);
-      assert.equal(stale.body.code, 'revision.mismatch');
+      assert.equal(stale.body.code, 'document.version_mismatch');
+      assert.equal(stale.body.actual_version, 2);
       const verified = await call(
         'PUT',
         `/api/v1/documents/${passport}/status`,
@@ -226,9 +234,10 @@ for (const readStore of readStores)
         { 'if-match': etag },
       );
       assert.equal(verified.status, 200);
+      assert.equal(verified.headers.get('etag'), '"3"');
 
       const notApplicable = await call('PUT', `/api/v1/documents/${address}/status`, {
-        new_status: 'NOT_APPLICABLE',
+        new_status: 'VERIFIED_SYSTEM',
       });
       assert.equal(notApplicable.status, 200);
       const found = await call(

@@ -121,6 +121,17 @@ it("continues an HTTP caller's trace through the command", async () => {
   const names = spans.map((span) => span.name);
   assert.ok(names.includes('HTTP POST /api/v1/cases'), names.join(', '));
   assert.ok(names.includes('command OpenCase'), names.join(', '));
+  const { case_id: openedId } = (await response.clone().json()) as { case_id: string };
+  const append = spans.find((span) => span.name === `eventstore.append case-${openedId}`);
+  assert.ok(append, `the case append has its span (have: ${names.join(', ')})`);
+  assert.equal(append.attributes['eventstore.stream'], `case-${openedId}`);
+  assert.equal(append.attributes['eventstore.outcome'], 'appended');
+  assert.ok(Number(append.attributes['eventstore.event_count']) > 0, 'the span counts the events');
+  assert.equal(typeof append.attributes['eventstore.revision'], 'number');
+  assert.ok(
+    names.some((name) => name.startsWith('eventstore.read intake-')),
+    `the audit stream read has its span (have: ${names.join(', ')})`,
+  );
 
   const { case_id: caseId, position } = (await response.json()) as { case_id: string; position: string };
   const queryTrace = 'a3ce929d0e0e47364bf92f3577b34da6';

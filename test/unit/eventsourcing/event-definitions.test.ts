@@ -32,6 +32,34 @@ describe('event registry', () => {
     );
   });
 
+  test('encode validates the data as it will be read back, so an undefined field cannot slip through', () => {
+    const registry = createEventRegistry([
+      defineEvent({
+        type: 'Received',
+        schema: Type.Object({ payload: Type.Unknown(), count: Type.Number() }),
+      }),
+    ]);
+    // Type.Unknown accepts undefined in memory, but JSON drops the key: every later read would fail.
+    assert.throws(
+      () => registry.encode({ type: 'Received', data: { payload: undefined, count: 1 } }),
+      (error: unknown) =>
+        error instanceof EventValidationError && error.violations.some((v) => v.path === ''),
+    );
+    // NaN is stored as null, which is not a number.
+    assert.throws(
+      () => registry.encode({ type: 'Received', data: { payload: null, count: Number.NaN } }),
+      (error: unknown) =>
+        error instanceof EventValidationError && error.violations.some((v) => v.path === '/count'),
+    );
+    assert.throws(
+      () => registry.encode({ type: 'Received', data: { payload: 1n, count: 1 } }),
+      (error: unknown) =>
+        error instanceof EventValidationError && /cannot be stored as JSON/.test(error.message),
+    );
+    const encoded = registry.encode({ type: 'Received', data: { payload: null, count: 1 } });
+    assert.deepEqual(encoded.data, { payload: null, count: 1 });
+  });
+
   test('decode upcasts older versions before validating', () => {
     assert.deepEqual(accountEvents.decode('MoneyDeposited', { accountId: 'a', amount: 3 }, 1), {
       type: 'MoneyDeposited',

@@ -41,9 +41,15 @@ const MIN_FRAME_BODY = 4 + 45;
 
 /**
  * Reads the log from its header on, passing every intact frame to `visit` until the first damaged
- * frame or the end of the file; then looks past the damage for intact frames (see `LogDamage`).
+ * frame or the end of the file; then looks past the damage for intact frames (see `LogDamage`),
+ * passing those to `visitAfterDamage`.
  */
-export function scanLog(handle: number, fileSize: number, visit: FrameVisitor): LogScan {
+export function scanLog(
+  handle: number,
+  fileSize: number,
+  visit: FrameVisitor,
+  visitAfterDamage?: FrameVisitor,
+): LogScan {
   let buffer = Buffer.alloc(0);
   let bufferOffset = FILE_HEADER_SIZE; // file offset of buffer[0]
   let fileRead = FILE_HEADER_SIZE; // next file offset to read
@@ -84,7 +90,7 @@ export function scanLog(handle: number, fileSize: number, visit: FrameVisitor): 
   }
   const end = bufferOffset + at;
   const scan: LogScan = { frames, records, end };
-  if (tornReason !== undefined) scan.damage = scanDamage(handle, end, fileSize, tornReason);
+  if (tornReason !== undefined) scan.damage = scanDamage(handle, end, fileSize, tornReason, visitAfterDamage);
   return scan;
 }
 

@@ -145,6 +145,26 @@ test('a frame whose length field is damaged, with intact frames after it, is not
   assert.equal(statSync(log).size, starts[3]);
 });
 
+test('an empty append after the damage is an intact frame too, so the damage is not a torn tail', async () => {
+  const dir = freshDir();
+  const { storage } = openFileStorage(dir, 'never', () => {});
+  await storage.append(encodeFrame([record('s', 0)]).bytes);
+  const damaged = storage.size;
+  await storage.append(encodeFrame([record('s', 1)]).bytes);
+  // The server writes an empty frame for an empty append: twelve bytes, no record.
+  await storage.append(encodeFrame([]).bytes);
+  storage.close();
+  flipByte(join(dir, 'log.bin'), damaged + 20);
+  assert.throws(
+    () => openFileStorage(dir, 'never', () => {}),
+    (error: unknown) =>
+      error instanceof LogCorruptError &&
+      error.damage.offset === damaged &&
+      error.damage.frames === 1 &&
+      error.damage.records === 0,
+  );
+});
+
 test('a new log file is synced into its directory, and so is every directory made for it', () => {
   const parent = freshDir();
   const dir = join(parent, 'a', 'es');

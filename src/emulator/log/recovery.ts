@@ -36,8 +36,8 @@ export type LogScan = {
 
 const RECOVERY_CHUNK = 16 * 1024 * 1024;
 const SCAN_WINDOW = 1024 * 1024;
-/** Body header (record count) plus the fixed fields of one record. */
-const MIN_FRAME_BODY = 4 + 45;
+/** Fixed fields of one record: flags, two lengths of strings, revision, id, created, two lengths of bytes. */
+const MIN_RECORD = 45;
 
 /**
  * Reads the log from its header on, passing every intact frame to `visit` until the first damaged
@@ -109,7 +109,8 @@ export function scanDamage(
   const read = windowReader(handle, fileSize);
   const damage: LogDamage = { offset, reason, bytes: fileSize - offset, frames: 0, records: 0 };
   let at = offset + 1;
-  while (at + FRAME_HEADER_SIZE + MIN_FRAME_BODY <= fileSize) {
+  // The smallest frame is an empty append's: a body of just its record count.
+  while (at + FRAME_HEADER_SIZE + 4 <= fileSize) {
     const found = intactFrameAt(read, at, fileSize);
     if (found === undefined) {
       at++;
@@ -165,7 +166,7 @@ function intactFrameAt(
   const recordCount = header.readUInt32LE(8);
   const end = at + FRAME_HEADER_SIZE + bodyLength;
   if (bodyLength < 4 || end > fileSize) return undefined;
-  if (recordCount * 45 > bodyLength - 4) return undefined;
+  if (recordCount * MIN_RECORD > bodyLength - 4) return undefined;
   let p = at + FRAME_HEADER_SIZE + 4;
   for (let i = 0; i < recordCount; i++) {
     if (p + 3 > end) return undefined;

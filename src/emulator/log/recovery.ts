@@ -106,12 +106,12 @@ export function scanDamage(
   reason: string,
   visit?: FrameVisitor,
 ): LogDamage {
-  const read = windowReader(handle, fileSize);
+  const reader = windowReader(handle, fileSize);
   const damage: LogDamage = { offset, reason, bytes: fileSize - offset, frames: 0, records: 0 };
   let at = offset + 1;
   // The smallest frame is an empty append's: a body of just its record count.
   while (at + FRAME_HEADER_SIZE + 4 <= fileSize) {
-    const found = intactFrameAt(read, at, fileSize);
+    const found = intactFrameAt(reader, at, fileSize);
     if (found === undefined) {
       at++;
       continue;
@@ -119,22 +119,24 @@ export function scanDamage(
     damage.nextIntact ??= at;
     damage.frames++;
     damage.records += found.recordCount;
-    if (visit !== undefined) visit(Buffer.from(read(at, found.length)), at);
+    if (visit !== undefined) visit(Buffer.from(reader.read(at, found.length)), at);
     at += found.length;
   }
   return damage;
 }
 
-type Read = (offset: number, length: number) => Buffer;
+type Reader = {
+  /** `length` bytes from `offset` (fewer at the end of the file). */
+  read(offset: number, length: number): Buffer;
+  /** The u32 at `offset`, or -1 past the end of the file. */
+  u32(offset: number): number;
+};
 
 /** Serves small reads from a sliding window over the file (the scan moves forward byte by byte). */
-function windowReader(handle: number, fileSize: number): Read {
+function windowReader(handle: number, fileSize: number): Reader {
   let start = 0;
   let window = Buffer.alloc(0);
-  return (offset, length) => {
-    if (offset >= start && offset + length <= start + window.length) {
-      return window.subarray(offset - start, offset - start + length);
-    }
+  const fill = (offset: number, length: number): void => {
     const want = Math.min(Math.max(length, SCAN_WINDOW), fileSize - offset);
     const bytes = Buffer.allocUnsafe(want);
     let got = 0;
@@ -145,7 +147,19 @@ function windowReader(handle: number, fileSize: number): Read {
     }
     start = offset;
     window = bytes.subarray(0, got);
-    return window.subarray(0, Math.min(length, got));
+  };
+  return {
+    read(offset, length) {
+      if (offset < start || offset + length > start + window.length) fill(offset, length);
+      return window.subarray(offset - start, offset - start + length);
+    },
+    u32(offset) {
+      if (offset < start || offset + 4 > start + window.length) {
+        if (offset + 4 > fileSize) return -1;
+        fill(offset, 4);
+      }
+      return window.readUInt32LE(offset - start);
+    },
   };
 }
 
@@ -155,18 +169,17 @@ function windowReader(handle: number, fileSize: number): Read {
  * would read a body of whatever length four arbitrary bytes claim.
  */
 function intactFrameAt(
-  read: Read,
+  reader: Reader,
   at: number,
   fileSize: number,
 ): { length: number; recordCount: number } | undefined {
-  const header = read(at, FRAME_HEADER_SIZE + 4);
-  if (header.length < FRAME_HEADER_SIZE + 4) return undefined;
-  const bodyLength = header.readUInt32LE(0);
-  const checksum = header.readUInt32LE(4);
-  const recordCount = header.readUInt32LE(8);
+  const bodyLength = reader.u32(at);
   const end = at + FRAME_HEADER_SIZE + bodyLength;
   if (bodyLength < 4 || end > fileSize) return undefined;
+  const recordCount = reader.u32(at + FRAME_HEADER_SIZE);
   if (recordCount * MIN_RECORD > bodyLength - 4) return undefined;
+  const checksum = reader.u32(at + 4);
+  const read = reader.read;
   let p = at + FRAME_HEADER_SIZE + 4;
   for (let i = 0; i < recordCount; i++) {
     if (p + 3 > end) return undefined;

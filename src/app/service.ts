@@ -173,7 +173,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
   try {
     let connectionString = config.eventStoreUrl;
     if (connectionString === undefined) {
-      const emulator = await startEmulator({ dataDir: config.dataDir, port: 0 });
+      const emulator = await startEmulator({ dataDir: config.dataDir, port: 0, logger });
       closers.push({ name: 'embedded event store', close: () => emulator.close() });
       connectionString = emulator.connectionString;
       logger.info({ dataDir: config.dataDir, connectionString }, 'embedded event store started');

@@ -1,4 +1,8 @@
+import type { LogLogger } from './log/storage.ts';
 import { startEmulatorServer } from './server.ts';
+
+export { LogCorruptError } from './log/recovery.ts';
+export type { LogLogger } from './log/storage.ts';
 
 export type EmulatorOptions = {
   host?: string;
@@ -8,6 +12,8 @@ export type EmulatorOptions = {
   dataDir?: string;
   /** Whether each write is fsynced before it is acknowledged; default 'always'. */
   fsync?: 'always' | 'never';
+  /** Receives what opening the log found: frames and events recovered, a torn tail cut. */
+  logger?: LogLogger;
 };
 
 export type RunningEmulator = {
@@ -21,7 +27,9 @@ export type RunningEmulator = {
 /**
  * Starts an EventStoreDB-compatible gRPC server (single insecure node) in this process.
  * Resolves once it accepts connections. With `dataDir`, every acknowledged write is on disk
- * (fsynced unless `fsync: 'never'`) and a restart on the same directory recovers it.
+ * (fsynced unless `fsync: 'never'`) and a restart on the same directory recovers it. A log with a
+ * damaged frame followed by intact ones is not opened: this rejects with `LogCorruptError`
+ * (code `eventstore.log_corrupt`), whose message names the offset and the repair command.
  * `close()` ends every call and releases the log; it is idempotent.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -29,6 +37,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const serverOptions: Parameters<typeof startEmulatorServer>[0] = { host, port: options.port ?? 0 };
   if (options.dataDir !== undefined) serverOptions.dataDir = options.dataDir;
   if (options.fsync !== undefined) serverOptions.fsync = options.fsync;
+  if (options.logger !== undefined) serverOptions.logger = options.logger;
   const server = await startEmulatorServer(serverOptions);
   return {
     host,

@@ -8,16 +8,20 @@ import { Server, ServerCredentials, type UntypedServiceImplementation } from '@g
 import { type AdvertisedMethod, createServerFeaturesService } from './grpc/features.ts';
 import { createStreamsService } from './grpc/streams.ts';
 import { decodeBatchAppendRequest } from './grpc/wire.ts';
-import type { FsyncPolicy } from './log/storage.ts';
+import type { FsyncPolicy, LogFileSystem, LogLogger } from './log/storage.ts';
 import { createPersistentSubscriptionsService } from './persistent/service.ts';
 import { PersistentSubscriptions } from './persistent/subscriptions.ts';
-import { EventStore } from './store.ts';
+import { EventStore, type StoreOptions } from './store.ts';
 
 export type EmulatorServerOptions = {
   host: string;
   port: number;
   dataDir?: string;
   fsync?: FsyncPolicy;
+  /** Receives what opening the log found (frames recovered, a torn tail cut). */
+  logger?: LogLogger;
+  /** The log's write, sync and directory-sync operations (tests watch their order). */
+  fileSystem?: LogFileSystem;
   /**
    * Advertise BatchAppend in ServerFeatures (default true). Off, the client falls back to the
    * Append call, which lets tests cover both write paths.
@@ -142,9 +146,11 @@ async function writeStartupEvents(store: EventStore): Promise<void> {
 
 /** Opens the log, builds the services, and listens. */
 export async function startEmulatorServer(options: EmulatorServerOptions): Promise<EmulatorServer> {
-  const storeOptions: { dataDir?: string; fsync?: FsyncPolicy } = {};
+  const storeOptions: StoreOptions = {};
   if (options.dataDir !== undefined) storeOptions.dataDir = options.dataDir;
   if (options.fsync !== undefined) storeOptions.fsync = options.fsync;
+  if (options.logger !== undefined) storeOptions.logger = options.logger;
+  if (options.fileSystem !== undefined) storeOptions.fileSystem = options.fileSystem;
   const store = new EventStore(storeOptions);
   await writeStartupEvents(store);
   const persistent = new PersistentSubscriptions(store);

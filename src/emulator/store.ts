@@ -7,7 +7,14 @@ import {
   type LogRecord,
   TOMBSTONE_REVISION,
 } from './log/record.ts';
-import { createMemoryStorage, type FsyncPolicy, type LogStorage, openFileStorage } from './log/storage.ts';
+import {
+  createMemoryStorage,
+  type FileStorageOptions,
+  type FsyncPolicy,
+  type LogStorage,
+  openFileStorage,
+  type RecoveryReport,
+} from './log/storage.ts';
 import {
   isSoftDeleteMarker,
   parseMetadata,
@@ -76,7 +83,7 @@ type Decision =
   | { kind: 'wrong_expected_version'; current: number }
   | { kind: 'deleted' };
 
-export type StoreOptions = { dataDir?: string; fsync?: FsyncPolicy };
+export type StoreOptions = { dataDir?: string; fsync?: FsyncPolicy } & FileStorageOptions;
 
 const INITIAL_CAPACITY = 1024;
 /** Bound of the recent-event-id cache used for idempotency with ANY (best effort, as on the server). */
@@ -130,10 +137,14 @@ export class EventStore {
     if (options.dataDir === undefined) {
       this.storage = createMemoryStorage();
     } else {
+      const fileOptions: FileStorageOptions = {};
+      if (options.logger !== undefined) fileOptions.logger = options.logger;
+      if (options.fileSystem !== undefined) fileOptions.fileSystem = options.fileSystem;
       const { storage, report } = openFileStorage(
         options.dataDir,
         options.fsync ?? 'always',
         (frame, offset) => this.replayFrame(frame, offset),
+        fileOptions,
       );
       this.storage = storage;
       this.recovery = report;
@@ -142,9 +153,7 @@ export class EventStore {
   }
 
   /** What opening the log found (absent in memory mode). */
-  readonly recovery:
-    | { frames: number; bytes: number; truncatedBytes: number; tornReason?: string }
-    | undefined;
+  readonly recovery: RecoveryReport | undefined;
 
   /** True once `close()` was called. */
   get isClosed(): boolean {

@@ -1,6 +1,7 @@
 import type { CliCommand } from '../cli.ts';
 
 const usage = `usage: npm run --silent cli -- eventstore-emulator --port <n> [--host 127.0.0.1] [--data-dir <dir> | --memory] [--fsync always|never]
+       npm run --silent cli -- eventstore-emulator repair --data-dir <dir> [--dry-run] [--no-backup]
 
 Runs the embedded EventStoreDB-compatible gRPC server (single insecure node).
   --port <n>          port to listen on (0 = a free port)
@@ -9,7 +10,50 @@ Runs the embedded EventStoreDB-compatible gRPC server (single insecure node).
   --memory            keep everything in memory (the default); nothing touches disk
   --fsync <policy>    always (default): sync each write before acknowledging it; never: leave it to the OS
 
-Prints "listening on esdb://<host>:<port>?tls=false" once it accepts connections; stops on SIGINT/SIGTERM.`;
+Prints "listening on esdb://<host>:<port>?tls=false" once it accepts connections; stops on SIGINT/SIGTERM.
+What opening the log found (events recovered, a torn last write cut) goes to stderr.
+
+repair cuts <dir>/log.bin at its first damaged frame, dropping every frame from there on, and
+prints what it kept and dropped. Only for a log the emulator refuses to open (a damaged frame
+with intact frames after it); stop every process using the directory first.
+  --dry-run           print what would be cut; change nothing
+  --no-backup         do not keep the dropped bytes (kept by default in <dir>/log.bin.cut-<offset>)`;
+
+/** Recovery facts as plain lines on stderr, leaving stdout to the listening line. */
+const stderrLogger = {
+  info: (fields: Record<string, unknown>, message: string) =>
+    console.error(`${message} ${JSON.stringify(fields)}`),
+  warn: (fields: Record<string, unknown>, message: string) =>
+    console.error(`warning: ${message} ${JSON.stringify(fields)}`),
+};
+
+async function repair(args: readonly string[]): Promise<number> {
+  let dataDir: string | undefined;
+  let dryRun = false;
+  let backup = true;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--data-dir' && args[i + 1] !== undefined) {
+      dataDir = args[++i];
+    } else if (arg === '--dry-run') {
+      dryRun = true;
+    } else if (arg === '--no-backup') {
+      backup = false;
+    } else {
+      console.error(
+        `${arg === '--data-dir' ? '--data-dir needs a directory' : `unknown option ${arg}`}\n\n${usage}`,
+      );
+      return 2;
+    }
+  }
+  if (dataDir === undefined) {
+    console.error(`repair needs --data-dir\n\n${usage}`);
+    return 2;
+  }
+  const { formatRepairReport, repairLog } = await import('../../emulator/log/repair.ts');
+  console.log(formatRepairReport(repairLog(dataDir, { dryRun, backup })));
+  return 0;
+}
 
 type Parsed = { host: string; port: number; dataDir?: string; fsync?: 'always' | 'never' };
 
@@ -66,13 +110,14 @@ export const eventstoreEmulatorCommand: CliCommand = {
       console.log(usage);
       return 0;
     }
+    if (args[0] === 'repair') return repair(args.slice(1));
     const parsed = parse(args);
     if (typeof parsed === 'string') {
       console.error(`${parsed}\n\n${usage}`);
       return 2;
     }
     const { startEmulator } = await import('../../emulator/index.ts');
-    const emulator = await startEmulator(parsed);
+    const emulator = await startEmulator({ ...parsed, logger: stderrLogger });
     console.log(`listening on ${emulator.connectionString}`);
     return new Promise<number>((resolve) => {
       const stop = (): void => {

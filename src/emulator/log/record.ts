@@ -112,3 +112,28 @@ export function checkFrame(buffer: Buffer, start: number, available: number): Fr
   if (crc32(body) !== checksum) return { kind: 'torn', reason: 'checksum mismatch' };
   return { kind: 'frame', bodyLength, recordCount: body.readUInt32LE(0) };
 }
+
+export type RecordSummary = { stream: string; revision: number; type: string };
+
+/** The stream, revision and type of each record of an intact frame (bodies skipped), for reports. */
+export function summarizeFrame(frame: Buffer): RecordSummary[] {
+  const count = frame.readUInt32LE(FRAME_HEADER_SIZE);
+  const summaries: RecordSummary[] = [];
+  let at = FRAME_HEADER_SIZE + BODY_HEADER_SIZE;
+  for (let i = 0; i < count; i++) {
+    const streamLength = frame.readUInt16LE(at + 1);
+    at += 3;
+    const stream = frame.toString('utf8', at, at + streamLength);
+    at += streamLength;
+    const revision = frame.readDoubleLE(at);
+    at += 8 + 16 + 8;
+    const typeLength = frame.readUInt16LE(at);
+    at += 2;
+    const type = frame.toString('utf8', at, at + typeLength);
+    at += typeLength;
+    at += 4 + frame.readUInt32LE(at);
+    at += 4 + frame.readUInt32LE(at);
+    summaries.push({ stream, revision, type });
+  }
+  return summaries;
+}

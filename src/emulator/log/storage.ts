@@ -1,7 +1,9 @@
 import {
   closeSync,
   fdatasync,
+  fdatasyncSync,
   fstatSync,
+  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -9,8 +11,11 @@ import {
   writeSync,
   writev,
 } from 'node:fs';
-import { join } from 'node:path';
-import { checkFrame, FILE_HEADER_SIZE, FILE_MAGIC, FRAME_HEADER_SIZE } from './record.ts';
+import { dirname, join, resolve } from 'node:path';
+import { FILE_HEADER_SIZE, FILE_MAGIC } from './record.ts';
+import { type FrameVisitor, LogCorruptError, scanLog } from './recovery.ts';
+
+export type { FrameVisitor } from './recovery.ts';
 
 /**
  * Byte storage behind the log. Frames are appended at `size`; `read` serves only bytes that were
@@ -80,10 +85,54 @@ export function createMemoryStorage(): LogStorage {
 
 export type FsyncPolicy = 'always' | 'never';
 
-/** Called for each intact frame found while opening a log file, in order. */
-export type FrameVisitor = (frame: Buffer, frameOffset: number) => void;
+/** What opening a log file found. */
+export type RecoveryReport = {
+  /** Intact frames replayed, the events they hold, and their bytes (after the file header). */
+  frames: number;
+  records: number;
+  bytes: number;
+  /** Bytes of a torn tail cut off (0 when the log ended cleanly). */
+  truncatedBytes: number;
+  tornReason?: string;
+};
 
-export type RecoveryReport = { frames: number; bytes: number; truncatedBytes: number; tornReason?: string };
+/**
+ * The file operations that decide durability, injectable so that a test can watch their order
+ * against acknowledgements. Callbacks follow `node:fs`.
+ */
+export type LogFileSystem = {
+  writev(
+    fd: number,
+    buffers: Buffer[],
+    position: number,
+    done: (error: Error | null, written: number) => void,
+  ): void;
+  fdatasync(fd: number, done: (error: Error | null) => void): void;
+  /** Makes the entries of a directory (a file created, truncated away or renamed) durable. */
+  syncDirectory(path: string): void;
+};
+
+export const nodeLogFileSystem: LogFileSystem = {
+  writev: (fd, buffers, position, done) =>
+    writev(fd, buffers, position, (error, written) => done(error, written)),
+  fdatasync: (fd, done) => fdatasync(fd, (error) => done(error)),
+  syncDirectory(path) {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
+};
+
+/** Where the log reports what recovery did; a pino logger fits. */
+export type LogLogger = {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+};
+
+export type FileStorageOptions = { logger?: LogLogger; fileSystem?: LogFileSystem };
 
 type Deferred = { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void };
 
@@ -98,31 +147,49 @@ function deferred(): Deferred {
 }
 
 const READ_BLOCK = 256 * 1024;
-const RECOVERY_CHUNK = 16 * 1024 * 1024;
 const CACHED_BLOCKS = 16;
 
 /**
- * Opens (or creates) `<dir>/log.bin`, replays every intact frame through `visit`, and truncates a
- * torn tail (a frame cut short or failing its checksum) so that it is never half-read.
+ * Opens (or creates) `<dir>/log.bin` and replays every intact frame through `visit`. A torn tail
+ * (a damaged last frame with no intact frame after it: a write that never completed, so was never
+ * acknowledged) is cut and reported; a damaged frame followed by intact ones throws
+ * `LogCorruptError` and leaves the file as it is, since cutting there would drop acknowledged
+ * writes. A new file, and any directory created for it, is synced into its directory.
  */
 export function openFileStorage(
   dir: string,
   fsync: FsyncPolicy,
   visit: FrameVisitor,
+  options: FileStorageOptions = {},
 ): { storage: LogStorage; report: RecoveryReport } {
-  mkdirSync(dir, { recursive: true });
+  const fs = options.fileSystem ?? nodeLogFileSystem;
+  const logger = options.logger;
+  const createdDir = mkdirSync(dir, { recursive: true });
   const path = join(dir, 'log.bin');
   const fd = openSync(path, 'a+');
   closeSync(fd);
   const handle = openSync(path, 'r+');
   let fileSize = fstatSync(handle).size;
-  if (fileSize < FILE_HEADER_SIZE) {
+  const created = fileSize < FILE_HEADER_SIZE;
+  if (created) {
     // A new log, or one whose header write was torn: nothing in it was ever acknowledged.
     const header = Buffer.alloc(FILE_HEADER_SIZE);
     FILE_MAGIC.copy(header, 0);
     ftruncateSync(handle, 0);
     writeSync(handle, header, 0, header.length, 0);
     fileSize = FILE_HEADER_SIZE;
+    if (fsync === 'always') {
+      fdatasyncSync(handle);
+      // The file's name must survive a crash too, and so must any directory made for it.
+      fs.syncDirectory(dir);
+      if (createdDir !== undefined) {
+        for (let made = resolve(dir); ; made = dirname(made)) {
+          fs.syncDirectory(dirname(made));
+          if (made === resolve(createdDir)) break;
+        }
+      }
+    }
+    logger?.info({ file: path }, 'event log created');
   } else {
     const magic = Buffer.alloc(FILE_MAGIC.length);
     readSync(handle, magic, 0, magic.length, 0);
@@ -131,9 +198,34 @@ export function openFileStorage(
       throw new Error(`${path} is not an event store emulator log`);
     }
   }
-  const report = recover(handle, fileSize, visit);
-  if (report.truncatedBytes > 0) ftruncateSync(handle, FILE_HEADER_SIZE + report.bytes);
-  let size = FILE_HEADER_SIZE + report.bytes;
+  const scan = scanLog(handle, fileSize, visit);
+  const report: RecoveryReport = {
+    frames: scan.frames,
+    records: scan.records,
+    bytes: scan.end - FILE_HEADER_SIZE,
+    truncatedBytes: 0,
+  };
+  if (scan.damage !== undefined) {
+    if (scan.damage.nextIntact !== undefined) {
+      closeSync(handle);
+      throw new LogCorruptError(path, dir, scan.damage, scan);
+    }
+    report.truncatedBytes = scan.damage.bytes;
+    report.tornReason = scan.damage.reason;
+    logger?.warn(
+      { file: path, offset: scan.end, truncatedBytes: scan.damage.bytes, reason: scan.damage.reason },
+      'event log: torn tail cut (a last write that never completed, so was never acknowledged)',
+    );
+    ftruncateSync(handle, scan.end);
+    if (fsync === 'always') fdatasyncSync(handle);
+  }
+  if (!created) {
+    logger?.info(
+      { file: path, frames: report.frames, events: report.records, bytes: report.bytes },
+      'event log recovered',
+    );
+  }
+  let size = scan.end;
 
   const blocks: { start: number; bytes: Buffer }[] = [];
   // Frames not yet durable, readable from memory until their write completes.
@@ -180,11 +272,11 @@ export function openFileStorage(
       // Let the writers just released queue their next frames, so they share the next sync.
       setImmediate(writeNext);
     };
-    writev(handle, buffers, at, (error, written) => {
+    fs.writev(handle, buffers, at, (error, written) => {
       if (error) return finish(error);
       if (written !== total) return finish(new Error(`short write: ${written} of ${total} bytes`));
       if (fsync === 'never') return finish(null);
-      fdatasync(handle, (syncError) => finish(syncError));
+      fs.fdatasync(handle, (syncError) => finish(syncError));
     });
   }
 
@@ -231,47 +323,4 @@ export function openFileStorage(
     },
   };
   return { storage, report };
-}
-
-function recover(handle: number, fileSize: number, visit: FrameVisitor): RecoveryReport {
-  let buffer = Buffer.alloc(0);
-  let bufferOffset = FILE_HEADER_SIZE; // file offset of buffer[0]
-  let fileRead = FILE_HEADER_SIZE; // next file offset to read
-  let at = 0; // position inside buffer
-  let frames = 0;
-  let tornReason: string | undefined;
-  for (;;) {
-    const available = fileSize - (bufferOffset + at);
-    if (available === 0) break;
-    const check = checkFrame(buffer, at, available);
-    if (check.kind === 'torn') {
-      tornReason = check.reason;
-      break;
-    }
-    if (check.kind === 'need_more') {
-      const keep = buffer.subarray(at);
-      const chunk = Math.min(Math.max(RECOVERY_CHUNK, check.bytes), fileSize - fileRead);
-      const next = Buffer.allocUnsafe(keep.length + chunk);
-      keep.copy(next, 0);
-      let got = 0;
-      while (got < chunk) {
-        const n = readSync(handle, next, keep.length + got, chunk - got, fileRead + got);
-        if (n === 0) break;
-        got += n;
-      }
-      fileRead += got;
-      bufferOffset += at;
-      buffer = next.subarray(0, keep.length + got);
-      at = 0;
-      continue;
-    }
-    const frameLength = FRAME_HEADER_SIZE + check.bodyLength;
-    visit(buffer.subarray(at, at + frameLength), bufferOffset + at);
-    frames++;
-    at += frameLength;
-  }
-  const bytes = bufferOffset + at - FILE_HEADER_SIZE;
-  const report: RecoveryReport = { frames, bytes, truncatedBytes: fileSize - FILE_HEADER_SIZE - bytes };
-  if (tornReason !== undefined) report.tornReason = tornReason;
-  return report;
 }

@@ -24,8 +24,8 @@ export function createReadModelReadiness(deps: {
   readModels: ReadModelsView;
   /** Undefined when another replica projects (PROJECTOR=off). */
   projectorStatus: (() => ProjectorStatus) | undefined;
-  /** The head of `$all` when the service started (null: the log was empty). */
-  headAtStart: AllPosition | null;
+  /** The head of `$all` when the service started (null: the log was empty; undefined: unknown). */
+  headAtStart: AllPosition | null | undefined;
   maxLagSeconds: number;
 }) {
   let caughtUpOnce = deps.headAtStart === null;
@@ -46,13 +46,16 @@ export function createReadModelReadiness(deps: {
     const [lag, position] = await Promise.all([deps.readModels.lag(1_000), deps.readModels.position()]);
     if (!caughtUpOnce) {
       const reachedStartHead =
-        position !== null && deps.headAtStart !== null && comparePositions(position, deps.headAtStart) >= 0;
+        position !== null &&
+        deps.headAtStart !== null &&
+        deps.headAtStart !== undefined &&
+        comparePositions(position, deps.headAtStart) >= 0;
       caughtUpOnce = reachedStartHead || (lag.events === 0 && !lag.eventsAtLeast);
     }
     if (!caughtUpOnce) {
       const start = deps.headAtStart;
       const fraction =
-        position === null || start === null || start.commit === 0n
+        position === null || start === null || start === undefined || start.commit === 0n
           ? 0
           : Math.min(1, Number(position.commit) / Number(start.commit));
       return {
@@ -62,7 +65,7 @@ export function createReadModelReadiness(deps: {
         progress: {
           fraction,
           position: position === null ? null : formatPosition(position),
-          head_at_start: start === null ? null : formatPosition(start),
+          head_at_start: start === null || start === undefined ? null : formatPosition(start),
           events_behind: lag.events,
         },
       };

@@ -213,7 +213,11 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const projections = [...caseProjections, ...intakeProjections] as unknown as readonly Projection[];
     const projectionFilter = { streamPrefixes: ['case-', 'intake-'] };
     // Readiness waits for the read models to reach what the log held when this process started.
-    const headAtStart = (await eventStore.headOfAll().catch(() => null))?.position ?? null;
+    // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.
+    const headAtStart = await eventStore.headOfAll().then(
+      (head) => head?.position ?? null,
+      () => undefined,
+    );
     const projector =
       config.projector === 'off'
         ? undefined

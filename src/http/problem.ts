@@ -39,6 +39,8 @@ const domainStatus: Record<string, number> = {
   'projection.not_stopped_at_event': 409,
   'revision.mismatch': 412,
   'document.version_mismatch': 412,
+  'read.position_beyond_head': 400,
+  'eventstore.unavailable': 503,
 };
 
 type AjvError = { instancePath?: string; message?: string; params?: Record<string, unknown> };
@@ -74,6 +76,8 @@ export function problemErrorHandler(
   if (error instanceof HttpProblem) return sendProblem(reply, error.problem);
   if (error.validation) return sendProblem(reply, invalidRequest(violationsOf(error)).problem);
   if (error instanceof DomainError) {
+    const retryAfter = error.details.retry_after_seconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendProblem(reply, {
       type: `urn:kyc-case-service:problem:${error.code}`,
       title: error.message,

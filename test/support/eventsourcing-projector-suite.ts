@@ -242,6 +242,53 @@ export function projectorSuite(name: string, fixture: ProjectorFixture): void {
       assert.equal(projector.status().healthy, true);
     });
 
+    test('a poison event stops only the projection that cannot apply it; the others keep following', async (t) => {
+      const ctx = await setup(t, {});
+      if (!ctx) return;
+      const poisoned = accountsProjection(ctx.collection, {
+        name: ctx.projection.name,
+        poison: (amount) => amount === 13,
+      });
+      const healthyCollection = `${ctx.collection}_ok`;
+      const healthy = accountsProjection(healthyCollection);
+      const projector = ctx.make({ projections: [poisoned, healthy] });
+      await ctx.writer.open('a');
+      const bad = await ctx.writer.deposit('a', 13);
+      await projector.start();
+      await eventually('the poisoned projection to stop', () => projector.status().failures.length === 1);
+      const after = await ctx.writer.deposit('a', 2);
+      await eventually('the healthy projection to apply later events', async () => {
+        const doc = await ctx.readStore.get<{ id: string; balance: number }>(healthyCollection, 'a');
+        return doc?.balance === 15;
+      });
+      const status = projector.status();
+      assert.equal(status.healthy, false);
+      assert.deepEqual(
+        status.projections.map((p) => [p.name, p.stopped]),
+        [
+          [poisoned.name, true],
+          [healthy.name, false],
+        ],
+      );
+      assert.equal(status.failure?.projection, poisoned.name);
+      assert.deepEqual(status.failure?.position, bad);
+      // A wait that the stopped projection cannot satisfy answers at once instead of timing out.
+      assert.equal(await projector.waitFor(after, 60_000), false);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a'))?.balance,
+        0,
+        'the stopped projection holds still in front of the poison event',
+      );
+
+      await projector.skip(status.failure?.eventId ?? '', { reason: 'known bad import', operator: 'ops' });
+      assert.equal(await projector.waitFor(after, 10_000), true);
+      assert.equal(
+        (await ctx.readStore.get<{ id: string; balance: number }>(ctx.collection, 'a'))?.balance,
+        2,
+      );
+      assert.equal(projector.status().healthy, true);
+    });
+
     test('transient read-store errors are retried until the batch lands', async (t) => {
       const ctx = await setup(t);
       if (!ctx) return;

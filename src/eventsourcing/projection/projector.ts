@@ -46,7 +46,7 @@ export type ProjectorState = 'stopped' | 'starting' | 'catching_up' | 'live' | '
 export type ProjectorStatus = {
   name: string;
   state: ProjectorState;
-  /** False when stopped by a failure: readiness should report it. Retrying stays healthy. */
+  /** False while an event stops any projection: readiness reports it. Retrying stays healthy. */
   healthy: boolean;
   /** The oldest checkpoint among live projections (null = nothing processed yet). */
   position: AllPosition | null;
@@ -59,8 +59,16 @@ export type ProjectorStatus = {
     target: string | null;
     checkpoint: AllPosition | null;
     rebuilding: boolean;
+    /** An event stopped this projection (see `failures`). */
+    stopped: boolean;
   }[];
+  /** The first of `failures`, or null. */
   failure: ProjectionFailure | null;
+  /**
+   * Each projection an event stopped, with that event. A stopped projection holds only itself
+   * back: the others keep following the log.
+   */
+  failures: ProjectionFailure[];
   transientError: { reason: string; attempts: number; since: Date } | null;
   rebuilds: RebuildProgress[];
 };
@@ -133,7 +141,11 @@ export function createProjector(options: ProjectorOptions): Projector {
   const relevant = relevanceOf([...projections.values()], options.filter);
 
   let state: ProjectorState = 'stopped';
-  let failure: (RunnerFailure & { at: Date }) | null = null;
+  // Projections stopped by an event they cannot apply, with the lane (and checkpoint) they had.
+  const failures = new Map<string, { failure: RunnerFailure; at: Date; lane: Lane | undefined }>();
+  // Projections an operator released (retry, skip) until the loop takes them back: they still
+  // hold waits back from where they stopped.
+  const resuming = new Map<string, Lane>();
   let transient: { reason: string; attempts: number; since: Date } | null = null;
   let processed = 0;
   let lastEventAt: Date | null = null;
@@ -149,12 +161,33 @@ export function createProjector(options: ProjectorOptions): Projector {
   function livePosition(): AllPosition | null {
     let min: AllPosition | null = null;
     let first = true;
-    for (const lane of live.values()) {
+    for (const lane of [...live.values(), ...resuming.values()]) {
       if (lane.checkpoint === null) return null;
       if (first || (min && comparePositions(lane.checkpoint, min) < 0)) min = lane.checkpoint;
       first = false;
     }
     return min;
+  }
+
+  function failureList(): ProjectionFailure[] {
+    return [...failures.values()].map(({ failure, at }) => ({
+      projection: failure.projection,
+      eventId: failure.event.id,
+      streamId: failure.event.streamId,
+      type: failure.event.type,
+      position: failure.event.position,
+      reason: failure.reason,
+      at,
+    }));
+  }
+
+  /** A stopped projection that has not reached `position` will not reach it until an operator acts. */
+  function blockedBefore(position: AllPosition): boolean {
+    for (const { lane } of failures.values()) {
+      const checkpoint = lane?.checkpoint ?? null;
+      if (checkpoint === null || comparePositions(checkpoint, position) < 0) return true;
+    }
+    return false;
   }
 
   function notifyWaiters() {
@@ -178,13 +211,17 @@ export function createProjector(options: ProjectorOptions): Projector {
   }
 
   async function loadLiveLanes(): Promise<void> {
-    live.clear();
+    // Built aside and swapped in whole: a wait must never see a half-loaded set of lanes.
+    const loaded = new Map<string, Lane>();
     for (const projection of projections.values()) {
-      if (rebuilding.has(projection.name)) continue;
+      if (rebuilding.has(projection.name) || failures.has(projection.name)) continue;
       const slot = await options.readStore.slot(projection.name);
       if (!slot || slot.version !== projection.version) continue;
-      live.set(projection.name, await laneFor(projection, slot.target, slot.checkpoint));
+      loaded.set(projection.name, await laneFor(projection, slot.target, slot.checkpoint));
     }
+    live.clear();
+    for (const [name, lane] of loaded) live.set(name, lane);
+    resuming.clear();
   }
 
   let reloaded: (() => void)[] = [];
@@ -196,7 +233,7 @@ export function createProjector(options: ProjectorOptions): Projector {
    */
   function restartLive(): Promise<void> {
     const done = new Promise<void>((resolve) => {
-      if (!loop || failure || stopping) resolve();
+      if (!loop || stopping) resolve();
       else reloaded.push(resolve);
     });
     runAbort?.abort();
@@ -213,20 +250,13 @@ export function createProjector(options: ProjectorOptions): Projector {
   async function liveLoop(): Promise<void> {
     let attempts = 0;
     while (!stopping) {
-      if (failure) {
-        state = 'failed';
-        lanesReloaded();
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-        continue;
-      }
       const controller = new AbortController();
       runAbort = controller;
       try {
         await loadLiveLanes();
         lanesReloaded();
         if (live.size === 0) {
-          state = 'live';
+          state = failures.size > 0 ? 'failed' : 'live';
           await new Promise<void>((resolve) => (wake = resolve));
           wake = null;
           continue;
@@ -274,20 +304,31 @@ export function createProjector(options: ProjectorOptions): Projector {
           },
         });
         if (outcome.kind === 'failed') {
-          failure = { ...outcome.failure, at: new Date() };
-          state = 'failed';
+          // Only this projection stops; the loop goes round again with the others.
+          const failed = outcome.failure;
+          failures.set(failed.projection, {
+            failure: failed,
+            at: new Date(),
+            lane: live.get(failed.projection),
+          });
           logger.error(
             {
               projector: options.name,
-              projection: failure.projection,
-              eventId: failure.event.id,
-              streamId: failure.event.streamId,
-              eventType: failure.event.type,
-              position: formatPosition(failure.event.position),
-              reason: failure.reason,
+              projection: failed.projection,
+              eventId: failed.event.id,
+              streamId: failed.event.streamId,
+              eventType: failed.event.type,
+              position: formatPosition(failed.event.position),
+              reason: failed.reason,
             },
-            'projection cannot apply event; projector stopped',
+            'projection cannot apply event; that projection stopped',
           );
+          for (const waiter of waiters) {
+            if (blockedBefore(waiter.position)) {
+              waiters.delete(waiter);
+              waiter.resolve(false);
+            }
+          }
         }
       } catch (error) {
         if (stopping) break;
@@ -492,32 +533,24 @@ export function createProjector(options: ProjectorOptions): Projector {
     status() {
       return {
         name: options.name,
-        state,
-        healthy: state !== 'failed',
+        state: failures.size > 0 ? 'failed' : state,
+        healthy: failures.size === 0,
         position: livePosition(),
         processedEvents: processed,
         lastEventAt,
         projections: [...projections.values()].map((projection) => {
-          const lane = live.get(projection.name);
+          const lane = live.get(projection.name) ?? failures.get(projection.name)?.lane;
           return {
             name: projection.name,
             version: projection.version,
             target: lane?.target ?? null,
             checkpoint: lane?.checkpoint ?? null,
             rebuilding: rebuilding.has(projection.name),
+            stopped: failures.has(projection.name),
           };
         }),
-        failure: failure
-          ? {
-              projection: failure.projection,
-              eventId: failure.event.id,
-              streamId: failure.event.streamId,
-              type: failure.event.type,
-              position: failure.event.position,
-              reason: failure.reason,
-              at: failure.at,
-            }
-          : null,
+        failure: failureList()[0] ?? null,
+        failures: failureList(),
         transientError: transient,
         rebuilds: [...rebuilding.values()],
       };
@@ -528,23 +561,29 @@ export function createProjector(options: ProjectorOptions): Projector {
     },
 
     retry() {
-      if (!failure) return;
-      logger.info({ projector: options.name, eventId: failure.event.id }, 'operator retry');
-      failure = null;
+      if (failures.size === 0) return;
+      for (const [projection, { failure }] of failures) {
+        logger.info({ projector: options.name, projection, eventId: failure.event.id }, 'operator retry');
+      }
+      for (const [projection, { lane }] of failures) if (lane) resuming.set(projection, lane);
+      failures.clear();
       state = 'catching_up';
-      wake?.();
+      void restartLive();
     },
 
     async skip(eventId, decision) {
-      if (!failure || failure.event.id !== eventId) {
+      const stopped = [...failures.values()].find(({ failure }) => failure.event.id === eventId);
+      if (stopped === undefined) {
+        const first = failureList()[0];
         throw new DomainError(
           'projection.not_stopped_at_event',
-          failure
-            ? `The projector stopped at event ${failure.event.id} in ${failure.projection}, not at ${eventId}`
+          first
+            ? `The projector stopped at event ${first.eventId} in ${first.projection}, not at ${eventId}`
             : 'The projector is not stopped',
-          { stopped_at: failure?.event.id ?? null },
+          { stopped_at: first?.eventId ?? null },
         );
       }
+      const { failure } = stopped;
       const skipped: SkippedEvent = {
         eventId,
         position: failure.event.position,
@@ -559,9 +598,10 @@ export function createProjector(options: ProjectorOptions): Projector {
         { projector: options.name, projection: failure.projection, ...skipped },
         'operator skipped event',
       );
-      failure = null;
-      state = 'catching_up';
-      wake?.();
+      if (stopped.lane) resuming.set(failure.projection, stopped.lane);
+      failures.delete(failure.projection);
+      if (failures.size === 0) state = 'catching_up';
+      void restartLive();
     },
 
     async rebuild(name, onProgress) {
@@ -578,6 +618,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     },
 
     waitFor(position, timeoutMs) {
+      if (blockedBefore(position)) return Promise.resolve(false);
       const current = livePosition();
       if (current && comparePositions(current, position) >= 0) return Promise.resolve(true);
       return new Promise((resolve) => {

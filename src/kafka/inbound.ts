@@ -138,7 +138,7 @@ export function createInboundBridge(options: InboundOptions) {
       return { kind: 'opened' };
     } catch (error) {
       // A broken business rule will break the same way on every retry: dead-letter it.
-      if (error instanceof DomainError) return refuse(error.code, error.message);
+      if (error instanceof DomainError && !error.transient) return refuse(error.code, error.message);
       throw error;
     }
   }

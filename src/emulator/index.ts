@@ -8,6 +8,8 @@ export type EmulatorOptions = {
   dataDir?: string;
   /** Whether each write is fsynced before it is acknowledged; default 'always'. */
   fsync?: 'always' | 'never';
+  /** Largest append in bytes (a node's `MaxAppendSize`); default 1 MiB. */
+  maxAppendSize?: number;
 };
 
 export type RunningEmulator = {
@@ -22,13 +24,15 @@ export type RunningEmulator = {
  * Starts an EventStoreDB-compatible gRPC server (single insecure node) in this process.
  * Resolves once it accepts connections. With `dataDir`, every acknowledged write is on disk
  * (fsynced unless `fsync: 'never'`) and a restart on the same directory recovers it.
- * `close()` ends every call and releases the log; it is idempotent.
+ * `close()` ends every call as a stopping node does (BatchAppend calls with CANCELLED, the
+ * connections of all others dropped) and releases the log; it is idempotent.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
   const serverOptions: Parameters<typeof startEmulatorServer>[0] = { host, port: options.port ?? 0 };
   if (options.dataDir !== undefined) serverOptions.dataDir = options.dataDir;
   if (options.fsync !== undefined) serverOptions.fsync = options.fsync;
+  if (options.maxAppendSize !== undefined) serverOptions.maxAppendSize = options.maxAppendSize;
   const server = await startEmulatorServer(serverOptions);
   return {
     host,

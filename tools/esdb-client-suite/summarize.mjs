@@ -17,7 +17,9 @@ for (const file of results.testResults) {
     const name = `${path} › ${test.fullName}`;
     const reason = list.tests[name];
     if (reason !== undefined) {
-      excluded.push(`${name} [${test.status}]: ${reason}`);
+      // A failure shows the assertion it stopped at, so it can be checked against the reason.
+      const failure = test.failureMessages[0]?.split('\n').find((line) => /expect|Error/.test(line));
+      excluded.push(`${name} [${test.status}${failure ? `: ${failure.trim()}` : ''}]: ${reason}`);
       continue;
     }
     if (test.status === 'passed') counts.passed++;

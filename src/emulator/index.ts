@@ -14,6 +14,8 @@ export type EmulatorOptions = {
   fsync?: 'always' | 'never';
   /** Receives what opening the log found: frames and events recovered, a torn tail cut. */
   logger?: LogLogger;
+  /** Largest append in bytes (a node's `MaxAppendSize`); default 1 MiB. */
+  maxAppendSize?: number;
 };
 
 export type RunningEmulator = {
@@ -30,7 +32,8 @@ export type RunningEmulator = {
  * (fsynced unless `fsync: 'never'`) and a restart on the same directory recovers it. A log with a
  * damaged frame followed by intact ones is not opened: this rejects with `LogCorruptError`
  * (code `eventstore.log_corrupt`), whose message names the offset and the repair command.
- * `close()` ends every call and releases the log; it is idempotent.
+ * `close()` ends every call as a stopping node does (BatchAppend calls with CANCELLED, the
+ * connections of all others dropped) and releases the log; it is idempotent.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
@@ -38,6 +41,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (options.dataDir !== undefined) serverOptions.dataDir = options.dataDir;
   if (options.fsync !== undefined) serverOptions.fsync = options.fsync;
   if (options.logger !== undefined) serverOptions.logger = options.logger;
+  if (options.maxAppendSize !== undefined) serverOptions.maxAppendSize = options.maxAppendSize;
   const server = await startEmulatorServer(serverOptions);
   return {
     host,

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Http2Session } from 'node:http2';
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import persistentGrpc from '@eventstore/db-client/generated/persistent_grpc_pb.js';
 import featuresGrpc from '@eventstore/db-client/generated/serverfeatures_grpc_pb.js';
@@ -27,6 +27,8 @@ export type EmulatorServerOptions = {
    * Append call, which lets tests cover both write paths.
    */
   advertiseBatchAppend?: boolean;
+  /** Largest append in bytes (a node's `MaxAppendSize`); default 1 MiB. */
+  maxAppendSize?: number;
 };
 
 export type EmulatorServer = {
@@ -75,6 +77,7 @@ type Http2Internals = {
     {
       on(event: 'session', listener: (session: Http2Session) => void): void;
       on(event: 'connection', listener: (socket: unknown) => void): void;
+      on(event: 'stream', listener: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void): void;
     },
     unknown
   >;
@@ -94,12 +97,27 @@ function widenWindowsBeforeBind(server: Server): void {
   };
 }
 
-function widenWindowsAfterBind(server: Server): void {
+/** What shutdown needs to see: the accepted sockets, and the HTTP/2 streams of BatchAppend calls. */
+type Connections = { sockets: Set<Socket>; batchStreams: Set<ServerHttp2Stream> };
+
+const BATCH_APPEND_PATH = streamsGrpc.StreamsService.batchAppend.path;
+
+function widenWindowsAfterBind(server: Server, { sockets, batchStreams }: Connections): void {
   const internals = server as unknown as Http2Internals;
   for (const http2Server of internals.http2Servers?.keys() ?? []) {
+    http2Server.on('stream', (stream, headers) => {
+      if (headers[':path'] !== BATCH_APPEND_PATH) return;
+      batchStreams.add(stream);
+      stream.once('close', () => batchStreams.delete(stream));
+    });
     http2Server.on('session', (session) => session.setLocalWindowSize(CONNECTION_WINDOW));
-    // Small replies must not wait for Nagle's algorithm (tens of ms against delayed ACKs).
-    http2Server.on('connection', (socket) => (socket as Socket).setNoDelay(true));
+    http2Server.on('connection', (accepted) => {
+      const socket = accepted as Socket;
+      // Small replies must not wait for Nagle's algorithm (tens of ms against delayed ACKs).
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
   }
 }
 
@@ -144,6 +162,48 @@ async function writeStartupEvents(store: EventStore): Promise<void> {
   }
 }
 
+/** How long a stopping server waits for a client to close its end before resetting the connection. */
+const CLOSE_GRACE_MS = 2000;
+
+/** Resolves when `closable` closes, or gives up on it after `CLOSE_GRACE_MS` and destroys it. */
+function closed(closable: {
+  destroyed: boolean;
+  destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
+}) {
+  return new Promise<void>((resolve) => {
+    if (closable.destroyed) return resolve();
+    const timer = setTimeout(() => closable.destroy(), CLOSE_GRACE_MS);
+    closable.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Stops as a node does: BatchAppend calls end with CANCELLED, then every connection is ended from
+ * this side, so whatever else is in flight (a classic Append, reads, subscriptions) sees its
+ * connection drop (UNAVAILABLE). Each step waits for the client: a BatchAppend stream closes once
+ * the client has its status, a socket once the client has closed its end (a reset while requests
+ * are still unread would make the client's kernel discard the statuses sent before it).
+ */
+async function stopCalls(
+  { sockets, batchStreams }: Connections,
+  cancelBatchAppends: () => void,
+): Promise<void> {
+  const streams = [...batchStreams];
+  cancelBatchAppends();
+  await Promise.all(streams.map(closed));
+  await Promise.all(
+    [...sockets].map((socket) => {
+      const done = closed(socket);
+      socket.end();
+      return done;
+    }),
+  );
+}
+
 /** Opens the log, builds the services, and listens. */
 export async function startEmulatorServer(options: EmulatorServerOptions): Promise<EmulatorServer> {
   const storeOptions: StoreOptions = {};
@@ -169,10 +229,10 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
     }
     return wrapped as T;
   };
-  server.addService(
-    streamsDefinition(),
-    counted(streamsGrpc.StreamsService, createStreamsService({ store })),
+  const { cancelBatchAppends, ...streams } = createStreamsService(
+    options.maxAppendSize === undefined ? { store } : { store, maxAppendSize: options.maxAppendSize },
   );
+  server.addService(streamsDefinition(), counted(streamsGrpc.StreamsService, streams));
   const persistentService = createPersistentSubscriptionsService(persistent);
   server.addService(
     acceptingEncodedReads(persistentGrpc.PersistentSubscriptionsService),
@@ -201,7 +261,8 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
       error ? reject(error) : resolve(bound),
     );
   });
-  widenWindowsAfterBind(server);
+  const connections: Connections = { sockets: new Set(), batchStreams: new Set() };
+  widenWindowsAfterBind(server, connections);
 
   let closing: Promise<void> | undefined;
   return {
@@ -212,7 +273,7 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
     close() {
       closing ??= (async () => {
         persistent.stop();
-        // Live subscriptions never end on their own: cut every call, then release the log.
+        await stopCalls(connections, cancelBatchAppends);
         server.forceShutdown();
         await store.close();
       })();

@@ -13,8 +13,14 @@ function rpcError(code: status, details: string, trailers: Record<string, string
   return { code, details, metadata };
 }
 
-/** Maximum append size of a default server (1 MiB). */
+/** Maximum append size of a default server (1 MiB; `MaxAppendSize` on a node). */
 export const MAX_APPEND_SIZE = 1024 * 1024;
+
+/**
+ * A node's `WriteTimeoutMs` (default 2 s): BatchAppend gives a batch at most this long, or the
+ * requested deadline if sooner, to arrive in full.
+ */
+export const WRITE_TIMEOUT_MS = 2000;
 
 export const rpcErrors = {
   streamDeleted: (stream: string) =>
@@ -34,10 +40,10 @@ export const rpcErrors = {
         'actual-version': actual,
       },
     ),
-  maxAppendSizeExceeded: () =>
-    rpcError(status.INVALID_ARGUMENT, `Maximum Append Size of ${MAX_APPEND_SIZE} Exceeded.`, {
+  maxAppendSizeExceeded: (maxAppendSize = MAX_APPEND_SIZE) =>
+    rpcError(status.INVALID_ARGUMENT, `Maximum Append Size of ${maxAppendSize} Exceeded.`, {
       exception: 'maximum-append-size-exceeded',
-      'maximum-append-size': String(MAX_APPEND_SIZE),
+      'maximum-append-size': String(maxAppendSize),
     }),
   requiredMetadataMissing: (property: string) =>
     rpcError(status.INVALID_ARGUMENT, `Required Metadata Property '${property}' is missing`, {

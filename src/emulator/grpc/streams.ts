@@ -19,7 +19,7 @@ import {
   UINT64_MAX,
   wireUuidMessage,
 } from './convert.ts';
-import { MAX_APPEND_SIZE, RequestError, type RpcError, rpcErrors } from './errors.ts';
+import { MAX_APPEND_SIZE, RequestError, type RpcError, rpcErrors, WRITE_TIMEOUT_MS } from './errors.ts';
 import { readEventResponse, resolve } from './events.ts';
 import { Outbox } from './outbox.ts';
 import type { WireBatchAppendRequest, WireProposedMessage, WireUuid } from './wire.ts';
@@ -179,14 +179,22 @@ const batchStatus = {
     detail.setStreamIdentifier(streamIdentifier(stream));
     return packedStatus(status.NOT_FOUND, 'StreamDeleted', detail, 'event_store.client.StreamDeleted');
   },
-  maximumAppendSizeExceeded() {
+  maximumAppendSizeExceeded(maxAppendSize: number) {
     const detail = new sharedPb.MaximumAppendSizeExceeded();
-    detail.setMaxappendsize(MAX_APPEND_SIZE);
+    detail.setMaxappendsize(maxAppendSize);
     return packedStatus(
       status.INVALID_ARGUMENT,
       'MaximumAppendSizeExceeded',
       detail,
       'event_store.client.MaximumAppendSizeExceeded',
+    );
+  },
+  timeout() {
+    return packedStatus(
+      status.DEADLINE_EXCEEDED,
+      'Timeout',
+      new sharedPb.Timeout(),
+      'event_store.client.Timeout',
     );
   },
   badRequest(message: string) {
@@ -239,10 +247,39 @@ function asRpcError(error: unknown): RpcError {
   return rpcErrors.unknown(error instanceof Error ? error.message : String(error));
 }
 
-export type StreamsServiceOptions = { store: EventStore };
+/** Milliseconds a batch may take to arrive in full: the requested deadline, capped by the write timeout. */
+function batchTimeout(deadline: BatchDeadline, now: number): number {
+  const requested =
+    deadline === undefined
+      ? Number.POSITIVE_INFINITY
+      : deadline.kind === 'within'
+        ? deadline.ms
+        : deadline.epochMs - now;
+  return Math.min(requested, WRITE_TIMEOUT_MS);
+}
+
+type BatchDeadline = NonNullable<WireBatchAppendRequest['options']>['deadline'];
+
+export type StreamsServiceOptions = {
+  store: EventStore;
+  /** Largest append in bytes (a node's `MaxAppendSize`); default 1 MiB. */
+  maxAppendSize?: number;
+};
+
+export type StreamsService = IStreamsServer & {
+  /**
+   * Ends every open BatchAppend call with CANCELLED, as a stopping node does; other calls are left
+   * to the connection drop that follows.
+   */
+  cancelBatchAppends(): void;
+};
 
 /** The `event_store.client.streams.Streams` service. */
-export function createStreamsService({ store }: StreamsServiceOptions): IStreamsServer {
+export function createStreamsService({
+  store,
+  maxAppendSize = MAX_APPEND_SIZE,
+}: StreamsServiceOptions): StreamsService {
+  const batchCalls = new Set<Outbox<InstanceType<typeof streamsPb.BatchAppendResp>>>();
   async function deleteOrTombstone(
     options: DeleteOptions | undefined,
     hard: boolean,
@@ -261,6 +298,11 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
   }
 
   return {
+    cancelBatchAppends() {
+      for (const outbox of batchCalls)
+        outbox.fail({ ...rpcErrors.unknown('Server is shutting down.'), code: status.CANCELLED });
+    },
+
     append(call, callback) {
       let options: InstanceType<typeof streamsPb.AppendReq.Options> | undefined;
       const events: ProposedEvent[] = [];
@@ -291,7 +333,7 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
             throw new RequestError(rpcErrors.requiredMetadataMissing('content-type'));
           }
           size += eventSize(message);
-          if (size > MAX_APPEND_SIZE) throw new RequestError(rpcErrors.maxAppendSizeExceeded());
+          if (size > maxAppendSize) throw new RequestError(rpcErrors.maxAppendSizeExceeded(maxAppendSize));
           // An unparsable or empty id is an unhandled exception on the server: status UNKNOWN.
           events.push(proposedEvent(message, (details) => rpcErrors.unknown(details)));
         } catch (error) {
@@ -326,13 +368,26 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
         expected: ExpectedRevision;
         events: ProposedEvent[];
         size: number;
+        /** Fails the batch with a Timeout if its last chunk has not come by then. */
+        timer: NodeJS.Timeout;
       };
       const pending = new Map<string, Pending>();
+      const forget = (key: string) => {
+        const entry = pending.get(key);
+        if (entry === undefined) return;
+        clearTimeout(entry.timer);
+        pending.delete(key);
+      };
       let inFlight = 0;
       let ended = false;
       const outbox = new Outbox(
         call as unknown as ServerWritableStream<unknown, InstanceType<typeof streamsPb.BatchAppendResp>>,
       );
+      batchCalls.add(outbox);
+      outbox.onClose(() => {
+        batchCalls.delete(outbox);
+        for (const key of [...pending.keys()]) forget(key);
+      });
       const reply = (
         correlation: WireUuid | undefined,
         identifier: InstanceType<typeof sharedPb.StreamIdentifier> | undefined,
@@ -365,18 +420,32 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
               return;
             }
             if (parseWireUuid(correlation) === undefined) throw new Error('Unrecognized Guid format.');
+            // As the server: the deadline is checked on every options chunk, before the expected
+            // revision is read and before any size is counted.
+            const timeout = batchTimeout(options.deadline, Date.now());
+            if (timeout <= 0) {
+              reply(correlation, requestIdentifier, (r) => r.setError(batchStatus.timeout()));
+              return;
+            }
             const wanted = options.expected;
             if (wanted === undefined)
               throw new Error("'None' is not a valid ExpectedStreamPositionOneofCase");
             const expected: ExpectedRevision =
               wanted.kind === 'revision' ? parseRevision(wanted.value.toString()) : wanted.kind;
             if (entry === undefined) {
+              const identifier = requestIdentifier;
+              const timer = setTimeout(() => {
+                forget(correlationKey);
+                reply(correlation, identifier, (r) => r.setError(batchStatus.timeout()));
+              }, timeout);
+              timer.unref();
               entry = {
                 stream: options.stream.toString('utf8'),
-                identifier: requestIdentifier,
+                identifier,
                 expected,
                 events: [],
                 size: 0,
+                timer,
               };
               pending.set(correlationKey, entry);
             }
@@ -388,15 +457,15 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
             current.events.push(proposedEvent(message, (details) => rpcErrors.invalidArgument(details)));
             current.size += eventSize(message);
           }
-          if (current.size > MAX_APPEND_SIZE) {
-            pending.delete(correlationKey);
+          if (current.size > maxAppendSize) {
+            forget(correlationKey);
             reply(correlation, current.identifier, (r) =>
-              r.setError(batchStatus.maximumAppendSizeExceeded()),
+              r.setError(batchStatus.maximumAppendSizeExceeded(maxAppendSize)),
             );
             return;
           }
           if (!request.isFinal) return;
-          pending.delete(correlationKey);
+          forget(correlationKey);
           inFlight++;
           store.append(current.stream, current.expected, current.events).then(
             (result) => {
@@ -426,7 +495,7 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
           );
         } catch (error) {
           // The server answers any failure to take the request apart with a BadRequest status.
-          pending.delete(correlationKey);
+          forget(correlationKey);
           const details =
             error instanceof RequestError
               ? error.rpc.details
@@ -440,6 +509,8 @@ export function createStreamsService({ store }: StreamsServiceOptions): IStreams
       });
       call.on('end', () => {
         ended = true;
+        // Batches still missing their last chunk can never complete.
+        for (const key of [...pending.keys()]) forget(key);
         maybeEnd();
       });
     },

@@ -280,7 +280,8 @@ export function encodeReadEventResponse(options: EncodeOptions): Buffer {
 /**
  * A `BatchAppendReq` decoded by hand (the write hot path), with the same meaning as the generated
  * class: `correlation_id = 1`, `options = 2 { stream_identifier = 1; stream_position = 2 |
- * no_stream = 3 | any = 4 | stream_exists = 5; deadline = 6 }`, `proposed_messages = 3 { id = 1;
+ * no_stream = 3 | any = 4 | stream_exists = 5; deadline_21_10_0 = 6 (Timestamp) | deadline = 7
+ * (Duration) }`, `proposed_messages = 3 { id = 1;
  * map<string,string> metadata = 2; custom_metadata = 3; data = 4 }`, `is_final = 4`.
  */
 export type WireUuid = { string: string } | { msb: bigint; lsb: bigint };
@@ -301,6 +302,8 @@ export type WireBatchAppendRequest = {
           | { kind: 'revision'; value: bigint }
           | { kind: 'no_stream' | 'any' | 'stream_exists' }
           | undefined;
+        /** An absolute deadline (what client 6.x sends) or a relative one, in milliseconds. */
+        deadline: { kind: 'at'; epochMs: number } | { kind: 'within'; ms: number } | undefined;
       }
     | undefined;
   messages: WireProposedMessage[];
@@ -391,10 +394,29 @@ function readUuid(reader: Reader): WireUuid | undefined {
   return uuid;
 }
 
+/** `google.protobuf.Timestamp` and `Duration` share one layout: seconds = 1, nanos = 2; returns milliseconds. */
+function readSecondsNanos(reader: Reader): number {
+  const [start, end] = reader.span();
+  const inner = new Reader(reader.buffer, start, end);
+  let seconds = 0n;
+  let nanos = 0n;
+  while (!inner.done) {
+    const tag = inner.varint();
+    if (tag === 8) seconds = BigInt.asIntN(64, inner.bigVarint());
+    else if (tag === 16) nanos = BigInt.asIntN(32, inner.bigVarint());
+    else inner.skip(tag & 7);
+  }
+  return Number(seconds) * 1000 + Number(nanos) / 1e6;
+}
+
 function readOptions(reader: Reader): NonNullable<WireBatchAppendRequest['options']> {
   const [start, end] = reader.span();
   const inner = new Reader(reader.buffer, start, end);
-  const options: NonNullable<WireBatchAppendRequest['options']> = { stream: undefined, expected: undefined };
+  const options: NonNullable<WireBatchAppendRequest['options']> = {
+    stream: undefined,
+    expected: undefined,
+    deadline: undefined,
+  };
   while (!inner.done) {
     const tag = inner.varint();
     const field = Math.floor(tag / 8);
@@ -416,6 +438,10 @@ function readOptions(reader: Reader): NonNullable<WireBatchAppendRequest['option
     } else if (field >= 3 && field <= 5 && wireType === 2) {
       inner.span();
       options.expected = { kind: field === 3 ? 'no_stream' : field === 4 ? 'any' : 'stream_exists' };
+    } else if (field === 6 && wireType === 2) {
+      options.deadline = { kind: 'at', epochMs: readSecondsNanos(inner) };
+    } else if (field === 7 && wireType === 2) {
+      options.deadline = { kind: 'within', ms: readSecondsNanos(inner) };
     } else {
       inner.skip(wireType);
     }

@@ -7,6 +7,7 @@ import type { Outbox } from '../grpc/outbox.ts';
 import { encodeReadEventResponse } from '../grpc/wire.ts';
 import type { EventStore, ProposedEvent } from '../store.ts';
 import { type GroupDefinition, groupKey, sourceName } from './definition.ts';
+import type { RequestStatistics } from './latency.ts';
 
 /** A generated `ReadResp`, or one already encoded to wire bytes. */
 export type PsReadResp = InstanceType<typeof persistentPb.ReadResp> | Buffer;
@@ -39,6 +40,8 @@ export type GroupClient = {
   from: string;
   totalItems: number;
   structuredIds: boolean;
+  /** Round-trip times of this connection, kept when the group has `extraStatistics`. */
+  latency: RequestStatistics | undefined;
 };
 
 type Outstanding = { message: Message; client: GroupClient; expires: number };
@@ -442,6 +445,7 @@ export class Group {
     this.outstanding.set(message.id, { message, client, expires: Date.now() + timeout });
     client.totalItems++;
     this.totalItems++;
+    client.latency?.start(message.id, performance.now());
     void client.outbox.send(this.response(message, client.structuredIds));
   }
 

@@ -15,6 +15,7 @@ import {
   startFromText,
 } from './definition.ts';
 import type { Group, GroupClient, NackAction, PsReadResp } from './group.ts';
+import { RequestStatistics } from './latency.ts';
 import type { Outcome, PersistentSubscriptions } from './subscriptions.ts';
 
 type CreateSettings =
@@ -284,17 +285,36 @@ function subscriptionInfo(group: Group): InstanceType<typeof persistentPb.Subscr
     group.clients.map((client) => {
       const connection = new persistentPb.SubscriptionInfo.ConnectionInfo();
       connection.setFrom(client.from);
-      connection.setUsername('admin');
+      // An insecure node authenticates every call as its system account, whatever credentials
+      // the client sends (PassthroughAuthenticationProvider).
+      connection.setUsername(INSECURE_USER);
       connection.setAverageItemsPerSecond(0);
       connection.setTotalItems(String(client.totalItems));
       connection.setCountSinceLastMeasurement('0');
       connection.setAvailableSlots(client.maxInFlight - client.inFlight.size);
       connection.setInFlightMessages(client.inFlight.size);
       connection.setConnectionName(client.connectionName);
+      for (const [key, value] of client.latency?.report() ?? []) {
+        const measurement = new persistentPb.SubscriptionInfo.Measurement();
+        measurement.setKey(key);
+        measurement.setValue(String(value));
+        connection.addObservedMeasurements(measurement);
+      }
       return connection;
     }),
   );
   return info;
+}
+
+/** The user name a connection reports: an insecure node's system account. */
+const INSECURE_USER = 'system';
+
+/** Acks and nacks end the round trips of the connection they arrive on (the server's RemoveFromProcessing). */
+function measureRoundTrips(client: GroupClient | undefined, messageIds: readonly string[]): void {
+  const latency = client?.latency;
+  if (latency === undefined) return;
+  const now = performance.now();
+  for (const id of messageIds) latency.end(id, now);
 }
 
 let nextClientId = 1;
@@ -408,6 +428,7 @@ export function createPersistentSubscriptionsService(
               from: call.getPeer(),
               totalItems: 0,
               structuredIds: options.getUuidOption()?.hasStructured() ?? false,
+              latency: found.definition.settings.extraStatistics ? new RequestStatistics() : undefined,
             };
             const joined = client;
             const joinedGroup = found;
@@ -417,10 +438,14 @@ export function createPersistentSubscriptionsService(
           }
           if (group === undefined) return;
           if (request.hasAck()) {
-            group.ack(ids(request.getAck()!.getIdsList()));
+            const acked = ids(request.getAck()!.getIdsList());
+            measureRoundTrips(client, acked);
+            group.ack(acked);
           } else if (request.hasNack()) {
             const nack = request.getNack()!;
-            group.nack(ids(nack.getIdsList()), nackAction(nack.getAction()), nack.getReason());
+            const nacked = ids(nack.getIdsList());
+            measureRoundTrips(client, nacked);
+            group.nack(nacked, nackAction(nack.getAction()), nack.getReason());
           }
         } catch (error) {
           outbox.fail(asRpcError(error));

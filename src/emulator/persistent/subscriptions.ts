@@ -164,7 +164,8 @@ export class PersistentSubscriptions {
     const config = {
       version: '2',
       updated: new Date().toISOString(),
-      updatedBy: 'admin',
+      // Who made the change: on an insecure node, always its system account.
+      updatedBy: 'system',
       entries: [...this.groups.values()].map((group) => group.definition),
     };
     await this.store.append(CONFIG_STREAM, 'any', [

@@ -1,5 +1,6 @@
 import type { BeneficialOwnerAdded } from '../src/cases/events.ts';
-import type { Projection } from '../src/eventsourcing/core/projection.ts';
+import type { RecordedEvent } from '../src/eventsourcing/core/events.ts';
+import { defineProjection } from '../src/eventsourcing/core/projection.ts';
 
 /**
  * The `beneficial_owners` collection: the owner's person details flattened as the older service
@@ -20,10 +21,7 @@ export type BeneficialOwnerDocument = {
   updated_at: string;
 };
 
-export function evolveBeneficialOwnerDocument(
-  _current: BeneficialOwnerDocument | null,
-  event: BeneficialOwnerAdded,
-): BeneficialOwnerDocument {
+export function beneficialOwnerDocument(event: RecordedEvent<BeneficialOwnerAdded>): BeneficialOwnerDocument {
   const data = event.data;
   return {
     id: data.beneficial_owner_id,
@@ -41,12 +39,14 @@ export function evolveBeneficialOwnerDocument(
   };
 }
 
-export const beneficialOwnersProjection: Projection<BeneficialOwnerDocument, BeneficialOwnerAdded> = {
+export const beneficialOwnersProjection = defineProjection<BeneficialOwnerAdded, BeneficialOwnerDocument>({
   name: 'beneficial_owners',
   version: 1,
   collection: 'beneficial_owners',
-  creates: ['BeneficialOwnerAdded'],
-  handles: ['BeneficialOwnerAdded'],
-  documentIds: (event) => [event.data.beneficial_owner_id],
-  evolve: (current, event) => evolveBeneficialOwnerDocument(current, event),
-};
+  on: {
+    BeneficialOwnerAdded: {
+      id: (event) => event.data.beneficial_owner_id,
+      create: (event) => beneficialOwnerDocument(event),
+    },
+  },
+});

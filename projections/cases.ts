@@ -10,7 +10,7 @@ import type {
   PersonAdded,
 } from '../src/cases/events.ts';
 import type { TraitementType } from '../src/cases/intake.ts';
-import type { Projection } from '../src/eventsourcing/core/projection.ts';
+import { defineProjection } from '../src/eventsourcing/core/projection.ts';
 
 /** The `cases` collection: the older service's case document, plus counts and the idempotency key. */
 export type CaseDocument = {
@@ -45,76 +45,65 @@ type Handled =
 const noDocuments = (): Record<DocumentStatus, number> =>
   Object.fromEntries(DOCUMENT_STATUSES.map((s) => [s, 0])) as Record<DocumentStatus, number>;
 
-export function evolveCaseDocument(current: CaseDocument | null, event: Handled): CaseDocument | null {
-  if (event.type === 'CaseOpened') {
-    const data = event.data;
-    return {
-      id: data.case_id,
-      client_id: data.client_id,
-      version: data.case_version,
-      type: data.case_type,
-      traitement_type: data.traitement_type,
-      company_id: data.company_id,
-      status: 'OPEN',
-      idempotency_key: data.idempotency_key,
-      persons_count: 0,
-      beneficial_owners_count: 0,
-      documents_total: 0,
-      document_counts: noDocuments(),
-      intake_warnings: data.intake_warnings,
-      created_at: data.opened_at,
-      updated_at: data.opened_at,
-    };
-  }
-  // Later events of a case whose opening this read model never saw have nothing to update.
-  if (current === null) return null;
-  switch (event.type) {
-    case 'PersonAdded':
-      return { ...current, persons_count: current.persons_count + 1, updated_at: event.data.added_at };
-    case 'BeneficialOwnerAdded':
-      return {
-        ...current,
-        beneficial_owners_count: current.beneficial_owners_count + 1,
-        updated_at: event.data.added_at,
-      };
-    case 'DocumentRequired': {
-      const counts = { ...current.document_counts };
-      counts[event.data.status] += 1;
-      return {
-        ...current,
-        documents_total: current.documents_total + 1,
-        document_counts: counts,
-        updated_at: event.data.required_at,
-      };
-    }
-    case 'DocumentStatusChanged': {
-      const counts = { ...current.document_counts };
-      counts[event.data.old_status] -= 1;
-      counts[event.data.new_status] += 1;
-      return { ...current, document_counts: counts, updated_at: event.data.changed_at };
-    }
-    case 'CaseStatusChanged':
-      return { ...current, status: event.data.new_status, updated_at: event.data.changed_at };
-    default: {
-      const unknown: never = event;
-      throw new Error(`cases projection cannot handle ${JSON.stringify(unknown)}`);
-    }
-  }
-}
+const touch = (current: CaseDocument, at: string, change: Partial<CaseDocument>): CaseDocument => ({
+  ...current,
+  ...change,
+  updated_at: at,
+});
 
-export const casesProjection: Projection<CaseDocument, Handled> = {
+export const casesProjection = defineProjection<Handled, CaseDocument>({
   name: 'cases',
   version: 1,
   collection: 'cases',
-  creates: ['CaseOpened'],
-  handles: [
-    'CaseOpened',
-    'PersonAdded',
-    'BeneficialOwnerAdded',
-    'DocumentRequired',
-    'DocumentStatusChanged',
-    'CaseStatusChanged',
-  ],
-  documentIds: (event) => [event.data.case_id],
-  evolve: (current, event) => evolveCaseDocument(current, event),
-};
+  id: (event) => event.data.case_id,
+  on: {
+    CaseOpened: {
+      create: ({ data }) => ({
+        id: data.case_id,
+        client_id: data.client_id,
+        version: data.case_version,
+        type: data.case_type,
+        traitement_type: data.traitement_type,
+        company_id: data.company_id,
+        status: 'OPEN',
+        idempotency_key: data.idempotency_key,
+        persons_count: 0,
+        beneficial_owners_count: 0,
+        documents_total: 0,
+        document_counts: noDocuments(),
+        intake_warnings: data.intake_warnings,
+        created_at: data.opened_at,
+        updated_at: data.opened_at,
+      }),
+    },
+    PersonAdded: {
+      update: (current, { data }) =>
+        touch(current, data.added_at, { persons_count: current.persons_count + 1 }),
+    },
+    BeneficialOwnerAdded: {
+      update: (current, { data }) =>
+        touch(current, data.added_at, { beneficial_owners_count: current.beneficial_owners_count + 1 }),
+    },
+    DocumentRequired: {
+      update: (current, { data }) => {
+        const counts = { ...current.document_counts };
+        counts[data.status] += 1;
+        return touch(current, data.required_at, {
+          documents_total: current.documents_total + 1,
+          document_counts: counts,
+        });
+      },
+    },
+    DocumentStatusChanged: {
+      update: (current, { data }) => {
+        const counts = { ...current.document_counts };
+        counts[data.old_status] -= 1;
+        counts[data.new_status] += 1;
+        return touch(current, data.changed_at, { document_counts: counts });
+      },
+    },
+    CaseStatusChanged: {
+      update: (current, { data }) => touch(current, data.changed_at, { status: data.new_status }),
+    },
+  },
+});

@@ -1,6 +1,7 @@
 import type { CountryCode } from '../src/cases/countries.ts';
 import type { CompanyRegistered } from '../src/cases/events.ts';
-import type { Projection } from '../src/eventsourcing/core/projection.ts';
+import type { RecordedEvent } from '../src/eventsourcing/core/events.ts';
+import { defineProjection } from '../src/eventsourcing/core/projection.ts';
 
 /** The `companies` collection: the older service's company document plus its `case_id`. */
 export type CompanyDocument = {
@@ -24,10 +25,7 @@ export type CompanyDocument = {
   updated_at: string;
 };
 
-export function evolveCompanyDocument(
-  _current: CompanyDocument | null,
-  event: CompanyRegistered,
-): CompanyDocument {
+export function companyDocument(event: RecordedEvent<CompanyRegistered>): CompanyDocument {
   const data = event.data;
   return {
     id: data.company_id,
@@ -45,12 +43,11 @@ export function evolveCompanyDocument(
   };
 }
 
-export const companiesProjection: Projection<CompanyDocument, CompanyRegistered> = {
+export const companiesProjection = defineProjection<CompanyRegistered, CompanyDocument>({
   name: 'companies',
   version: 1,
   collection: 'companies',
-  creates: ['CompanyRegistered'],
-  handles: ['CompanyRegistered'],
-  documentIds: (event) => [event.data.company_id],
-  evolve: (current, event) => evolveCompanyDocument(current, event),
-};
+  on: {
+    CompanyRegistered: { id: (event) => event.data.company_id, create: (event) => companyDocument(event) },
+  },
+});

@@ -1,6 +1,6 @@
 import type { DocumentStatus, EntityType } from '../src/cases/documents.ts';
 import type { DocumentRequired, DocumentStatusChanged } from '../src/cases/events.ts';
-import type { Projection } from '../src/eventsourcing/core/projection.ts';
+import { defineProjection } from '../src/eventsourcing/core/projection.ts';
 
 /**
  * The `document_requirements` collection, as in the older service (its `version` counts the
@@ -26,14 +26,14 @@ export type DocumentRequirementDocument = {
 
 type Handled = DocumentRequired | DocumentStatusChanged;
 
-export function evolveDocumentRequirement(
-  current: DocumentRequirementDocument | null,
-  event: Handled,
-): DocumentRequirementDocument | null {
-  switch (event.type) {
-    case 'DocumentRequired': {
-      const data = event.data;
-      return {
+export const documentRequirementsProjection = defineProjection<Handled, DocumentRequirementDocument>({
+  name: 'document_requirements',
+  version: 1,
+  collection: 'document_requirements',
+  id: (event) => event.data.document_requirement_id,
+  on: {
+    DocumentRequired: {
+      create: ({ data }) => ({
         id: data.document_requirement_id,
         case_id: data.case_id,
         entity_id: data.entity_id,
@@ -48,35 +48,22 @@ export function evolveDocumentRequirement(
         updated_by: null,
         created_at: data.required_at,
         updated_at: data.required_at,
-      };
-    }
-    case 'DocumentStatusChanged': {
-      if (current === null) return null;
-      const changes = event.data.metadata_changes;
-      return {
+      }),
+    },
+    DocumentStatusChanged: {
+      update: (current, { data }) => ({
         ...current,
-        status: event.data.new_status,
+        status: data.new_status,
         // Shallow merge: a key in the change replaces that key; the others stay.
-        metadata: changes === null ? current.metadata : { ...(current.metadata ?? {}), ...changes },
-        notes: [...current.notes, ...event.data.notes_added],
+        metadata:
+          data.metadata_changes === null
+            ? current.metadata
+            : { ...(current.metadata ?? {}), ...data.metadata_changes },
+        notes: [...current.notes, ...data.notes_added],
         version: current.version + 1,
-        updated_by: event.data.updated_by,
-        updated_at: event.data.changed_at,
-      };
-    }
-    default: {
-      const unknown: never = event;
-      throw new Error(`document_requirements projection cannot handle ${JSON.stringify(unknown)}`);
-    }
-  }
-}
-
-export const documentRequirementsProjection: Projection<DocumentRequirementDocument, Handled> = {
-  name: 'document_requirements',
-  version: 1,
-  collection: 'document_requirements',
-  creates: ['DocumentRequired'],
-  handles: ['DocumentRequired', 'DocumentStatusChanged'],
-  documentIds: (event) => [event.data.document_requirement_id],
-  evolve: (current, event) => evolveDocumentRequirement(current, event),
-};
+        updated_by: data.updated_by,
+        updated_at: data.changed_at,
+      }),
+    },
+  },
+});

@@ -1,5 +1,6 @@
 import type { PersonAdded } from '../src/cases/events.ts';
-import type { Projection } from '../src/eventsourcing/core/projection.ts';
+import type { RecordedEvent } from '../src/eventsourcing/core/events.ts';
+import { defineProjection } from '../src/eventsourcing/core/projection.ts';
 
 /**
  * The `persons` collection, as in the older service, except that every person carries its
@@ -17,7 +18,7 @@ export type PersonDocument = {
   updated_at: string;
 };
 
-export function evolvePersonDocument(_current: PersonDocument | null, event: PersonAdded): PersonDocument {
+export function personDocument(event: RecordedEvent<PersonAdded>): PersonDocument {
   const data = event.data;
   return {
     id: data.person_id,
@@ -32,12 +33,11 @@ export function evolvePersonDocument(_current: PersonDocument | null, event: Per
   };
 }
 
-export const personsProjection: Projection<PersonDocument, PersonAdded> = {
+export const personsProjection = defineProjection<PersonAdded, PersonDocument>({
   name: 'persons',
   version: 1,
   collection: 'persons',
-  creates: ['PersonAdded'],
-  handles: ['PersonAdded'],
-  documentIds: (event) => [event.data.person_id],
-  evolve: (current, event) => evolvePersonDocument(current, event),
-};
+  on: {
+    PersonAdded: { id: (event) => event.data.person_id, create: (event) => personDocument(event) },
+  },
+});

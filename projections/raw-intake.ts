@@ -1,6 +1,7 @@
 import type { IntakeOutcome, IntakeReceived } from '../src/cases/intake-audit.ts';
 import type { Violation } from '../src/cases/validation.ts';
-import type { Projection } from '../src/eventsourcing/core/projection.ts';
+import type { RecordedEvent } from '../src/eventsourcing/core/events.ts';
+import { defineProjection } from '../src/eventsourcing/core/projection.ts';
 
 /**
  * The `raw_events` collection: every message received, valid or not, with what became of it.
@@ -24,10 +25,7 @@ export type RawIntakeDocument = {
   error_code: string | null;
 };
 
-export function evolveRawIntakeDocument(
-  _current: RawIntakeDocument | null,
-  event: IntakeReceived,
-): RawIntakeDocument {
+export function rawIntakeDocument(event: RecordedEvent<IntakeReceived>): RawIntakeDocument {
   const data = event.data;
   return {
     id: data.receipt_id,
@@ -47,12 +45,11 @@ export function evolveRawIntakeDocument(
 }
 
 /** Reads the `intake-` streams, not the `case-` ones: its runtime must subscribe to that prefix. */
-export const rawIntakeProjection: Projection<RawIntakeDocument, IntakeReceived> = {
+export const rawIntakeProjection = defineProjection<IntakeReceived, RawIntakeDocument>({
   name: 'raw_events',
   version: 1,
   collection: 'raw_events',
-  creates: ['IntakeReceived'],
-  handles: ['IntakeReceived'],
-  documentIds: (event) => [event.data.receipt_id],
-  evolve: (current, event) => evolveRawIntakeDocument(current, event),
-};
+  on: {
+    IntakeReceived: { id: (event) => event.data.receipt_id, create: (event) => rawIntakeDocument(event) },
+  },
+});

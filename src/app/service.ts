@@ -210,7 +210,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       events: createIntakeEventRegistry(),
     });
 
-    const projections = [...caseProjections, ...intakeProjections] as unknown as readonly Projection[];
+    const projections: readonly Projection[] = [...caseProjections, ...intakeProjections];
     const projectionFilter = { streamPrefixes: ['case-', 'intake-'] };
     // Readiness waits for the read models to reach what the log held when this process started.
     // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.

@@ -30,6 +30,14 @@ export type Projection<Doc extends ReadDocument = ReadDocument, E extends Domain
   evolve(current: Doc | null, event: RecordedEvent<E>, documentId: string): Doc | null;
 };
 
+/**
+ * A projection built by {@link defineProjection}: typed for the runtime, and carrying its
+ * document and event types (never a value) for tools and tests that want them back.
+ */
+export type DefinedProjection<Doc extends ReadDocument, E extends DomainEvent> = Projection & {
+  readonly types?: { document: Doc; event: E };
+};
+
 /** The ids of the documents an event touches: one, several, or none (an empty list). */
 type DocumentIds<E extends DomainEvent> = (event: RecordedEvent<E>) => string | readonly string[];
 
@@ -72,7 +80,7 @@ export type ProjectionDefinition<Doc extends ReadDocument, E extends DomainEvent
  */
 export function defineProjection<E extends DomainEvent, Doc extends ReadDocument>(
   definition: ProjectionDefinition<Doc, E>,
-): Projection {
+): DefinedProjection<Doc, E> {
   type AnyHandler = EventHandler<Doc, E>;
   const handlers = new Map<string, AnyHandler>(
     Object.entries(definition.on as Record<string, AnyHandler | undefined>).flatMap(
@@ -81,7 +89,9 @@ export function defineProjection<E extends DomainEvent, Doc extends ReadDocument
   );
   for (const [type, handler] of handlers) {
     if (handler.id === undefined && definition.id === undefined) {
-      throw new Error(`projection ${definition.name}: the handler of ${type} has no id and the projection none`);
+      throw new Error(
+        `projection ${definition.name}: the handler of ${type} has no id and the projection none`,
+      );
     }
   }
   const handlerOf = (type: string): AnyHandler => {

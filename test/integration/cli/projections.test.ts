@@ -37,7 +37,10 @@ it('a projection bug stops the projector and readiness names it; `projections re
     casesProjection.evolve = correct;
   });
   casesProjection.evolve = (current, event, documentId) => {
-    if (event.type === 'CaseOpened' && event.data.client_id === 'client-hit-by-the-bug') {
+    if (
+      event.type === 'CaseOpened' &&
+      (event.data as { client_id?: string }).client_id === 'client-hit-by-the-bug'
+    ) {
       throw new Error('cannot read property of undefined (the bug)');
     }
     return correct(current, event, documentId);

@@ -1,5 +1,9 @@
 import type { DomainEvent, RecordedEvent } from '../../../src/eventsourcing/core/events.ts';
-import type { Projection, ReadDocument } from '../../../src/eventsourcing/core/projection.ts';
+import type {
+  DefinedProjection,
+  Projection,
+  ReadDocument,
+} from '../../../src/eventsourcing/core/projection.ts';
 
 /** Wraps events as if read back from one stream, in order. */
 export function recorded<E extends DomainEvent>(
@@ -25,7 +29,7 @@ export function recorded<E extends DomainEvent>(
 
 /** What the runtime does with a projection, minus positions and storage: events in, documents out. */
 export function project<Doc extends ReadDocument, E extends DomainEvent>(
-  projection: Projection<Doc, E>,
+  projection: Projection<Doc, E> | DefinedProjection<Doc, E>,
   events: readonly DomainEvent[],
   start: ReadonlyMap<string, Doc> = new Map(),
 ): Map<string, Doc> {
@@ -33,8 +37,9 @@ export function project<Doc extends ReadDocument, E extends DomainEvent>(
   for (const event of recorded(events)) {
     if (!(projection.handles as readonly string[]).includes(event.type)) continue;
     const typed = event as unknown as RecordedEvent<E>;
-    for (const id of projection.documentIds(typed)) {
-      const next = projection.evolve(documents.get(id) ?? null, typed, id);
+    const runtime = projection as Projection<Doc, E>;
+    for (const id of runtime.documentIds(typed)) {
+      const next = runtime.evolve(documents.get(id) ?? null, typed, id);
       if (next === null) documents.delete(id);
       else documents.set(id, next);
     }

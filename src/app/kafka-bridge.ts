@@ -5,7 +5,7 @@ import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { ComponentHealth } from '../http/health.ts';
 import { createInboundBridge, type IntakePort } from '../kafka/inbound.ts';
 import { createNotificationPublisher } from '../kafka/outbound.ts';
-import { ensureTopics } from '../kafka/topics.ts';
+import { type BridgeTopicLimits, ensureBridgeTopics } from '../kafka/topics.ts';
 import type { KafkaConfig } from './config.ts';
 
 export type KafkaBridgeDependencies = {
@@ -31,19 +31,19 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
   });
   const admin = kafka.admin();
   await admin.connect();
+  let limits: BridgeTopicLimits;
   try {
-    await ensureTopics(
-      admin,
-      [
-        { topic: config.inboundTopic, partitions: config.topicPartitions },
-        { topic: config.dlqTopic, partitions: 1 },
-        { topic: config.notificationTopic, partitions: config.topicPartitions },
-      ],
-      config.createTopics,
-    );
+    limits = await ensureBridgeTopics(admin, {
+      inbound: config.inboundTopic,
+      dlq: config.dlqTopic,
+      notifications: config.notificationTopic,
+      partitions: config.topicPartitions,
+      create: config.createTopics,
+    });
   } finally {
     await admin.disconnect();
   }
+  for (const warning of limits.warnings) logger.warn({ logCode: 'kafka.dlq_limit_smaller' }, warning);
 
   const inbound = createInboundBridge({
     kafka,
@@ -73,16 +73,31 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
       await outbound.stop();
     },
     health(): Record<string, ComponentHealth> {
-      const { running, stalled } = inbound.status();
-      const kafkaIntake: ComponentHealth = !running
-        ? { status: 'down', detail: 'not consuming' }
-        : stalled.length > 0
+      const intake = inbound.status();
+      const { consumer, stalled } = intake;
+      const facts = {
+        consumer,
+        deadLettered: intake.deadLettered,
+        deadLetteredReduced: intake.deadLetteredReduced,
+        auditSkipped: intake.auditSkipped,
+        ...(limits.warnings.length === 0 ? {} : { warnings: limits.warnings }),
+      };
+      const lastCrash = consumer.lastCrash === undefined ? '' : `; last error: ${consumer.lastCrash.error}`;
+      const kafkaIntake: ComponentHealth =
+        consumer.state !== 'running'
           ? {
-              status: 'degraded',
-              detail: `${stalled.length} partition(s) retrying their head message`,
-              stalled,
+              status: 'down',
+              detail: `consumer ${consumer.state} since ${consumer.since}${lastCrash}`,
+              ...facts,
             }
-          : { status: 'up' };
+          : stalled.length > 0
+            ? {
+                status: 'degraded',
+                detail: `${stalled.length} partition(s) retrying their head message`,
+                stalled,
+                ...facts,
+              }
+            : { status: 'up', ...facts };
       const publisher = outbound.status();
       const kafkaNotifications: ComponentHealth =
         publisher.consumer?.state === 'running'

@@ -84,6 +84,12 @@ export type ConsumerState = {
   since: string;
   restarts: number;
   lastCrash?: { at: string; error: string };
+  /**
+   * The last time the group coordinator answered (a heartbeat, every few seconds while all is
+   * well, paused partitions or not; or a join). A consumer can be `running` and yet cut off from
+   * the broker while kafkajs retries: this says for how long.
+   */
+  lastContactAt?: string;
 };
 
 export type InboundStatus = {
@@ -172,6 +178,7 @@ export function createInboundBridge(options: InboundOptions) {
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let stopping = false;
+  let lastContactAt: number | undefined;
   let consumerState: ConsumerState = { state: 'stopped', since: new Date().toISOString(), restarts: 0 };
   const counts = { opened: 0, deadLettered: 0, deadLetteredReduced: 0, auditSkipped: 0, commitFailures: 0 };
 
@@ -486,6 +493,10 @@ export function createInboundBridge(options: InboundOptions) {
     next.on(next.events.GROUP_JOIN, ({ payload }) => {
       if (consumer !== next) return;
       assigned = new Set(payload.memberAssignment[topic] ?? []);
+      lastContactAt = Date.now();
+    });
+    next.on(next.events.HEARTBEAT, () => {
+      if (consumer === next) lastContactAt = Date.now();
     });
     next.on(next.events.CRASH, ({ payload }) => {
       if (consumer !== next || stopping) return;
@@ -589,7 +600,10 @@ export function createInboundBridge(options: InboundOptions) {
       }
       return {
         running: consumerState.state === 'running',
-        consumer: { ...consumerState },
+        consumer: {
+          ...consumerState,
+          ...(lastContactAt === undefined ? {} : { lastContactAt: new Date(lastContactAt).toISOString() }),
+        },
         stalled,
         ...counts,
       };

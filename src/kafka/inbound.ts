@@ -179,6 +179,10 @@ export function createInboundBridge(options: InboundOptions) {
   let producer: Producer | undefined;
   let stopping = false;
   let lastContactAt: number | undefined;
+  /** Crashes seen: a consumer that crashed while joining is not then called running. */
+  let crashes = 0;
+  /** Restart attempts since the consumer last ran: the backoff grows with them. */
+  let failedRestarts = 0;
   let consumerState: ConsumerState = { state: 'stopped', since: new Date().toISOString(), restarts: 0 };
   const counts = { opened: 0, deadLettered: 0, deadLetteredReduced: 0, auditSkipped: 0, commitFailures: 0 };
 
@@ -348,7 +352,7 @@ export function createInboundBridge(options: InboundOptions) {
   }
 
   /** Pauses the partition, rewinds it to this message and resumes it after the backoff. */
-  function retryLater(entry: Progress, payload: EachMessagePayload, error: unknown): void {
+  function retryLater(entry: Progress, payload: EachMessagePayload, owner: Consumer, error: unknown): void {
     const { partition, message } = payload;
     entry.failures++;
     const delay = delayOf(delays, entry.failures);
@@ -369,22 +373,21 @@ export function createInboundBridge(options: InboundOptions) {
       },
       'intake failed; will retry',
     );
-    const current = consumer!;
     // Returning (not throwing) keeps kafkajs from restarting its fetch loop; the seek makes the
     // next fetch of this partition start at this message again; autoCommit is off, so the
     // position kafkajs resolved past it is never committed.
     const resume = payload.pause();
-    current.seek({ topic, partition, offset: message.offset });
+    owner.seek({ topic, partition, offset: message.offset });
     const timer = setTimeout(() => {
       timers.delete(timer);
-      if (consumer === current) resume();
+      if (consumer === owner) resume();
     }, delay);
     timers.add(timer);
   }
 
-  async function commit(entry: Progress, partition: number): Promise<void> {
+  async function commit(entry: Progress, partition: number, owner: Consumer): Promise<void> {
     try {
-      await consumer!.commitOffsets([{ topic, partition, offset: (BigInt(entry.offset) + 1n).toString() }]);
+      await owner.commitOffsets([{ topic, partition, offset: (BigInt(entry.offset) + 1n).toString() }]);
       progress.delete(entry.id);
     } catch (error) {
       // The message is handled; a later commit on this partition covers it. Should it come back
@@ -424,7 +427,7 @@ export function createInboundBridge(options: InboundOptions) {
     return entry;
   }
 
-  async function handleMessage(payload: EachMessagePayload): Promise<void> {
+  async function handleMessage(payload: EachMessagePayload, owner: Consumer): Promise<void> {
     const entry = progressFor(payload);
     if (!entry.done) {
       const context = contextOf(payload);
@@ -434,7 +437,7 @@ export function createInboundBridge(options: InboundOptions) {
           break;
         } catch (error) {
           if (!fallBack(entry, payload, error)) {
-            retryLater(entry, payload, error);
+            retryLater(entry, payload, owner, error);
             return;
           }
         }
@@ -452,11 +455,14 @@ export function createInboundBridge(options: InboundOptions) {
       }
       entry.done = true;
     }
-    await commit(entry, payload.partition);
+    await commit(entry, payload.partition, owner);
   }
 
-  /** One consumer span per message, continuing the producer's trace when it sent one. */
-  function eachMessage(payload: EachMessagePayload): Promise<void> {
+  /**
+   * One consumer span per message, continuing the producer's trace when it sent one. `owner` is
+   * the consumer that delivered it: a retry or commit never goes to its successor after a restart.
+   */
+  function eachMessage(payload: EachMessagePayload, owner: Consumer): Promise<void> {
     const { partition, message } = payload;
     return inSpan(
       `kafka.consume ${topic}`,
@@ -470,7 +476,7 @@ export function createInboundBridge(options: InboundOptions) {
           'messaging.kafka.message.offset': Number(message.offset),
         },
       },
-      () => handleMessage(payload),
+      () => handleMessage(payload, owner),
     );
   }
 
@@ -513,11 +519,12 @@ export function createInboundBridge(options: InboundOptions) {
     await next.run({
       autoCommit: false,
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4,
-      eachMessage,
+      eachMessage: (payload) => eachMessage(payload, next),
     });
   }
 
   function crashed(error: Error): void {
+    crashes++;
     const at = new Date().toISOString();
     const wasRestarting = consumerState.state === 'restarting';
     consumerState = {
@@ -526,33 +533,37 @@ export function createInboundBridge(options: InboundOptions) {
       since: wasRestarting ? consumerState.since : at,
       lastCrash: { at, error: messageOf(error) },
     };
-    restart(error, 1);
+    restart(error);
   }
 
-  function restart(error: unknown, attempt: number): void {
-    const delay = delayOf(restartDelays, attempt);
+  function restart(error: unknown): void {
+    failedRestarts++;
+    const delay = delayOf(restartDelays, failedRestarts);
     logger.error(
-      { logCode: 'kafka.consumer_crashed', attempt, restartInMs: delay, err: error },
+      { logCode: 'kafka.consumer_crashed', attempt: failedRestarts, restartInMs: delay, err: error },
       'intake consumer stopped; restarting it',
     );
     const timer = setTimeout(async () => {
       timers.delete(timer);
       if (stopping) return;
       const previous = consumer;
+      const crashesBefore = crashes;
       consumerState = { ...consumerState, restarts: consumerState.restarts + 1 };
       try {
         await previous?.disconnect().catch(() => undefined);
         await startConsumer();
-        if (stopping) return;
+        // A consumer that crashed while joining has already scheduled the next attempt.
+        if (stopping || crashes !== crashesBefore) return;
+        failedRestarts = 0;
         setState('running');
-        logger.info({ logCode: 'kafka.consumer_restarted', attempt }, 'intake consumer running again');
+        logger.info({ logCode: 'kafka.consumer_restarted' }, 'intake consumer running again');
       } catch (startError) {
         if (stopping) return;
         consumerState = {
           ...consumerState,
           lastCrash: { at: new Date().toISOString(), error: messageOf(startError) },
         };
-        restart(startError, attempt + 1);
+        restart(startError);
       }
     }, delay);
     timers.add(timer);
@@ -570,8 +581,9 @@ export function createInboundBridge(options: InboundOptions) {
         createPartitioner: Partitioners.DefaultPartitioner,
       });
       await producer.connect();
+      const crashesBefore = crashes;
       await startConsumer();
-      setState('running');
+      if (crashes === crashesBefore) setState('running');
       logger.info({ topic, groupId: options.groupId }, 'intake bridge consuming');
     },
     /** Stops fetching, lets the message in hand finish, and disconnects. */

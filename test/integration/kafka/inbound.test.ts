@@ -45,7 +45,7 @@ function recordingIntake(options: { failTimes?: number } = {}) {
       }
       if (failuresLeft > 0) {
         failuresLeft -= 1;
-        throw new Error('event store unreachable');
+        throw new DomainError('eventstore.unavailable', 'event store unreachable', {}, { transient: true });
       }
       opened.push({ intake, context });
     },

@@ -466,9 +466,9 @@ export function createCaseService(deps: CaseServiceDependencies) {
   };
 
   function kafkaReceipt(context: IntakeContext) {
-    const { topic, partition, offset, key } = context.source;
+    const { topic, partition, offset, timestamp, key } = context.source;
     return {
-      receipt_id: deps.ids('kafka-intake', topic, String(partition), offset),
+      receipt_id: deps.ids('kafka-intake', topic, String(partition), offset, timestamp),
       source: 'kafka' as const,
       transport: { topic, partition: String(partition), offset, ...(key === undefined ? {} : { key }) },
       idempotency_key: context.idempotencyKey,

@@ -3,10 +3,63 @@ import type { Logger } from 'pino';
 import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { ComponentHealth } from '../http/health.ts';
-import { createInboundBridge, type IntakePort } from '../kafka/inbound.ts';
+import { createInboundBridge, type InboundStatus, type IntakePort } from '../kafka/inbound.ts';
 import { createNotificationPublisher } from '../kafka/outbound.ts';
-import { ensureTopics } from '../kafka/topics.ts';
+import { type BridgeTopicLimits, ensureBridgeTopics } from '../kafka/topics.ts';
 import type { KafkaConfig } from './config.ts';
+
+/**
+ * How long the intake consumer may go without an answer from its group coordinator before
+ * health calls it down: the broker's default session timeout, after which the group has dropped
+ * it anyway (heartbeats come every 3 s while all is well).
+ */
+export const NO_CONTACT_MS = 30_000;
+
+/**
+ * The intake's health, from its status: `down` while the consumer is not running (starting,
+ * restarting after a crash, stopped) or has not heard from its group coordinator for
+ * {@link NO_CONTACT_MS}; `degraded` while a partition retries its head message; else `up`.
+ * Each answer carries the consumer's state and since when, and the dead-letter counts.
+ */
+export function intakeHealth(
+  status: InboundStatus,
+  warnings: readonly string[],
+  now: number,
+): ComponentHealth {
+  const { consumer, stalled } = status;
+  const facts = {
+    consumer,
+    deadLettered: status.deadLettered,
+    deadLetteredReduced: status.deadLetteredReduced,
+    auditSkipped: status.auditSkipped,
+    ...(warnings.length === 0 ? {} : { warnings }),
+  };
+  if (consumer.state !== 'running') {
+    const lastCrash = consumer.lastCrash === undefined ? '' : `; last error: ${consumer.lastCrash.error}`;
+    return {
+      status: 'down',
+      detail: `consumer ${consumer.state} since ${consumer.since}${lastCrash}`,
+      ...facts,
+    };
+  }
+  const lastContact = consumer.lastContactAt ?? consumer.since;
+  if (now - Date.parse(lastContact) > NO_CONTACT_MS) {
+    return {
+      status: 'down',
+      detail: `no answer from the Kafka group coordinator since ${lastContact}`,
+      ...facts,
+    };
+  }
+  if (stalled.length > 0) {
+    return {
+      status: 'degraded',
+      detail: `${stalled.length} partition(s) retrying their head message`,
+      stalled,
+      ...facts,
+    };
+  }
+  return { status: 'up', ...facts };
+}
 
 export type KafkaBridgeDependencies = {
   intake: IntakePort;
@@ -31,19 +84,19 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
   });
   const admin = kafka.admin();
   await admin.connect();
+  let limits: BridgeTopicLimits;
   try {
-    await ensureTopics(
-      admin,
-      [
-        { topic: config.inboundTopic, partitions: config.topicPartitions },
-        { topic: config.dlqTopic, partitions: 1 },
-        { topic: config.notificationTopic, partitions: config.topicPartitions },
-      ],
-      config.createTopics,
-    );
+    limits = await ensureBridgeTopics(admin, {
+      inbound: config.inboundTopic,
+      dlq: config.dlqTopic,
+      notifications: config.notificationTopic,
+      partitions: config.topicPartitions,
+      create: config.createTopics,
+    });
   } finally {
     await admin.disconnect();
   }
+  for (const warning of limits.warnings) logger.warn({ logCode: 'kafka.dlq_limit_smaller' }, warning);
 
   const inbound = createInboundBridge({
     kafka,
@@ -73,16 +126,7 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
       await outbound.stop();
     },
     health(): Record<string, ComponentHealth> {
-      const { running, stalled } = inbound.status();
-      const kafkaIntake: ComponentHealth = !running
-        ? { status: 'down', detail: 'not consuming' }
-        : stalled.length > 0
-          ? {
-              status: 'degraded',
-              detail: `${stalled.length} partition(s) retrying their head message`,
-              stalled,
-            }
-          : { status: 'up' };
+      const kafkaIntake = intakeHealth(inbound.status(), limits.warnings, Date.now());
       const publisher = outbound.status();
       const kafkaNotifications: ComponentHealth =
         publisher.consumer?.state === 'running'

@@ -128,6 +128,12 @@ export function deadLetterView({ partition, message }: DeadLetter, topic: string
     reason: header('dlq-error-reason') ?? null,
     violations,
     failed_at: header('dlq-failed-at') ?? null,
+    original_timestamp: header('dlq-original-timestamp') ?? null,
+    // Set when the dead letter does not carry the whole value (see src/kafka/dead-letter-writer.ts).
+    reduced: header('dlq-reduced') ?? null,
+    value_bytes: header('dlq-value-bytes') === undefined ? null : Number(header('dlq-value-bytes')),
+    value_sha256: header('dlq-value-sha256') ?? null,
+    audit_failed: header('dlq-audit-failed') ?? null,
     key: message.key?.toString('utf8') ?? null,
     value: value === null ? null : value.slice(0, 2_000),
   };

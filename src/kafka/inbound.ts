@@ -1,20 +1,23 @@
-import {
-  type Consumer,
-  type EachMessagePayload,
-  type IHeaders,
-  type Kafka,
-  Partitioners,
-  type Producer,
-} from 'kafkajs';
+import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DomainError } from '../eventsourcing/core/errors.ts';
+import { DomainError, isTransient } from '../eventsourcing/core/errors.ts';
 import { inSpan, SpanKind } from '../observability/tracing.ts';
+import { DEAD_LETTER_CUT_VALUE_BYTES, type DeadLetterForm, writeDeadLetter } from './dead-letter-writer.ts';
 import { headerText } from './headers.ts';
+import { decodeIntakeValue } from './intake-value.ts';
 
 export type Violation = { path: string; message: string };
 
 /** Where an intake came from, for the audit trail and the dead-letter headers. */
-export type IntakeSource = { topic: string; partition: number; offset: string; key: string | undefined };
+export type IntakeSource = {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** The record's timestamp (ms since the epoch, as Kafka stores it). */
+  timestamp: string;
+  key: string | undefined;
+};
 
 export type IntakeContext = {
   idempotencyKey: string;
@@ -33,6 +36,8 @@ export type IntakePort = {
   recordRejected(rejection: Rejection, context: IntakeContext): Promise<void>;
 };
 
+export type Backoff = { initial: number; max: number };
+
 export type InboundOptions = {
   kafka: Kafka;
   logger: Logger;
@@ -44,144 +49,421 @@ export type InboundOptions = {
   maxMessageBytes: number;
   /** How many partitions are handled at once; one partition is always handled in order. */
   partitionsConcurrently?: number;
-  /** Backoff between retries of a message that failed for a transient reason. */
-  retryDelayMs?: { initial: number; max: number };
+  /** Backoff between attempts at a message whose handling failed (default 200 ms doubling to 30 s). */
+  retryDelayMs?: Backoff;
+  /** Attempts at a message failing with an unclassified error before it is dead-lettered (default 5). */
+  maxUnclassifiedAttempts?: number;
+  /** Failed attempts at writing a dead letter in full before only reduced forms are tried (default 3). */
+  deadLetterFullAttempts?: number;
+  /** Bytes of the value kept by a `value-cut` dead letter (default 64 KiB). */
+  deadLetterCutValueBytes?: number;
+  /** Backoff between attempts to bring a crashed consumer back (default 1 s doubling to 30 s). */
+  restartDelayMs?: Backoff;
   /** Called after each batch with how far the partition's committed position is behind its end. */
   onLag?: (topic: string, partition: number, lag: number) => void;
 };
 
+/** The step of a message's handling that failed: the intake itself, its audit record, or its dead letter. */
+export type Step = 'open' | 'audit' | 'dead-letter';
+
 export type PartitionHealth = {
   partition: number;
   offset: string;
+  step: Step;
+  /** Transient errors are retried for as long as they last; unclassified ones a bounded number of times. */
+  errorClass: 'transient' | 'unclassified' | 'dead-letter';
   failures: number;
   lastError: string;
   since: string;
+  nextAttemptAt: string;
+};
+
+export type ConsumerState = {
+  /** `restarting`: the consumer crashed and is being brought back; nothing is consumed meanwhile. */
+  state: 'starting' | 'running' | 'restarting' | 'stopped';
+  since: string;
+  restarts: number;
+  lastCrash?: { at: string; error: string };
+  /**
+   * The last time the group coordinator answered (a heartbeat, every few seconds while all is
+   * well, paused partitions or not; or a join). A consumer can be `running` and yet cut off from
+   * the broker while kafkajs retries: this says for how long.
+   */
+  lastContactAt?: string;
 };
 
 export type InboundStatus = {
   running: boolean;
+  consumer: ConsumerState;
   stalled: PartitionHealth[];
-  deadLettered: number;
   opened: number;
+  deadLettered: number;
+  /** Dead letters written without their full value (see `DeadLetterForm`). */
+  deadLetteredReduced: number;
+  /** Dead letters written although their audit record could not be. */
+  auditSkipped: number;
+  /** Offset commits that failed: those messages may be delivered again (they are idempotent). */
+  commitFailures: number;
 };
 
-type Verdict = { kind: 'opened' } | { kind: 'dead-letter'; rejection: Rejection };
+/**
+ * What has been done for one message. It outlives a failed attempt and a crashed consumer (not
+ * the process), so a step already done (the audit record, the dead letter) is not done again when
+ * a later step fails and the message comes round again.
+ */
+type Progress = {
+  id: string;
+  partition: number;
+  offset: string;
+  opened: boolean;
+  rejection?: Rejection;
+  audit: 'pending' | 'written' | 'skipped';
+  auditFailure?: string;
+  letter?: DeadLetterForm;
+  /** Handled; only the offset commit is left. */
+  done: boolean;
+  step: Step;
+  failures: number;
+  unclassifiedFailures: number;
+  letterFailures: number;
+  lastError?: string;
+  errorClass?: PartitionHealth['errorClass'];
+  since?: string;
+  nextAttemptAt?: string;
+};
+
+/** Handled messages whose commit failed are remembered this long (by count) to skip them on redelivery. */
+const MAX_REMEMBERED = 10_000;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const delayOf = (backoff: Backoff, failures: number) =>
+  Math.min(backoff.max, backoff.initial * 2 ** Math.max(0, failures - 1));
 
 /**
  * Kafka → command bridge for intake messages.
  *
- * Per message, in order: decode (UTF-8 JSON) → validate → open the case → let the offset be
- * committed. A message that can never succeed (bad JSON, schema violations, too large, a domain
- * rule) goes to the dead-letter topic with its key, value and headers plus the reason, is
- * recorded in the intake audit, and only then is its offset committed. A transient failure
- * (event store down, timeout) pauses that partition, backs off and retries the same message, so
- * nothing is skipped and the other partitions keep flowing. The idempotency key is the
- * `idempotency-key` or `message-id` header, else topic/partition/offset, so a redelivery opens no
- * second case.
+ * Per message, in order: decode (UTF-8 JSON) → validate → open the case → commit the offset. A
+ * message that can never succeed (empty, too large, not UTF-8, not JSON, schema violations, a
+ * broken domain rule) is recorded in the intake audit first, then written to the dead-letter
+ * topic, then its offset is committed; a step done is not repeated when a later one fails.
+ *
+ * Errors decide what happens: a transient one (`isTransient`: event store unreachable, busy case)
+ * is retried with backoff for as long as it lasts; a `DomainError` that is not transient is
+ * dead-lettered with its code at once; anything else is retried `maxUnclassifiedAttempts` times,
+ * then dead-lettered as `intake.processing_failed` with the error's message. A retry pauses only
+ * that partition and rewinds it to the message (nothing is thrown into kafkajs, so no error ends
+ * the consumer), while the other partitions keep flowing. A dead letter the topic refuses for its
+ * size is written in a reduced form (see `DeadLetterForm`); one that cannot be written at all is
+ * retried, and after `deadLetterFullAttempts` only reduced forms are tried.
+ *
+ * Offsets are committed by hand after each message. Should the consumer crash anyway (the broker
+ * gone for longer than kafkajs retries), it is rebuilt with backoff until it runs again;
+ * `status()` says which state it is in and since when.
+ *
+ * The idempotency key is the `idempotency-key` or `message-id` header, else
+ * `kafka:<topic>/<partition>/<offset>@<timestamp>`: a redelivered record keeps its offset and
+ * timestamp, so it opens no second case, while a record at the same offset of a re-created topic
+ * (offsets start again at 0) has a later timestamp and counts as new.
  */
 export function createInboundBridge(options: InboundOptions) {
-  const { kafka, logger, intake } = options;
+  const { kafka, logger, intake, topic } = options;
   const delays = options.retryDelayMs ?? { initial: 200, max: 30_000 };
-  const stalled = new Map<number, PartitionHealth>();
+  const restartDelays = options.restartDelayMs ?? { initial: 1_000, max: 30_000 };
+  const maxUnclassified = options.maxUnclassifiedAttempts ?? 5;
+  const fullAttempts = options.deadLetterFullAttempts ?? 3;
+  const cutValueBytes = options.deadLetterCutValueBytes ?? DEAD_LETTER_CUT_VALUE_BYTES;
+  const progress = new Map<string, Progress>();
+  const timers = new Set<NodeJS.Timeout>();
+  let assigned = new Set<number>();
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
-  let running = false;
-  let deadLettered = 0;
-  let opened = 0;
+  let stopping = false;
+  let lastContactAt: number | undefined;
+  /** Crashes seen: a consumer that crashed while joining is not then called running. */
+  let crashes = 0;
+  /** Restart attempts since the consumer last ran: the backoff grows with them. */
+  let failedRestarts = 0;
+  let consumerState: ConsumerState = { state: 'stopped', since: new Date().toISOString(), restarts: 0 };
+  const counts = { opened: 0, deadLettered: 0, deadLetteredReduced: 0, auditSkipped: 0, commitFailures: 0 };
 
   function contextOf(payload: EachMessagePayload): IntakeContext {
-    const { topic, partition, message } = payload;
+    const { partition, message } = payload;
     const key = message.key?.toString('utf8');
     const explicitKey =
       headerText(message.headers, 'idempotency-key') ?? headerText(message.headers, 'message-id');
     const traceparent = headerText(message.headers, 'traceparent');
+    const position = `${topic}/${partition}/${message.offset}@${message.timestamp}`;
     return {
-      idempotencyKey: explicitKey ?? `kafka:${topic}/${partition}/${message.offset}`,
-      correlationId:
-        headerText(message.headers, 'correlation-id') ??
-        explicitKey ??
-        `${topic}/${partition}/${message.offset}`,
+      idempotencyKey: explicitKey ?? `kafka:${position}`,
+      correlationId: headerText(message.headers, 'correlation-id') ?? explicitKey ?? position,
       actor: `kafka:${topic}`,
       ...(traceparent === undefined ? {} : { traceparent }),
-      source: { topic, partition, offset: message.offset, key },
+      source: { topic, partition, offset: message.offset, timestamp: message.timestamp, key },
     };
   }
 
-  async function judge(value: Buffer | null, context: IntakeContext): Promise<Verdict> {
-    const raw = value?.toString('utf8') ?? '';
-    const refuse = (code: string, reason: string, violations: Violation[] = []): Verdict => ({
-      kind: 'dead-letter',
-      rejection: { code, reason, violations, raw },
-    });
-    if (value === null) return refuse('intake.empty', 'the message has no value');
-    if (value.length > options.maxMessageBytes) {
-      return refuse(
-        'intake.too_large',
-        `the message has ${value.length} bytes; at most ${options.maxMessageBytes} are accepted`,
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(value));
-    } catch (error) {
-      return refuse(
-        'intake.invalid_json',
-        `not UTF-8 JSON: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    const checked = intake.validate(parsed);
+  /**
+   * The value as text for the audit record: whole up to the intake limit, beyond it only as much
+   * as a reduced dead letter keeps (the whole value is in the dead-letter topic).
+   */
+  function rawText(value: Buffer | null): string {
+    if (value === null) return '';
+    return (value.length > options.maxMessageBytes ? value.subarray(0, cutValueBytes) : value).toString(
+      'utf8',
+    );
+  }
+
+  /** The intake opened, or why it never will be; throws what may pass (transient or unclassified). */
+  async function judge(value: Buffer | null, context: IntakeContext): Promise<Rejection | 'opened'> {
+    const decoded = decodeIntakeValue(value, options.maxMessageBytes);
+    const raw = rawText(value);
+    if (!decoded.ok) return { code: decoded.code, reason: decoded.reason, violations: [], raw };
+    const checked = intake.validate(decoded.value);
     if (!checked.ok) {
-      return refuse('intake.invalid', `${checked.violations.length} schema violation(s)`, checked.violations);
+      return {
+        code: 'intake.invalid',
+        reason: `${checked.violations.length} schema violation(s)`,
+        violations: checked.violations,
+        raw,
+      };
     }
     try {
       await intake.open(checked.intake, context);
-      return { kind: 'opened' };
+      return 'opened';
     } catch (error) {
-      // A broken business rule will break the same way on every retry: dead-letter it.
-      if (error instanceof DomainError && !error.transient) return refuse(error.code, error.message);
+      // A broken business rule breaks the same way on every retry: dead-letter it with its code.
+      if (error instanceof DomainError && !error.transient) {
+        return { code: error.code, reason: error.message, violations: [], raw };
+      }
       throw error;
     }
   }
 
-  async function deadLetter(
+  /** Runs the steps not yet done for this message; throws the error of the step that failed. */
+  async function advance(
+    entry: Progress,
     payload: EachMessagePayload,
     context: IntakeContext,
-    rejection: Rejection,
   ): Promise<void> {
-    const { topic, partition, message } = payload;
-    const headers: IHeaders = {
-      ...message.headers,
-      'dlq-error-code': rejection.code,
-      'dlq-error-reason': rejection.reason,
-      'dlq-violations': JSON.stringify(rejection.violations),
-      'dlq-original-topic': topic,
-      'dlq-original-partition': String(partition),
-      'dlq-original-offset': message.offset,
-      'dlq-original-timestamp': message.timestamp,
-      'dlq-failed-at': new Date().toISOString(),
-    };
-    await producer!.send({
-      topic: options.dlqTopic,
-      acks: -1,
-      messages: [{ key: message.key, value: message.value, headers }],
-    });
-    await intake.recordRejected(rejection, context);
-    deadLettered++;
-    logger.warn(
-      {
-        topic,
+    if (!entry.opened && entry.rejection === undefined) {
+      entry.step = 'open';
+      const verdict = await judge(payload.message.value, context);
+      if (verdict === 'opened') {
+        entry.opened = true;
+        counts.opened++;
+        return;
+      }
+      entry.rejection = verdict;
+    }
+    const rejection = entry.rejection;
+    if (entry.opened || rejection === undefined) return;
+    if (entry.audit === 'pending') {
+      entry.step = 'audit';
+      await intake.recordRejected(rejection, context);
+      entry.audit = 'written';
+    }
+    if (entry.letter === undefined) {
+      entry.step = 'dead-letter';
+      const { message, partition } = payload;
+      const written = await writeDeadLetter(
+        (record) => producer!.send({ topic: options.dlqTopic, acks: -1, messages: [record] }),
+        {
+          topic,
+          partition,
+          offset: message.offset,
+          timestamp: message.timestamp,
+          key: message.key,
+          value: message.value,
+          headers: message.headers,
+          code: rejection.code,
+          reason: rejection.reason,
+          violations: rejection.violations,
+          failedAt: new Date().toISOString(),
+          ...(entry.auditFailure === undefined ? {} : { auditFailure: entry.auditFailure }),
+        },
+        {
+          cutValueBytes,
+          ...(entry.letterFailures >= fullAttempts
+            ? { reducedOnly: `the full form failed ${entry.letterFailures} times: ${entry.lastError ?? ''}` }
+            : {}),
+        },
+      );
+      entry.letter = written.form;
+      counts.deadLettered++;
+      const fields = {
         partition,
         offset: message.offset,
         code: rejection.code,
         violations: rejection.violations.length,
-      },
-      'intake message dead-lettered',
-    );
+      };
+      if (written.form === 'full') logger.warn(fields, 'intake message dead-lettered');
+      else {
+        counts.deadLetteredReduced++;
+        logger.error(
+          {
+            ...fields,
+            logCode: 'kafka.dead_letter_reduced',
+            form: written.form,
+            because: written.reducedBecause,
+          },
+          'intake message dead-lettered in reduced form',
+        );
+      }
+    }
   }
 
-  /** One consumer span per message, continuing the producer's trace when it sent one. */
-  function eachMessage(payload: EachMessagePayload): Promise<void> {
-    const { topic, partition, message } = payload;
+  /**
+   * After a failed step: true when the failure is final for that step and a fallback was set
+   * (dead-letter the intake as `intake.processing_failed`, or write the dead letter without its
+   * audit record), so the caller goes on at once; false when the message is to be retried later.
+   */
+  function fallBack(entry: Progress, payload: EachMessagePayload, error: unknown): boolean {
+    if (entry.step === 'dead-letter') {
+      entry.letterFailures++;
+      entry.errorClass = 'dead-letter';
+      return false;
+    }
+    if (isTransient(error)) {
+      entry.errorClass = 'transient';
+      return false;
+    }
+    entry.errorClass = 'unclassified';
+    entry.unclassifiedFailures++;
+    if (entry.unclassifiedFailures < maxUnclassified) return false;
+    const reason = `failed ${entry.unclassifiedFailures} times: ${messageOf(error)}`;
+    if (entry.step === 'open') {
+      entry.rejection = {
+        code: 'intake.processing_failed',
+        reason,
+        violations: [],
+        raw: rawText(payload.message.value),
+      };
+      entry.unclassifiedFailures = 0;
+      return true;
+    }
+    entry.audit = 'skipped';
+    entry.auditFailure = reason;
+    counts.auditSkipped++;
+    logger.error(
+      { partition: entry.partition, offset: entry.offset, logCode: 'kafka.audit_failed', err: error },
+      'intake audit record could not be written; dead-lettering without it',
+    );
+    return true;
+  }
+
+  /** Pauses the partition, rewinds it to this message and resumes it after the backoff. */
+  function retryLater(entry: Progress, payload: EachMessagePayload, owner: Consumer, error: unknown): void {
+    const { partition, message } = payload;
+    entry.failures++;
+    const delay = delayOf(delays, entry.failures);
+    const now = Date.now();
+    entry.since ??= new Date(now).toISOString();
+    entry.lastError = messageOf(error);
+    entry.nextAttemptAt = new Date(now + delay).toISOString();
+    logger.error(
+      {
+        partition,
+        offset: message.offset,
+        step: entry.step,
+        errorClass: entry.errorClass,
+        failures: entry.failures,
+        retryInMs: delay,
+        logCode: 'kafka.intake_retrying',
+        err: error,
+      },
+      'intake failed; will retry',
+    );
+    // Returning (not throwing) keeps kafkajs from restarting its fetch loop; the seek makes the
+    // next fetch of this partition start at this message again; autoCommit is off, so the
+    // position kafkajs resolved past it is never committed.
+    const resume = payload.pause();
+    owner.seek({ topic, partition, offset: message.offset });
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (consumer === owner) resume();
+    }, delay);
+    timers.add(timer);
+  }
+
+  async function commit(entry: Progress, partition: number, owner: Consumer): Promise<void> {
+    try {
+      await owner.commitOffsets([{ topic, partition, offset: (BigInt(entry.offset) + 1n).toString() }]);
+      progress.delete(entry.id);
+    } catch (error) {
+      // The message is handled; a later commit on this partition covers it. Should it come back
+      // before that (a rebalance), the remembered progress skips straight to the commit.
+      counts.commitFailures++;
+      logger.warn(
+        { partition, offset: entry.offset, logCode: 'kafka.commit_failed', err: error },
+        'offset commit failed; the message may be delivered again',
+      );
+    }
+  }
+
+  function progressFor(payload: EachMessagePayload): Progress {
+    const { partition, message } = payload;
+    const id = `${partition}/${message.offset}/${message.timestamp}`;
+    const known = progress.get(id);
+    if (known !== undefined) return known;
+    // A partition works on one message at a time: an unfinished entry for another offset was
+    // left behind by a rebalance; it holds nothing that could be written twice.
+    for (const [otherId, other] of progress) {
+      if (other.partition === partition && !other.done) progress.delete(otherId);
+    }
+    if (progress.size >= MAX_REMEMBERED) progress.delete(progress.keys().next().value!);
+    const entry: Progress = {
+      id,
+      partition,
+      offset: message.offset,
+      opened: false,
+      audit: 'pending',
+      done: false,
+      step: 'open',
+      failures: 0,
+      unclassifiedFailures: 0,
+      letterFailures: 0,
+    };
+    progress.set(id, entry);
+    return entry;
+  }
+
+  async function handleMessage(payload: EachMessagePayload, owner: Consumer): Promise<void> {
+    const entry = progressFor(payload);
+    if (!entry.done) {
+      const context = contextOf(payload);
+      for (;;) {
+        try {
+          await advance(entry, payload, context);
+          break;
+        } catch (error) {
+          if (!fallBack(entry, payload, error)) {
+            retryLater(entry, payload, owner, error);
+            return;
+          }
+        }
+      }
+      if (entry.failures > 0) {
+        logger.info(
+          {
+            partition: entry.partition,
+            offset: entry.offset,
+            failures: entry.failures,
+            logCode: 'kafka.intake_recovered',
+          },
+          'intake message handled after retries',
+        );
+      }
+      entry.done = true;
+    }
+    await commit(entry, payload.partition, owner);
+  }
+
+  /**
+   * One consumer span per message, continuing the producer's trace when it sent one. `owner` is
+   * the consumer that delivered it: a retry or commit never goes to its successor after a restart.
+   */
+  function eachMessage(payload: EachMessagePayload, owner: Consumer): Promise<void> {
+    const { partition, message } = payload;
     return inSpan(
       `kafka.consume ${topic}`,
       {
@@ -194,45 +476,103 @@ export function createInboundBridge(options: InboundOptions) {
           'messaging.kafka.message.offset': Number(message.offset),
         },
       },
-      () => handleMessage(payload),
+      () => handleMessage(payload, owner),
     );
   }
 
-  async function handleMessage(payload: EachMessagePayload): Promise<void> {
-    const { partition, message } = payload;
-    const context = contextOf(payload);
-    try {
-      const verdict = await judge(message.value, context);
-      if (verdict.kind === 'dead-letter') await deadLetter(payload, context, verdict.rejection);
-      else opened++;
-      stalled.delete(partition);
-    } catch (error) {
-      const previous = stalled.get(partition);
-      const failures =
-        previous !== undefined && previous.offset === message.offset ? previous.failures + 1 : 1;
-      const delay = Math.min(delays.max, delays.initial * 2 ** (failures - 1));
-      const reason = error instanceof Error ? error.message : String(error);
-      stalled.set(partition, {
-        partition,
-        offset: message.offset,
-        failures,
-        lastError: reason,
-        since: previous?.since ?? new Date().toISOString(),
-      });
-      logger.error(
-        { partition, offset: message.offset, failures, retryInMs: delay, err: error },
-        'intake failed; will retry',
+  function setState(state: ConsumerState['state'], extra: Partial<ConsumerState> = {}): void {
+    consumerState = { ...consumerState, ...extra, state, since: new Date().toISOString() };
+  }
+
+  /** A new consumer joined to the group and consuming; the previous one, if any, is left behind. */
+  async function startConsumer(): Promise<void> {
+    const next = kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      // Also how long kafkajs sleeps when every assigned partition is paused: a retry waits for
+      // its backoff plus up to this (kafkajs' default is 5 s; the Java client's 500 ms).
+      maxWaitTimeInMs: 500,
+      // kafkajs restarts a crashed consumer only for some errors; this bridge restarts it for all.
+      retry: { retries: 5, restartOnFailure: async () => false },
+    });
+    consumer = next;
+    next.on(next.events.GROUP_JOIN, ({ payload }) => {
+      if (consumer !== next) return;
+      assigned = new Set(payload.memberAssignment[topic] ?? []);
+      lastContactAt = Date.now();
+    });
+    next.on(next.events.HEARTBEAT, () => {
+      if (consumer === next) lastContactAt = Date.now();
+    });
+    next.on(next.events.CRASH, ({ payload }) => {
+      if (consumer !== next || stopping) return;
+      crashed(payload.error);
+    });
+    const onLag = options.onLag;
+    if (onLag !== undefined) {
+      next.on(next.events.END_BATCH_PROCESS, ({ payload }) =>
+        onLag(payload.topic, payload.partition, Number(payload.offsetLagLow)),
       );
-      // Pausing and rethrowing makes the consumer come back to this very offset after the delay,
-      // without committing it and without holding up the other partitions.
-      const resume = payload.pause();
-      setTimeout(resume, delay).unref();
-      throw error;
     }
+    await next.connect();
+    await next.subscribe({ topic, fromBeginning: true });
+    await next.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4,
+      eachMessage: (payload) => eachMessage(payload, next),
+    });
+  }
+
+  function crashed(error: Error): void {
+    crashes++;
+    const at = new Date().toISOString();
+    const wasRestarting = consumerState.state === 'restarting';
+    consumerState = {
+      ...consumerState,
+      state: 'restarting',
+      since: wasRestarting ? consumerState.since : at,
+      lastCrash: { at, error: messageOf(error) },
+    };
+    restart(error);
+  }
+
+  function restart(error: unknown): void {
+    failedRestarts++;
+    const delay = delayOf(restartDelays, failedRestarts);
+    logger.error(
+      { logCode: 'kafka.consumer_crashed', attempt: failedRestarts, restartInMs: delay, err: error },
+      'intake consumer stopped; restarting it',
+    );
+    const timer = setTimeout(async () => {
+      timers.delete(timer);
+      if (stopping) return;
+      const previous = consumer;
+      const crashesBefore = crashes;
+      consumerState = { ...consumerState, restarts: consumerState.restarts + 1 };
+      try {
+        await previous?.disconnect().catch(() => undefined);
+        await startConsumer();
+        // A consumer that crashed while joining has already scheduled the next attempt.
+        if (stopping || crashes !== crashesBefore) return;
+        failedRestarts = 0;
+        setState('running');
+        logger.info({ logCode: 'kafka.consumer_restarted' }, 'intake consumer running again');
+      } catch (startError) {
+        if (stopping) return;
+        consumerState = {
+          ...consumerState,
+          lastCrash: { at: new Date().toISOString(), error: messageOf(startError) },
+        };
+        restart(startError);
+      }
+    }, delay);
+    timers.add(timer);
   }
 
   return {
     async start(): Promise<void> {
+      stopping = false;
+      setState('starting');
       // The partitioner named explicitly (murmur2, as the Java client): keys land where other
       // clients put them, and kafkajs does not warn about its changed default at every start.
       producer = kafka.producer({
@@ -241,30 +581,44 @@ export function createInboundBridge(options: InboundOptions) {
         createPartitioner: Partitioners.DefaultPartitioner,
       });
       await producer.connect();
-      consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
-      await consumer.connect();
-      await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-      const onLag = options.onLag;
-      if (onLag !== undefined) {
-        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
-          onLag(payload.topic, payload.partition, Number(payload.offsetLagLow)),
-        );
-      }
-      await consumer.run({
-        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4,
-        eachMessage,
-      });
-      running = true;
-      logger.info({ topic: options.topic, groupId: options.groupId }, 'intake bridge consuming');
+      const crashesBefore = crashes;
+      await startConsumer();
+      if (crashes === crashesBefore) setState('running');
+      logger.info({ topic, groupId: options.groupId }, 'intake bridge consuming');
     },
-    /** Stops fetching, lets the message in hand finish, commits, and disconnects. */
+    /** Stops fetching, lets the message in hand finish, and disconnects. */
     async stop(): Promise<void> {
-      running = false;
+      stopping = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
       await consumer?.disconnect();
       await producer?.disconnect();
+      setState('stopped');
     },
     status(): InboundStatus {
-      return { running, stalled: [...stalled.values()], deadLettered, opened };
+      const stalled: PartitionHealth[] = [];
+      for (const entry of progress.values()) {
+        if (entry.done || entry.failures === 0 || !assigned.has(entry.partition)) continue;
+        stalled.push({
+          partition: entry.partition,
+          offset: entry.offset,
+          step: entry.step,
+          errorClass: entry.errorClass ?? 'unclassified',
+          failures: entry.failures,
+          lastError: entry.lastError ?? '',
+          since: entry.since ?? '',
+          nextAttemptAt: entry.nextAttemptAt ?? '',
+        });
+      }
+      return {
+        running: consumerState.state === 'running',
+        consumer: {
+          ...consumerState,
+          ...(lastContactAt === undefined ? {} : { lastContactAt: new Date(lastContactAt).toISOString() }),
+        },
+        stalled,
+        ...counts,
+      };
     },
   };
 }

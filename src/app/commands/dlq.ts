@@ -97,6 +97,14 @@ function describe({ partition, message }: DeadLetter, topic: string): string[] {
     `${origin}  ${header('dlq-error-code') ?? '(no error code)'}  failed at ${header('dlq-failed-at') ?? '?'}  (${topic}/${partition}/${message.offset})`,
     `  reason: ${printable(header('dlq-error-reason') ?? '-')}`,
     ...violationsOf(message.headers).map((violation) => `  violation ${printable(violation)}`),
+    ...(header('dlq-reduced') === undefined
+      ? []
+      : [
+          `  reduced: ${header('dlq-reduced')}, the original value had ${header('dlq-value-bytes') ?? '?'} bytes, sha256 ${header('dlq-value-sha256') ?? '?'}`,
+        ]),
+    ...(header('dlq-audit-failed') === undefined
+      ? []
+      : [`  not in the intake audit: ${printable(header('dlq-audit-failed') ?? '')}`]),
     `  key: ${message.key === null ? '(none)' : printable(message.key.toString('utf8'))}`,
     `  value: ${value === null ? '(none)' : value.length > 200 ? `${value.slice(0, 200)}…` : value}`,
   ];

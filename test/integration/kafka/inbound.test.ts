@@ -45,7 +45,7 @@ function recordingIntake(options: { failTimes?: number } = {}) {
       }
       if (failuresLeft > 0) {
         failuresLeft -= 1;
-        throw new Error('event store unreachable');
+        throw new DomainError('eventstore.unavailable', 'event store unreachable', {}, { transient: true });
       }
       opened.push({ intake, context });
     },
@@ -151,7 +151,9 @@ describe('Kafka intake bridge (real broker)', { concurrency: false }, () => {
     const { topic, producer } = await setUp(intake.port);
     await producer.send({ topic, messages: [{ value: JSON.stringify({ client_id: 'c2' }) }] });
     await eventually('the case to be opened', () => intake.opened.length === 1);
-    assert.equal(intake.opened[0]?.context.idempotencyKey, `kafka:${topic}/0/0`);
+    const [sent] = await admin!.fetchTopicOffsets(topic);
+    assert.equal(sent?.high, '1');
+    assert.match(intake.opened[0]?.context.idempotencyKey ?? '', new RegExp(`^kafka:${topic}/0/0@\\d+$`));
   });
 
   it('dead-letters bad JSON, schema violations, oversized messages and broken rules, and goes on', async (t) => {

@@ -104,6 +104,29 @@ function observeParts(
     'counter',
   );
   metrics.observe(
+    'kyc_kafka_dead_lettered_reduced_total',
+    'Dead letters written without their full value (the dead-letter topic refused the size)',
+    () => [{ value: kafka.inbound.status().deadLetteredReduced }],
+    'counter',
+  );
+  metrics.observe(
+    'kyc_kafka_intake_audit_skipped_total',
+    'Dead letters written although their raw intake audit record could not be',
+    () => [{ value: kafka.inbound.status().auditSkipped }],
+    'counter',
+  );
+  metrics.observe(
+    'kyc_kafka_intake_consumer_restarts_total',
+    'Times the intake consumer crashed and was rebuilt',
+    () => [{ value: kafka.inbound.status().consumer.restarts }],
+    'counter',
+  );
+  metrics.observe(
+    'kyc_kafka_intake_stalled_partitions',
+    'Intake partitions waiting to retry a message',
+    () => [{ value: kafka.inbound.status().stalled.length }],
+  );
+  metrics.observe(
     'kyc_notifications_published_total',
     'Notifications Kafka acknowledged',
     () => [{ value: kafka.outbound.status().published }],

@@ -5,9 +5,10 @@
  * against this list by a test.
  */
 
+import type { ApiKey, Role } from '../http/auth.ts';
+
+export type { ApiKey, Role };
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export type Role = 'reader' | 'operator' | 'admin';
-export type ApiKey = { name: string; role: Role; secret: string };
 
 export type Config = {
   host: string;

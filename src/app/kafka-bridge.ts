@@ -1,8 +1,8 @@
-import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { ComponentHealth } from '../http/health.ts';
+import { createKafkaClient } from '../kafka/client.ts';
 import { createInboundBridge, type InboundStatus, type IntakePort } from '../kafka/inbound.ts';
 import { createNotificationPublisher } from '../kafka/outbound.ts';
 import { type BridgeTopicLimits, ensureBridgeTopics } from '../kafka/topics.ts';
@@ -75,13 +75,7 @@ export type KafkaBridgeDependencies = {
  */
 export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaBridgeDependencies) {
   const { logger } = dependencies;
-  const kafka = new Kafka({
-    clientId: config.clientId,
-    brokers: [...config.brokers],
-    logLevel: kafkaLogLevel.WARN,
-    logCreator: () => (entry) =>
-      logger.warn({ kafka: entry.namespace, ...entry.log }, `kafka: ${entry.log.message}`),
-  });
+  const kafka = createKafkaClient({ clientId: config.clientId, brokers: config.brokers, logger });
   const admin = kafka.admin();
   await admin.connect();
   let limits: BridgeTopicLimits;

@@ -1,7 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { ApiKey, Role } from '../app/config.ts';
 import { HttpProblem } from './problem.ts';
+
+/** What an API key may do: reader < operator < admin. */
+export type Role = 'reader' | 'operator' | 'admin';
+/** A named key with its role; the secret is what callers send. */
+export type ApiKey = { name: string; role: Role; secret: string };
 
 /** Who called: the API key's name is the actor recorded on every event a request causes. */
 export type Caller = { name: string; role: Role };

@@ -3,9 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { Role } from '../app/config.ts';
 import { enterSpan, type Span, SpanKind } from '../observability/tracing.ts';
-import type { Authenticator, Caller } from './auth.ts';
+import type { Authenticator, Caller, Role } from './auth.ts';
 import { type HealthProbe, healthRoutes } from './health.ts';
 import { problemErrorHandler, sendProblem } from './problem.ts';
 

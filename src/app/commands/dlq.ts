@@ -1,4 +1,3 @@
-import type { IHeaders } from 'kafkajs';
 import {
   type DeadLetter,
   DeadLetterReadError,
@@ -6,6 +5,7 @@ import {
   joinMs,
   readDeadLetters,
 } from '../../kafka/dead-letters.ts';
+import type { KafkaHeaders } from '../../kafka/headers.ts';
 import { headerText } from '../../kafka/headers.ts';
 import type { CliCommand } from '../cli.ts';
 import { CliError, guarded } from './admin-client.ts';
@@ -71,7 +71,7 @@ export function dlqSettings(
 /** Control characters would garble the terminal; a message value may hold anything. */
 const printable = (text: string): string => text.replace(/\p{Cc}/gu, ' ');
 
-function violationsOf(headers: IHeaders | undefined): string[] {
+function violationsOf(headers: KafkaHeaders | undefined): string[] {
   const raw = headerText(headers, 'dlq-violations');
   if (raw === undefined) return [];
   try {

@@ -28,7 +28,7 @@ async function startChild(args: string[]): Promise<ChildProcess> {
 }
 
 test('a projector killed at random points while events flow ends equal to a fresh rebuild', {
-  timeout: 240_000,
+  timeout: 420_000,
 }, async (t) => {
   const url = mongoUrl(t);
   if (!url) return;
@@ -88,7 +88,7 @@ test('a projector killed at random points while events flow ends equal to a fres
       const checkpoint = (await readStore.slot(`crash_${collection}`))?.checkpoint;
       return checkpoint !== null && checkpoint !== undefined && comparePositions(checkpoint, last) >= 0;
     },
-    60_000,
+    180_000,
   );
   final.stdin?.end();
   await once(final, 'exit');

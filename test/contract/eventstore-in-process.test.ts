@@ -290,6 +290,8 @@ async function script(store: EventStore, emulator: RunningEmulator): Promise<unk
         { ...event(m, 'm', 4), data: 'text' },
         { ...event(m, 'm', 5), data: 5, type: 'Other' },
         { ...event(m, 'm', 6), data: null, id: event(m, 'm', 6).id.toUpperCase() },
+        { ...event(m, 'm', 7), id: `{${event(m, 'm', 7).id}}` },
+        { ...event(m, 'm', 8), id: event(m, 'm', 8).id.replaceAll('-', '') },
       ],
       'no_stream',
     ),
@@ -300,6 +302,9 @@ async function script(store: EventStore, emulator: RunningEmulator): Promise<unk
     store.appendToStream(m, [{ ...event(m, 'bad', 1), id: '00000000-0000-0000-0000-000000000000' }], 'any'),
   );
   await run(() => store.appendToStream(m, [{ ...event(m, 'bad', 2), type: '' }], 'any'));
+  await run(() =>
+    store.appendToStream(m, [{ ...event(m, 'bad', 4), id: `${event(m, 'bad', 4).id.slice(0, -1)}g` }], 'any'),
+  );
   await run(() =>
     store.appendToStream(m, [{ ...event(m, 'bad', 3), data: { big: 'x'.repeat(1024 * 1024) } }], 'any'),
   );

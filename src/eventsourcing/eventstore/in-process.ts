@@ -43,7 +43,6 @@ const MAX_APPEND_SIZE = 1024 * 1024;
 /** Revision the wire carries for a tombstone (long.MaxValue). */
 const TOMBSTONE_WIRE_REVISION = 2n ** 63n - 1n;
 const LONG_MAX = 2n ** 63n - 1n;
-const HEX = /^[0-9a-fA-F]{32}$/;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -64,10 +63,12 @@ function parseUuid(value: string): Buffer | undefined {
   }
   if (text.length === 36) {
     if (text[8] !== '-' || text[13] !== '-' || text[18] !== '-' || text[23] !== '-') return undefined;
-    text = text.replaceAll('-', '');
+    text = text.slice(0, 8) + text.slice(9, 13) + text.slice(14, 18) + text.slice(19, 23) + text.slice(24);
   }
-  if (!HEX.test(text)) return undefined;
-  return Buffer.from(text, 'hex');
+  if (text.length !== 32) return undefined;
+  // Hex decoding stops at the first character that is not a hex digit, so 16 bytes means all were.
+  const bytes = Buffer.from(text, 'hex');
+  return bytes.length === 16 ? bytes : undefined;
 }
 
 function formatUuid(bytes: Uint8Array): string {

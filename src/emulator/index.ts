@@ -1,8 +1,19 @@
 import type { LogLogger } from './log/storage.ts';
 import { startEmulatorServer } from './server.ts';
+import type { EventStore } from './store.ts';
 
+export { createFilter, type EventFilter } from './filter.ts';
 export { LogCorruptError } from './log/recovery.ts';
 export type { LogLogger } from './log/storage.ts';
+export type { AllPosition as EmulatorAllPosition } from './positions.ts';
+export {
+  EventStore as EmulatorStore,
+  type ExpectedRevision as EmulatorExpectedRevision,
+  type ProposedEvent,
+  type StoredEvent as EmulatorEvent,
+  TOMBSTONE_REVISION,
+  type WriteResult,
+} from './store.ts';
 
 export type EmulatorOptions = {
   host?: string;
@@ -23,6 +34,11 @@ export type RunningEmulator = {
   port: number;
   /** `esdb://host:port?tls=false` */
   connectionString: string;
+  /**
+   * The log and index the server serves, for a client in this same process
+   * (`createInProcessEventStore`): what it appends, gRPC clients read, and the other way round.
+   */
+  store: EventStore;
   close(): Promise<void>;
 };
 
@@ -47,6 +63,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     host,
     port: server.port,
     connectionString: `esdb://${host}:${server.port}?tls=false`,
+    store: server.store,
     close: () => server.close(),
   };
 }

@@ -366,6 +366,15 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
       const outcome = await guarded(stream, () =>
         eventStore.appendToStream(stream, evaluation.events, base.revision),
       );
+      const expectedNext =
+        (base.revision === 'no_stream' ? -1n : base.revision) + BigInt(evaluation.events.length);
+      if (outcome.outcome === 'appended' && outcome.nextRevision !== expectedNext) {
+        // The store recognised the event ids further on in the stream: this key landed there
+        // already (through another process). Decide again from the stream as it is.
+        view = await refresh(stream, view);
+        fresh = true;
+        continue;
+      }
       if (outcome.outcome === 'appended') {
         const state = appended(stream, view, base, evaluation.folded, context.idempotencyKey, outcome);
         return {

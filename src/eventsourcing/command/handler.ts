@@ -316,10 +316,15 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
     folded: readonly Event[],
     key: string,
     outcome: { nextRevision: bigint; position: AllPosition },
+    cacheable: boolean,
   ): State {
     let next = base.state;
     for (const event of folded) next = decider.evolve(next, event);
     if (!cache) return next;
+    if (!cacheable) {
+      cache.delete(stream);
+      return next;
+    }
     if (view.revision !== base.revision) {
       // Another command of this process moved the view on meanwhile (e.g. a tail read that
       // already holds this append): keep it when it is at or past ours, otherwise start over.
@@ -366,9 +371,12 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
       const outcome = await guarded(stream, () =>
         eventStore.appendToStream(stream, evaluation.events, base.revision),
       );
-      const expectedNext =
-        (base.revision === 'no_stream' ? -1n : base.revision) + BigInt(evaluation.events.length);
-      if (outcome.outcome === 'appended' && outcome.nextRevision !== expectedNext) {
+      const count = BigInt(evaluation.events.length);
+      if (
+        outcome.outcome === 'appended' &&
+        base.revision !== 'no_stream' &&
+        outcome.nextRevision !== base.revision + count
+      ) {
         // The store recognised the event ids further on in the stream: this key landed there
         // already (through another process). Decide again from the stream as it is.
         view = await refresh(stream, view);
@@ -376,7 +384,18 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
         continue;
       }
       if (outcome.outcome === 'appended') {
-        const state = appended(stream, view, base, evaluation.folded, context.idempotencyKey, outcome);
+        // A soft-deleted stream written again goes on from its old revisions (or the store
+        // recognised the ids elsewhere): such a stream is not cached from the append.
+        const cacheable = base.revision !== 'no_stream' || outcome.nextRevision === count - 1n;
+        const state = appended(
+          stream,
+          view,
+          base,
+          evaluation.folded,
+          context.idempotencyKey,
+          outcome,
+          cacheable,
+        );
         return {
           outcome: 'appended',
           events: evaluation.folded,

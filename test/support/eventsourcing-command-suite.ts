@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, type TestContext, test } from 'node:test';
-import { createCommandHandler } from '../../src/eventsourcing/command/handler.ts';
+import { type CommandHandlerOptions, createCommandHandler } from '../../src/eventsourcing/command/handler.ts';
 import { DomainError, EventValidationError } from '../../src/eventsourcing/core/errors.ts';
 import type { EventStore } from '../../src/eventsourcing/eventstore/port.ts';
 import { accountDecider, accountEvents, accountStream } from './eventsourcing-sample.ts';
 
-/** Command-handling behaviour, run against each event store (in-memory and the emulator). */
-export function commandHandlerSuite(name: string, storeFor: (t: TestContext) => Promise<EventStore>): void {
+/**
+ * Command-handling behaviour, run against each event store (in-memory and the emulator).
+ * `handlerOptions.cache` runs it with the state cache off or with other bounds (default: on).
+ */
+export function commandHandlerSuite(
+  name: string,
+  storeFor: (t: TestContext) => Promise<EventStore>,
+  handlerOptions: Pick<CommandHandlerOptions<unknown, never, unknown>, 'cache'> = {},
+): void {
   async function setup(t: TestContext) {
     const eventStore = await storeFor(t);
     const category = `acct${randomUUID().slice(0, 8)}`;
@@ -20,6 +27,7 @@ export function commandHandlerSuite(name: string, storeFor: (t: TestContext) => 
       backoff: { initialDelayMs: 1, maxDelayMs: 5, factor: 2 },
       // Eight writers racing on one stream: the last one may lose seven times.
       maxRetries: 20,
+      ...handlerOptions,
     });
     return { eventStore, handler, streamName };
   }

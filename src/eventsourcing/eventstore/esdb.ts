@@ -422,13 +422,13 @@ export function createEsdbEventStore(options: { connectionString: string }): Eve
   const client = EventStoreDBClient.connectionString(options.connectionString);
 
   return {
-    readStream: (stream) =>
+    readStream: (stream, readOptions) =>
       guarded(async () => {
         const events: StoredEvent[] = [];
         try {
           for await (const resolved of client.readStream(stream, {
             direction: FORWARDS,
-            fromRevision: START,
+            fromRevision: readOptions?.fromRevision ?? START,
           })) {
             const event = toStored(resolved as AnyResolved);
             if (event) events.push(event);

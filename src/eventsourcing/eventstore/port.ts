@@ -22,6 +22,15 @@ export type AppendOutcome =
   | { outcome: 'appended'; nextRevision: bigint; position: AllPosition }
   | { outcome: 'conflict'; expected: ExpectedRevision; actual: bigint | 'no_stream' };
 
+/** Where a stream read starts. */
+export type ReadStreamOptions = {
+  /**
+   * Inclusive: the first revision to return. A revision past the end returns `[]` when the
+   * stream exists. Default: the stream's first event.
+   */
+  fromRevision?: bigint;
+};
+
 /** Server-side filter of a `$all` subscription. */
 export type AllFilter =
   | { streamPrefixes: readonly string[] }
@@ -112,8 +121,12 @@ export type PersistentSubscriptions = {
  * unreachable server surfaces as {@link EventStoreUnavailableError}; anything else propagates.
  */
 export type EventStore = {
-  /** All events of a stream, oldest first; `null` when the stream does not exist. */
-  readStream(stream: string): Promise<StoredEvent[] | null>;
+  /**
+   * The events of a stream from `options.fromRevision` (default: all), oldest first; `null` when
+   * the stream does not exist (or was soft-deleted). An adapter that ignores the options returns
+   * the whole stream, which callers must tolerate (the command handler skips what it has).
+   */
+  readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[] | null>;
   /** Appends atomically; ids already written at the expected place make it an idempotent no-op. */
   appendToStream(
     stream: string,

@@ -107,9 +107,12 @@ export function createInMemoryEventStore(options: { clock?: () => Date } = {}): 
   };
 
   return {
-    async readStream(stream) {
+    async readStream(stream, readOptions) {
       const events = streams.get(stream);
-      return events ? [...events] : null;
+      if (!events) return null;
+      const from = readOptions?.fromRevision;
+      // Revisions are the array indexes: no deletes in this store.
+      return from === undefined ? [...events] : events.slice(Number(from));
     },
 
     async appendToStream(stream, events, expected: ExpectedRevision) {

@@ -32,6 +32,10 @@ export type Config = {
   otlpEndpoint: string | undefined;
   /** Readiness fails when the read models are further behind than this. */
   readyMaxProjectionLagSeconds: number;
+  /** Case streams whose folded state commands keep in memory; 0 = no cache. */
+  commandCacheMaxEntries: number;
+  /** Upper bound on that cache's estimated size. */
+  commandCacheMaxBytes: number;
 };
 
 export type KafkaConfig = {
@@ -124,6 +128,17 @@ export const variables: readonly Variable[] = [
     meaning: '/health/ready answers 503 when the read models are further behind the event store than this.',
   },
   {
+    name: 'COMMAND_CACHE_MAX_ENTRIES',
+    default: '10000',
+    meaning:
+      'Case streams whose folded state the command handler keeps in memory, so a command appends without reading its stream; 0 turns the cache off.',
+  },
+  {
+    name: 'COMMAND_CACHE_MAX_BYTES',
+    default: '67108864',
+    meaning: "Upper bound on the cache's estimated memory (least recently used streams go first).",
+  },
+  {
     name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     default: '(unset)',
     meaning:
@@ -200,6 +215,8 @@ export function loadConfig(env: Env): Readonly<Config> {
     kafka: undefined,
     otlpEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     readyMaxProjectionLagSeconds: integer('READY_MAX_PROJECTION_LAG_SECONDS', 60, 1, 86_400),
+    commandCacheMaxEntries: integer('COMMAND_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
+    commandCacheMaxBytes: integer('COMMAND_CACHE_MAX_BYTES', 67_108_864, 1, 2 ** 40),
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {

@@ -15,11 +15,13 @@ import {
 } from '../cases/index.ts';
 import { startEmulator } from '../emulator/index.ts';
 import { createCommandHandler } from '../eventsourcing/command/handler.ts';
+import type { StateCacheStats } from '../eventsourcing/command/state-cache.ts';
 import { DomainError } from '../eventsourcing/core/errors.ts';
 import { createEventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import { comparePositions, formatPosition } from '../eventsourcing/core/positions.ts';
 import type { Projection } from '../eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
+import { createInProcessEventStore } from '../eventsourcing/eventstore/in-process.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { Lag } from '../eventsourcing/projection/lag.ts';
 import { relevanceOf } from '../eventsourcing/projection/lag.ts';
@@ -72,7 +74,27 @@ function observeParts(
   readModels: { lag(maxCount: number): Promise<Lag> },
   projector: Projector | undefined,
   kafka: KafkaBridge | undefined,
+  commandCache: () => StateCacheStats,
 ): void {
+  metrics.observe('kyc_command_cache_entries', 'Case streams whose state the command handler holds', () => [
+    { value: commandCache().entries },
+  ]);
+  metrics.observe('kyc_command_cache_bytes', "Estimated size of the command handler's cache", () => [
+    { value: commandCache().bytes },
+  ]);
+  for (const [name, help, read] of [
+    ['hits', 'Commands that found their stream in the cache', (s: StateCacheStats) => s.hits],
+    ['misses', 'Commands that read their whole stream', (s: StateCacheStats) => s.misses],
+    ['tail_reads', 'Reads of only the events after a cached revision', (s: StateCacheStats) => s.tailReads],
+    ['evictions', 'Cache entries dropped to stay within the bounds', (s: StateCacheStats) => s.evictions],
+  ] as const) {
+    metrics.observe(
+      `kyc_command_cache_${name}_total`,
+      help,
+      () => [{ value: read(commandCache()) }],
+      'counter',
+    );
+  }
   // Both lag gauges are read in one scrape: one read of $all serves them.
   let lastLag: { at: number; lag: Promise<Lag> } | undefined;
   const lagOfScrape = (): Promise<Lag> => {
@@ -194,15 +216,25 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
   };
 
   try {
-    let connectionString = config.eventStoreUrl;
-    if (connectionString === undefined) {
+    let eventStore: EventStore;
+    if (config.eventStoreUrl === undefined) {
       const emulator = await startEmulator({ dataDir: config.dataDir, port: 0, logger });
       closers.push({ name: 'embedded event store', close: () => emulator.close() });
-      connectionString = emulator.connectionString;
+      const { connectionString } = emulator;
       logger.info({ dataDir: config.dataDir, connectionString }, 'embedded event store started');
+      // Commands, reads and catch-up subscriptions go to the store in this process; persistent
+      // subscriptions (the notification publisher's group) stay in the emulator's gRPC service,
+      // whose port also stays open for outside tools.
+      const grpc = createEsdbEventStore({ connectionString });
+      closers.push({ name: 'event store client (persistent subscriptions)', close: () => grpc.close() });
+      const inProcess = createInProcessEventStore(emulator, { persistent: grpc.persistent });
+      closers.push({ name: 'in-process event store', close: () => inProcess.close() });
+      eventStore = tracedEventStore(inProcess, 'embedded');
+    } else {
+      const client = createEsdbEventStore({ connectionString: config.eventStoreUrl });
+      closers.push({ name: 'event store client', close: () => client.close() });
+      eventStore = tracedEventStore(client, 'eventstoredb');
     }
-    const eventStore = tracedEventStore(createEsdbEventStore({ connectionString }));
-    closers.push({ name: 'event store client', close: () => eventStore.close() });
 
     const readStore = tracedReadStore(
       config.mongoUrl === undefined
@@ -225,12 +257,18 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       decider,
       streamName: caseStreamName,
       events: caseEvents,
+      cache:
+        config.commandCacheMaxEntries === 0
+          ? false
+          : { maxEntries: config.commandCacheMaxEntries, maxBytes: config.commandCacheMaxBytes },
     });
     const intakeAudit = createCommandHandler({
       eventStore,
       decider: intakeAuditDecider,
       streamName: intakeStreamName,
       events: createIntakeEventRegistry(),
+      // Each receipt's stream is written once: a cache would only hold memory.
+      cache: false,
     });
 
     const projections: readonly Projection[] = [...caseProjections, ...intakeProjections];
@@ -364,7 +402,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       ...kafka?.health(),
     });
 
-    observeParts(metrics, readModels, projector, kafka);
+    observeParts(metrics, readModels, projector, kafka, () => cases.stats());
     const server = await buildServer({
       metrics,
       logger,

@@ -7,19 +7,26 @@ import { inSpan, SpanKind } from '../observability/tracing.ts';
  * Subscriptions are long-lived and get no span (the events they deliver carry their writer's
  * traceparent instead), nor do the `$all` reads of health and metrics, which would only add noise.
  */
-export function tracedEventStore(store: EventStore): EventStore {
-  const common = { 'db.system': 'eventstoredb' };
+export function tracedEventStore(store: EventStore, system: 'eventstoredb' | 'embedded'): EventStore {
+  const common = { 'db.system': system };
   return {
     ...store,
-    readStream: (stream) =>
+    readStream: (stream, options) =>
       inSpan(
         `eventstore.read ${stream}`,
         {
           kind: SpanKind.CLIENT,
-          attributes: { ...common, 'db.operation': 'read', 'eventstore.stream': stream },
+          attributes: {
+            ...common,
+            'db.operation': 'read',
+            'eventstore.stream': stream,
+            ...(options?.fromRevision === undefined
+              ? {}
+              : { 'eventstore.from_revision': Number(options.fromRevision) }),
+          },
         },
         async (span) => {
-          const events = await store.readStream(stream);
+          const events = await store.readStream(stream, options);
           span.setAttribute('eventstore.event_count', events?.length ?? 0);
           const last = events?.at(-1);
           span.setAttribute('eventstore.revision', last === undefined ? -1 : Number(last.revision));

@@ -282,9 +282,11 @@ export function createInProcessEventStore(
   };
 
   return {
-    readStream: (stream) =>
+    readStream: (stream, options) =>
       call(() => {
-        const read = store.readStream(stream, 'forwards', 'start', Number.MAX_SAFE_INTEGER);
+        // Inclusive from `fromRevision`, as the EventStoreDB adapter reads.
+        const from = options?.fromRevision ?? 'start';
+        const read = store.readStream(stream, 'forwards', from, Number.MAX_SAFE_INTEGER);
         if (read.kind === 'deleted') throw serverError('StreamDeletedError', `${stream} is deleted.`);
         if (read.kind === 'not_found') return null;
         const events: StoredEvent[] = [];

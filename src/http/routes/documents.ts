@@ -5,6 +5,15 @@ import { DOCUMENT_STATUSES, ENTITY_TYPES } from '../../cases/documents.ts';
 import type { CaseCommands, CaseQueries } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
 import {
+  AUTH,
+  BODY,
+  EVENT_STORE,
+  INTERNAL,
+  PARAMETERS,
+  problemResponses,
+  READ_YOUR_WRITES,
+} from '../responses.ts';
+import {
   AnyDocument,
   awaitReadModel,
   commandContext,
@@ -65,7 +74,13 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           tags,
           summary: 'Determine the documents an entity of a case needs (idempotent)',
           body: RequirementRequest,
-          response: { 202: Type.Object({ ...Receipt, requirement_ids: Type.Array(Type.String()) }) },
+          response: {
+            202: Type.Object({ ...Receipt, requirement_ids: Type.Array(Type.String()) }),
+            ...problemResponses(AUTH, BODY, EVENT_STORE, INTERNAL, {
+              404: ['case.not_found', 'entity.not_found'],
+              409: ['requirements.context_mismatch', 'case.busy'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -85,7 +100,16 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           params: Type.Object({ id: Id }),
           headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
           body: StatusChange,
-          response: { 200: Type.Object({ ...Receipt, document: AnyDocument }) },
+          response: {
+            200: Type.Object({ ...Receipt, document: AnyDocument }),
+            ...problemResponses(AUTH, BODY, EVENT_STORE, INTERNAL, {
+              400: ['document.unknown_status'],
+              404: ['document.not_found', 'case.not_found'],
+              409: ['document.invalid_transition', 'case.busy'],
+              412: ['document.version_mismatch'],
+              503: ['read_model.behind'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -110,7 +134,12 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           summary: 'One document requirement; its ETag is its version',
           params: Type.Object({ id: Id }),
           querystring: Type.Object(ReadModelQuery),
-          response: { 200: AnyDocument },
+          response: {
+            200: AnyDocument,
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL, {
+              404: ['document.not_found'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -137,7 +166,10 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
             status: Type.Optional(DocumentStatus),
             is_required: Type.Optional(Type.Boolean()),
           }),
-          response: { 200: Type.Array(AnyDocument) },
+          response: {
+            200: Type.Array(AnyDocument),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL),
+          },
         },
       },
       async (request) => {

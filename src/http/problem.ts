@@ -194,10 +194,8 @@ export function problemErrorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   const { problem, headers } = problemFor(error);
-  if (problem.status >= 500 && problem.code !== 'eventstore.unavailable') {
-    request.log.error({ err: error }, 'request failed');
-  } else if (problem.status >= 500) {
-    request.log.warn({ err: error }, 'event store unavailable');
-  }
+  // A bug is an error; a dependency that is away (503) is a warning the health checks also show.
+  if (problem.status === 500) request.log.error({ err: error }, 'request failed');
+  else if (problem.status >= 500) request.log.warn({ code: problem.code }, problem.title);
   return sendProblem(reply.headers(headers), problem);
 }

@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
+  type FastifyError,
   type FastifyInstance,
   type FastifyPluginAsync,
   type FastifyReply,
@@ -16,7 +17,14 @@ import { enterSpan, type Span, SpanKind } from '../observability/tracing.ts';
 import type { Authenticator, Caller, Role } from './auth.ts';
 import { registerJsonBody } from './body.ts';
 import { type HealthProbe, healthRoutes } from './health.ts';
-import { invalidRequest, type Problem, ProblemSchema, problemErrorHandler, sendProblem } from './problem.ts';
+import {
+  HttpProblem,
+  invalidRequest,
+  type Problem,
+  ProblemSchema,
+  problemErrorHandler,
+  sendProblem,
+} from './problem.ts';
 import { PROBLEM_SCHEMA_ID } from './responses.ts';
 
 declare module 'fastify' {
@@ -63,7 +71,6 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
     clientErrorHandler: clientErrorProblem,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler(problemErrorHandler);
   app.addSchema({ ...ProblemSchema, $id: PROBLEM_SCHEMA_ID });
   // Both hook into the root instance before any route exists (the logger type differs only).
   const root = app as unknown as FastifyInstance;
@@ -93,7 +100,8 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
     span?.setAttribute('http.response.status_code', reply.statusCode);
     span?.end();
   });
-  app.setNotFoundHandler((request, reply) => {
+  // No route: 405 with Allow when the path exists under other methods, else 404.
+  const unrouted = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '';
     const methods = allow(path);
     if (methods.length > 0) {
@@ -111,7 +119,15 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
       status: 404,
       code: 'route.not_found',
     });
-  });
+  };
+  app.setNotFoundHandler(unrouted);
+  // Fastify reads (and may refuse) a body even when no route matches; the missing route is the
+  // answer then, not the body. A missing key stays a 401.
+  app.setErrorHandler((error: FastifyError, request, reply) =>
+    request.is404 && !(error instanceof HttpProblem && [401, 403].includes(error.problem.status))
+      ? unrouted(request, reply)
+      : problemErrorHandler(error, request, reply),
+  );
 
   await app.register(swagger, {
     // Shared schemas appear under their own $id (components/schemas/Problem), not def-0.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { CaseQueries, CommandContext, Page } from '../ports.ts';
-import { HttpProblem } from '../problem.ts';
+import { HttpProblem, invalidRequest } from '../problem.ts';
 
 export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' });
 
@@ -39,6 +39,7 @@ export const Receipt = {
 export const AnyDocument = Type.Object({ id: Type.String() }, { additionalProperties: true });
 
 const readModelWaitMs = 2_000;
+const MAX_POSITION_PART = 2n ** 64n - 1n;
 
 /**
  * Read-your-writes: when the client sends back the position its command returned, wait briefly
@@ -46,6 +47,12 @@ const readModelWaitMs = 2_000;
  */
 export async function awaitReadModel(queries: CaseQueries, minPosition: string | undefined): Promise<void> {
   if (minPosition === undefined) return;
+  // Twenty digits can exceed what a log position holds (64 bits): refused, never passed on.
+  if (minPosition.split('-').some((part) => BigInt(part) > MAX_POSITION_PART)) {
+    throw invalidRequest([
+      { path: 'querystring/min_position', message: 'holds a number larger than a log position can be' },
+    ]);
+  }
   if (await queries.waitForPosition(minPosition, readModelWaitMs)) return;
   throw new HttpProblem(
     503,

@@ -30,7 +30,7 @@ const StatusChange = Type.Object(
     new_status: DocumentStatus,
     updated_by_actor_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     updated_by_actor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    metadata_changes: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    metadata_changes: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 256 })),
     notes_to_add: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 2_000 }), { maxItems: 50 }),
     ),
@@ -45,7 +45,7 @@ const RequirementRequest = Type.Object(
     entity_type: Type.Enum([...ENTITY_TYPES]),
     traitement_type: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
     case_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    context_data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    context_data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 256 })),
   },
   { additionalProperties: false },
 );
@@ -98,7 +98,14 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           description:
             "Send `If-Match` with the ETag of GET /api/v1/documents/{id} (the document's `version`) to update only if the document has not changed since (412 `document.version_mismatch` otherwise).",
           params: Type.Object({ id: Id }),
-          headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+          headers: Type.Object({
+            'if-match': Type.Optional(
+              Type.String({
+                pattern: '^\\s*(W/)?"?[0-9]{1,20}"?\\s*$',
+                description: 'The ETag (case revision) this change expects, e.g. "12"',
+              }),
+            ),
+          }),
           body: StatusChange,
           response: {
             200: Type.Object({ ...Receipt, document: AnyDocument }),

@@ -101,8 +101,8 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           headers: Type.Object({
             'if-match': Type.Optional(
               Type.String({
-                pattern: '^\\s*(W/)?"?[0-9]{1,20}"?\\s*$',
-                description: 'The ETag (case revision) this change expects, e.g. "12"',
+                pattern: '^\\s*(W/)?"?[1-9][0-9]{0,8}"?\\s*$',
+                description: 'The ETag (document version) this change expects, e.g. "3"',
               }),
             ),
           }),

@@ -49,7 +49,7 @@ describe('problem answers of the HTTP API', () => {
     }
   });
 
-  it('answers eventstore.unavailable on every command route with 503, each declared', async () => {
+  it('answers eventstore.unavailable on every route that reads or writes the log with 503, each declared', async () => {
     const throwing = async () => {
       throw unavailable();
     };
@@ -58,8 +58,9 @@ describe('problem answers of the HTTP API', () => {
         openCase: throwing,
         determineRequirements: throwing,
         changeDocumentStatus: throwing,
-        caseRevision: throwing,
+        caseEvents: throwing,
       },
+      queries: { waitForPosition: throwing },
     });
     const calls = [
       { method: 'POST', url: '/api/v1/cases', path: '/api/v1/cases', payload: {} },
@@ -75,7 +76,8 @@ describe('problem answers of the HTTP API', () => {
         path: '/api/v1/documents/{id}/status',
         payload: { new_status: 'UPLOADED' },
       },
-      { method: 'GET', url: '/api/v1/documents/doc-1', path: '/api/v1/documents/{id}' },
+      { method: 'GET', url: '/api/v1/cases/case-1/events', path: '/api/v1/cases/{case_id}/events' },
+      { method: 'GET', url: '/api/v1/documents/doc-1?min_position=1-1', path: '/api/v1/documents/{id}' },
     ] as const;
     for (const call of calls) {
       const response = await app.inject({

@@ -53,12 +53,14 @@ start_service() {
   local log=$work/service-$1.log data=$work/data-$1
   shift
   mkdir -p "$data"
+  # Created here, not by the background job's redirection, which may not have run yet.
+  : > "$log"
   env "$@" PORT=0 HOST=127.0.0.1 DATA_DIR="$data" LOG_LEVEL=info \
-    node --import tsx src/app/main.ts > "$log" 2>&1 &
+    node --import tsx src/app/main.ts >> "$log" 2>&1 &
   service=$!
   local i
   for ((i = 0; i < 600; i++)); do
-    base=$(sed -n 's/.*"url":"\(http[^"]*\)".*"msg":"service listening".*/\1/p' "$log" | head -n 1)
+    base=$(sed -n 's/.*"url":"\(http[^"]*\)".*"msg":"service listening".*/\1/p' "$log" | head -n 1 || true)
     [[ -n $base ]] && return 0
     kill -0 "$service" 2> /dev/null || break
     sleep 0.1

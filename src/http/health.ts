@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { INTERNAL, problemResponses } from './responses.ts';
+import { problemResponses } from './responses.ts';
 
 export type ComponentHealth = { status: 'up' | 'down' | 'degraded'; detail?: string } & Record<
   string,
@@ -32,7 +32,7 @@ export function healthRoutes(probe: HealthProbe, service: string) {
         config: { public: true },
         schema: {
           tags: ['Monitoring'],
-          response: { 200: Type.Object({ status: Type.Literal('ok') }), ...problemResponses(INTERNAL) },
+          response: { 200: Type.Object({ status: Type.Literal('ok') }), ...problemResponses() },
         },
       },
       async () => ({ status: 'ok' as const }),
@@ -45,7 +45,7 @@ export function healthRoutes(probe: HealthProbe, service: string) {
     };
     const schema = {
       tags: ['Monitoring'],
-      response: { 200: HealthSchema, 503: HealthSchema, ...problemResponses(INTERNAL) },
+      response: { 200: HealthSchema, 503: HealthSchema, ...problemResponses() },
     };
     app.get('/health', { config: { public: true }, schema }, ready);
     app.get('/health/ready', { config: { public: true }, schema }, ready);

@@ -4,8 +4,11 @@ export type ErrorCodes = Partial<Record<number, readonly string[]>>;
 /** Every route behind an API key. */
 export const AUTH: ErrorCodes = { 401: ['auth.unauthenticated'], 403: ['auth.forbidden'] };
 
-/** Any route: a bug, logged with the request id. */
-export const INTERNAL: ErrorCodes = { 500: ['internal'] };
+/**
+ * Every route, so every declaration has them: headers over 16 KiB (answered by the HTTP parser
+ * before any route is chosen) and a bug (500, logged with the request id).
+ */
+const EVERY_ROUTE: ErrorCodes = { 431: ['request.headers_too_large'], 500: ['internal'] };
 
 /** Routes with path, query or header parameters. */
 export const PARAMETERS: ErrorCodes = { 400: ['request.invalid'] };
@@ -44,6 +47,7 @@ const statusMeaning: Record<number, string> = {
   413: 'The body is larger than the limit',
   415: 'The body is not JSON (application/json, UTF-8)',
   422: 'A domain rule refused it',
+  431: 'The request line and headers exceed 16 KiB',
   500: 'Internal error',
   503: 'Temporarily unavailable; retry',
 };
@@ -54,7 +58,7 @@ const statusMeaning: Record<number, string> = {
  */
 export function problemResponses(...declarations: ErrorCodes[]) {
   const merged = new Map<number, Set<string>>();
-  for (const declaration of declarations) {
+  for (const declaration of [...declarations, EVERY_ROUTE]) {
     for (const [status, codes] of Object.entries(declaration)) {
       const set = merged.get(Number(status)) ?? new Set<string>();
       for (const code of codes ?? []) set.add(code);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Operations } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
-import { AUTH, BODY, INTERNAL, PARAMETERS, problemResponses } from '../responses.ts';
+import { AUTH, BODY, PARAMETERS, problemResponses } from '../responses.ts';
 
 const Anything = Type.Object({}, { additionalProperties: true });
 
@@ -33,7 +33,7 @@ export function adminRoutes(operations: Operations) {
         schema: {
           tags,
           summary: 'Projector state, lag, failure and rebuilds',
-          response: { 200: Anything, ...problemResponses(AUTH, INTERNAL) },
+          response: { 200: Anything, ...problemResponses(AUTH) },
         },
       },
       async () => operations.projections(),
@@ -46,7 +46,7 @@ export function adminRoutes(operations: Operations) {
         schema: {
           tags,
           summary: 'Retry the event that stopped the projector',
-          response: { 202: Anything, ...problemResponses(AUTH, BODY, INTERNAL, { 409: ['projector.off'] }) },
+          response: { 202: Anything, ...problemResponses(AUTH, BODY, { 409: ['projector.off'] }) },
         },
       },
       async (_request, reply) => {
@@ -71,7 +71,7 @@ export function adminRoutes(operations: Operations) {
           ),
           response: {
             200: Anything,
-            ...problemResponses(AUTH, BODY, INTERNAL, {
+            ...problemResponses(AUTH, BODY, {
               409: ['projector.off', 'projection.not_stopped_at_event'],
             }),
           },
@@ -97,7 +97,7 @@ export function adminRoutes(operations: Operations) {
           params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
           response: {
             202: Anything,
-            ...problemResponses(AUTH, BODY, PARAMETERS, INTERNAL, { 409: ['projection.rebuild_refused'] }),
+            ...problemResponses(AUTH, BODY, PARAMETERS, { 409: ['projection.rebuild_refused'] }),
           },
         },
       },
@@ -122,7 +122,7 @@ export function adminRoutes(operations: Operations) {
           }),
           response: {
             200: Type.Array(Anything),
-            ...problemResponses(AUTH, PARAMETERS, INTERNAL, { 409: ['kafka.bridge_off'] }),
+            ...problemResponses(AUTH, PARAMETERS, { 409: ['kafka.bridge_off'] }),
           },
         },
       },
@@ -145,7 +145,7 @@ export function adminRoutes(operations: Operations) {
           }),
           response: {
             200: Anything,
-            ...problemResponses(AUTH, PARAMETERS, INTERNAL, { 409: ['kafka.bridge_off'] }),
+            ...problemResponses(AUTH, PARAMETERS, { 409: ['kafka.bridge_off'] }),
           },
         },
       },
@@ -168,7 +168,7 @@ export function adminRoutes(operations: Operations) {
           }),
           response: {
             202: Anything,
-            ...problemResponses(AUTH, BODY, PARAMETERS, INTERNAL, { 409: ['kafka.bridge_off'] }),
+            ...problemResponses(AUTH, BODY, PARAMETERS, { 409: ['kafka.bridge_off'] }),
           },
         },
       },

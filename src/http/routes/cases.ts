@@ -6,15 +6,7 @@ import { DomainError } from '../../eventsourcing/core/errors.ts';
 import { BodyRefused, rawBodyOf } from '../body.ts';
 import type { CaseCommands, CaseQueries } from '../ports.ts';
 import { invalidRequest, problemErrorHandler, problemFor, type Violation } from '../problem.ts';
-import {
-  AUTH,
-  BODY,
-  EVENT_STORE,
-  INTERNAL,
-  PARAMETERS,
-  problemResponses,
-  READ_YOUR_WRITES,
-} from '../responses.ts';
+import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import {
   AnyDocument,
   awaitReadModel,
@@ -61,7 +53,7 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
           body: intake,
           response: {
             202: Type.Object({ case_id: Type.String(), ...Receipt }),
-            ...problemResponses(AUTH, BODY, EVENT_STORE, INTERNAL, {
+            ...problemResponses(AUTH, BODY, EVENT_STORE, {
               409: ['intake.idempotency_key_reused', 'case.already_exists', 'case.busy'],
             }),
           },
@@ -125,7 +117,7 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
           }),
           response: {
             200: Type.Array(AnyDocument),
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
           },
         },
       },
@@ -146,7 +138,7 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
           querystring: Type.Object(ReadModelQuery),
           response: {
             200: AnyDocument,
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL, { 404: ['case.not_found'] }),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['case.not_found'] }),
           },
         },
       },
@@ -167,7 +159,7 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
           params: Type.Object({ case_id: Id }),
           response: {
             200: Type.Array(Type.Object({}, { additionalProperties: true })),
-            ...problemResponses(AUTH, PARAMETERS, EVENT_STORE, INTERNAL, { 404: ['case.not_found'] }),
+            ...problemResponses(AUTH, PARAMETERS, EVENT_STORE, { 404: ['case.not_found'] }),
           },
         },
       },

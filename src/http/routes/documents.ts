@@ -4,15 +4,7 @@ import Type from 'typebox';
 import { DOCUMENT_STATUSES, ENTITY_TYPES } from '../../cases/documents.ts';
 import type { CaseCommands, CaseQueries } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
-import {
-  AUTH,
-  BODY,
-  EVENT_STORE,
-  INTERNAL,
-  PARAMETERS,
-  problemResponses,
-  READ_YOUR_WRITES,
-} from '../responses.ts';
+import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import {
   AnyDocument,
   awaitReadModel,
@@ -76,7 +68,7 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           body: RequirementRequest,
           response: {
             202: Type.Object({ ...Receipt, requirement_ids: Type.Array(Type.String()) }),
-            ...problemResponses(AUTH, BODY, EVENT_STORE, INTERNAL, {
+            ...problemResponses(AUTH, BODY, EVENT_STORE, {
               404: ['case.not_found', 'entity.not_found'],
               409: ['requirements.context_mismatch', 'case.busy'],
             }),
@@ -109,7 +101,7 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           body: StatusChange,
           response: {
             200: Type.Object({ ...Receipt, document: AnyDocument }),
-            ...problemResponses(AUTH, BODY, EVENT_STORE, INTERNAL, {
+            ...problemResponses(AUTH, BODY, EVENT_STORE, {
               400: ['document.unknown_status'],
               404: ['document.not_found', 'case.not_found'],
               409: ['document.invalid_transition', 'case.busy'],
@@ -143,7 +135,7 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           querystring: Type.Object(ReadModelQuery),
           response: {
             200: AnyDocument,
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL, {
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, {
               404: ['document.not_found'],
             }),
           },
@@ -175,7 +167,7 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           }),
           response: {
             200: Type.Array(AnyDocument),
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
           },
         },
       },

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { CaseQueries } from '../ports.ts';
-import { AUTH, INTERNAL, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
+import { AUTH, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import { AnyDocument, awaitReadModel, Id, notFound, PageQuery, pageOf, ReadModelQuery } from './common.ts';
 
 /** Persons, companies and their beneficial owners: read-only views of what cases recorded. */
@@ -20,7 +20,7 @@ export function partyRoutes(queries: CaseQueries) {
           querystring: Type.Object({ ...PageQuery, ...ReadModelQuery }),
           response: {
             200: Type.Array(AnyDocument),
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
           },
         },
       },
@@ -41,7 +41,7 @@ export function partyRoutes(queries: CaseQueries) {
           querystring: Type.Object(ReadModelQuery),
           response: {
             200: AnyDocument,
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL, { 404: ['company.not_found'] }),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['company.not_found'] }),
           },
         },
       },
@@ -63,7 +63,7 @@ export function partyRoutes(queries: CaseQueries) {
           querystring: Type.Object(ReadModelQuery),
           response: {
             200: Type.Array(AnyDocument),
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL, { 404: ['company.not_found'] }),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['company.not_found'] }),
           },
         },
       },
@@ -85,7 +85,7 @@ export function partyRoutes(queries: CaseQueries) {
           querystring: Type.Object({ ...PageQuery, ...ReadModelQuery }),
           response: {
             200: Type.Array(AnyDocument),
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, INTERNAL),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
           },
         },
       },

@@ -413,7 +413,7 @@ describe('authentication answers', () => {
 });
 
 describe('the OpenAPI error declarations', () => {
-  it('declares 401, 403 and 500 as problem+json on every keyed operation, and 400 wherever there is input', async () => {
+  it('declares 401, 403, 431 and 500 as problem+json on every keyed operation, and 400 wherever there is input', async () => {
     const { app } = await apiServer();
     const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
       paths: Record<
@@ -434,7 +434,7 @@ describe('the OpenAPI error declarations', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const where = `${method.toUpperCase()} ${path}`;
         const statuses = Object.keys(operation.responses);
-        assert.ok(statuses.includes('500'), `${where} declares 500`);
+        assert.ok(statuses.includes('500') && statuses.includes('431'), `${where} declares 431 and 500`);
         if (!path.startsWith('/health')) {
           assert.ok(statuses.includes('401') && statuses.includes('403'), `${where} declares 401 and 403`);
         }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { INPUT_LIMITS } from '../cases/limits.ts';
 import { DomainError } from '../eventsourcing/core/errors.ts';
 
 /** One broken rule of a request: where (JSON pointer, prefixed by the part of the request) and why. */
@@ -104,11 +105,16 @@ function violationsOf(error: FastifyError): Violation[] {
   });
 }
 
-/** A 400 naming every violation, the same shape as the HTTP validator's. */
+/** A request may not make its own error unbounded: the first 50 violations are named. */
+const MAX_VIOLATIONS = 50;
+
+/** A 400 naming every violation (up to 50), the same shape as the HTTP validator's. */
 export function invalidRequest(violations: Violation[], code = 'request.invalid'): HttpProblem {
+  const shown = violations.slice(0, MAX_VIOLATIONS);
+  const more = violations.length > shown.length ? ` (the first ${shown.length} are listed)` : '';
   return new HttpProblem(400, code, 'The request is invalid', {
-    detail: `${violations.length} violation(s): ${violations.map((v) => `${v.path} ${v.message}`).join('; ')}`,
-    violations,
+    detail: `${violations.length} violation(s)${more}: ${shown.map((v) => `${v.path} ${v.message}`).join('; ')}`,
+    violations: shown,
   });
 }
 
@@ -154,6 +160,8 @@ export function problemFor(error: unknown): { problem: Problem; headers: Record<
       status,
       code,
       ...(status === 400 ? { violations: [{ path: 'body', message }] } : {}),
+      ...(status === 413 ? { detail: `A body may have at most ${INPUT_LIMITS.maxBytes} bytes.` } : {}),
+      ...(status === 415 ? { detail: 'Send the body as application/json in UTF-8.' } : {}),
     },
     headers: {},
   };

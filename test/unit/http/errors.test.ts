@@ -466,3 +466,17 @@ describe('the OpenAPI error declarations', () => {
     assert.equal(limit?.required, false);
   });
 });
+
+describe('violation lists', () => {
+  it('names at most 50 violations however many the request breaks', async () => {
+    const { app } = await apiServer();
+    const response = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/documents/doc-1/status',
+      payload: { new_status: 'UPLOADED', notes_to_add: new Array(1_000).fill('') },
+    });
+    const problem = assertProblem(response, 400, 'request.invalid');
+    assert.equal(problem.violations?.length, 50);
+    assert.match(String(problem.detail), /^\d+ violation\(s\) \(the first 50 are listed\)/);
+  });
+});

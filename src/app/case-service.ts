@@ -385,6 +385,27 @@ export function createCaseService(deps: CaseServiceDependencies) {
         metadata: event.metadata as Record<string, unknown>,
       }));
     },
+
+    // An HTTP intake refused before it could be read (malformed JSON, not UTF-8, too large or
+    // deep): audited like the Kafka bridge's refusals, with the text instead of a payload.
+    async recordRefusedIntake(refusal, context) {
+      await recordIntake(
+        {
+          receipt_id: randomUUID(),
+          source: 'http',
+          transport: { method: 'POST', path: '/api/v1/cases' },
+          idempotency_key: context.idempotencyKey,
+          received_at: deps.clock().toISOString(),
+          payload: null,
+          raw_text: refusal.raw_text,
+          outcome: 'rejected',
+          case_id: null,
+          violations: refusal.violations,
+          error_code: refusal.error_code,
+        },
+        context,
+      );
+    },
   };
 
   const page = (

@@ -26,11 +26,9 @@ export function createAuthenticator(keys: readonly ApiKey[]) {
 
   function identify(request: FastifyRequest): Caller | undefined {
     if (digests.length === 0) return { name: 'anonymous', role: 'admin' };
-    const header = request.headers.authorization;
-    const presented =
-      typeof header === 'string' && header.startsWith('Bearer ')
-        ? header.slice('Bearer '.length).trim()
-        : request.headers['x-api-key'];
+    // The scheme is case-insensitive (RFC 7235 §2.1): "bearer", "Bearer" and "BEARER" all count.
+    const bearer = /^bearer[ \t]+(.*)$/i.exec(request.headers.authorization ?? '');
+    const presented = bearer !== null ? bearer[1]!.trim() : request.headers['x-api-key'];
     if (typeof presented !== 'string' || presented === '') return undefined;
     const candidate = digest(presented);
     let found: ApiKey | undefined;
@@ -44,9 +42,13 @@ export function createAuthenticator(keys: readonly ApiKey[]) {
   function authorize(request: FastifyRequest, needed: Role): Caller {
     const caller = identify(request);
     if (caller === undefined) {
-      throw new HttpProblem(401, 'auth.unauthenticated', 'A valid API key is required', {
-        detail: 'Send the key as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
-      });
+      throw new HttpProblem(
+        401,
+        'auth.unauthenticated',
+        'A valid API key is required',
+        { detail: 'Send the key as "Authorization: Bearer <key>" or "X-API-Key: <key>".' },
+        { 'www-authenticate': 'Bearer realm="kyc-case-service"' },
+      );
     }
     if (rank[caller.role] < rank[needed]) {
       throw new HttpProblem(403, 'auth.forbidden', `This operation needs the ${needed} role`, {

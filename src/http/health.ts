@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { problemResponses } from './responses.ts';
 
 export type ComponentHealth = { status: 'up' | 'down' | 'degraded'; detail?: string } & Record<
   string,
@@ -29,7 +30,10 @@ export function healthRoutes(probe: HealthProbe, service: string) {
       '/health/live',
       {
         config: { public: true },
-        schema: { tags: ['Monitoring'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+        schema: {
+          tags: ['Monitoring'],
+          response: { 200: Type.Object({ status: Type.Literal('ok') }), ...problemResponses() },
+        },
       },
       async () => ({ status: 'ok' as const }),
     );
@@ -39,7 +43,10 @@ export function healthRoutes(probe: HealthProbe, service: string) {
       reply.status(allUp ? 200 : 503);
       return { status: allUp ? ('ok' as const) : ('unavailable' as const), service, components };
     };
-    const schema = { tags: ['Monitoring'], response: { 200: HealthSchema, 503: HealthSchema } };
+    const schema = {
+      tags: ['Monitoring'],
+      response: { 200: HealthSchema, 503: HealthSchema, ...problemResponses() },
+    };
     app.get('/health', { config: { public: true }, schema }, ready);
     app.get('/health/ready', { config: { public: true }, schema }, ready);
   };

@@ -31,6 +31,14 @@ export type RequirementRequest = {
   context_data?: Record<string, unknown>;
 };
 
+/** An intake the HTTP edge refused before it could be read as JSON (or within the input limits). */
+export type RefusedIntake = {
+  /** The body as received (the start of it, valid UTF-8), or null when none was read. */
+  raw_text: string | null;
+  error_code: string;
+  violations: { path: string; message: string }[];
+};
+
 export type CaseCommands = {
   /** Opens a case from a validated intake; the same idempotency key gives the same case. */
   openCase(intake: unknown, context: CommandContext): Promise<CommandReceipt & { case_id: string }>;
@@ -49,6 +57,8 @@ export type CaseCommands = {
   ): Promise<CommandReceipt>;
   /** The case's history as stored, oldest first. */
   caseEvents(caseId: string): Promise<Record<string, unknown>[] | undefined>;
+  /** Records an intake refused at the HTTP edge in the raw intake audit (outcome `rejected`). */
+  recordRefusedIntake(refusal: RefusedIntake, context: CommandContext): Promise<void>;
 };
 
 export type Page = { limit: number; skip: number };

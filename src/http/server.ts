@@ -1,12 +1,31 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
+import { INPUT_LIMITS } from '../cases/limits.ts';
 import { enterSpan, type Span, SpanKind } from '../observability/tracing.ts';
 import type { Authenticator, Caller, Role } from './auth.ts';
+import { registerJsonBody } from './body.ts';
 import { type HealthProbe, healthRoutes } from './health.ts';
-import { problemErrorHandler, sendProblem } from './problem.ts';
+import {
+  HttpProblem,
+  invalidRequest,
+  type Problem,
+  ProblemSchema,
+  problemErrorHandler,
+  sendProblem,
+} from './problem.ts';
+import { PROBLEM_SCHEMA_ID } from './responses.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -45,9 +64,19 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
     logController: new LogController({ disableRequestLogging: true }),
     // Report every violation of a request, not only the first.
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    bodyLimit: INPUT_LIMITS.maxBytes,
+    // Ids are at most 128 characters (routes/common.ts); longer ones never reach a route.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkProblem,
+    clientErrorHandler: clientErrorProblem,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler(problemErrorHandler);
+  app.addSchema({ ...ProblemSchema, $id: PROBLEM_SCHEMA_ID });
+  // Both hook into the root instance before any route exists (the logger type differs only).
+  const root = app as unknown as FastifyInstance;
+  registerJsonBody(root);
+  const allow = methodsByPath(root);
+  app.addHook('preValidation', strictQueryIntegers);
 
   // A server span per request, continuing the caller's trace; registered first so that every
   // later hook and the handler run inside it.
@@ -71,16 +100,38 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
     span?.setAttribute('http.response.status_code', reply.statusCode);
     span?.end();
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
+  // No route: 405 with Allow when the path exists under other methods, else 404.
+  const unrouted = (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const methods = allow(path);
+    if (methods.length > 0) {
+      return sendProblem(reply.header('allow', methods.join(', ')), {
+        type: 'urn:kyc-case-service:problem:method.not_allowed',
+        title: `${request.method} is not allowed on ${path.slice(0, 200)}`,
+        status: 405,
+        code: 'method.not_allowed',
+        detail: `Allowed: ${methods.join(', ')}.`,
+      });
+    }
+    return sendProblem(reply, {
       type: 'urn:kyc-case-service:problem:route.not_found',
-      title: `No route ${request.method} ${request.url.split('?')[0]}`,
+      title: `No route ${request.method} ${path.slice(0, 200)}`,
       status: 404,
       code: 'route.not_found',
-    }),
+    });
+  };
+  app.setNotFoundHandler(unrouted);
+  // Fastify reads (and may refuse) a body even when no route matches; the missing route is the
+  // answer then, not the body. A missing key stays a 401.
+  app.setErrorHandler((error: FastifyError, request, reply) =>
+    request.is404 && !(error instanceof HttpProblem && [401, 403].includes(error.problem.status))
+      ? unrouted(request, reply)
+      : problemErrorHandler(error, request, reply),
   );
 
   await app.register(swagger, {
+    // Shared schemas appear under their own $id (components/schemas/Problem), not def-0.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -129,4 +180,114 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   await app.register(healthRoutes(dependencies.health, dependencies.serviceName ?? 'kyc-case-service'));
   for (const resource of dependencies.resources ?? []) await app.register(resource);
   return app as unknown as AppServer;
+}
+
+const MAX_PARAM_LENGTH = 128;
+
+/** Fastify's refusals before routing (bad percent-encoding, over-long parameters) as problems. */
+function frameworkProblem(error: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendProblem(
+      reply,
+      invalidRequest([{ path: 'params', message: `must be at most ${MAX_PARAM_LENGTH} characters each` }])
+        .problem,
+    );
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return sendProblem(
+      reply,
+      invalidRequest(
+        [{ path: 'url', message: 'is not a valid percent-encoded UTF-8 path' }],
+        'request.bad_url',
+      ).problem,
+    );
+  }
+  reply.log.error({ err: error }, 'request failed before routing');
+  return sendProblem(reply, {
+    type: 'urn:kyc-case-service:problem:internal',
+    title: 'Internal error',
+    status: 500,
+    code: 'internal',
+  });
+}
+
+/**
+ * Requests Node's HTTP parser refuses (headers over 16 KiB, malformed request lines, timeouts)
+ * never reach fastify: they are answered on the socket, still as problem+json, and the
+ * connection is closed.
+ */
+function clientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, title]: [number, string, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'request.headers_too_large', 'The request line and headers exceed 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request.timeout', 'The request was not received in time']
+        : [400, 'request.malformed', 'The request is not valid HTTP/1.1'];
+  const problem: Problem = { type: `urn:kyc-case-service:problem:${code}`, title, status, code };
+  const body = JSON.stringify(problem);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Remembers the methods of every route as it is added, so that a request whose path exists under
+ * other methods gets 405 with `Allow` instead of 404. Must be called before any route is added.
+ */
+function methodsByPath(app: FastifyInstance): (path: string) => string[] {
+  const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  app.addHook('onRoute', (route) => {
+    const entry = routes.get(route.url) ?? {
+      pattern: new RegExp(
+        `^${route.url
+          .split('/')
+          .map((segment) =>
+            segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : escapeRegExp(segment),
+          )
+          .join('/')}$`,
+      ),
+      methods: new Set<string>(),
+    };
+    for (const method of [route.method].flat()) {
+      entry.methods.add(method);
+      if (method === 'GET') entry.methods.add('HEAD');
+    }
+    routes.set(route.url, entry);
+  });
+  return (path) => {
+    const methods = new Set<string>();
+    for (const { pattern, methods: found } of routes.values()) {
+      if (pattern.test(path)) for (const method of found) methods.add(method);
+    }
+    return [...methods].sort();
+  };
+}
+
+type SchemaProperties = { properties?: Record<string, { type?: unknown }> };
+
+/**
+ * Query parameters declared as integers must be written as decimal digits. The validator's
+ * coercion would otherwise accept "Infinity", "1e309", "0x10" or " 5", and ajv skips `maximum`
+ * for a non-finite number, so `limit=Infinity` would pass as unbounded.
+ */
+async function strictQueryIntegers(request: FastifyRequest): Promise<void> {
+  const schema = request.routeOptions.schema?.querystring as SchemaProperties | undefined;
+  if (schema?.properties === undefined) return;
+  const query = request.query as Record<string, unknown>;
+  const violations = [];
+  for (const [name, property] of Object.entries(schema.properties)) {
+    if (property.type !== 'integer' || query[name] === undefined) continue;
+    const values = [query[name]].flat();
+    if (values.some((value) => typeof value !== 'string' || !/^-?[0-9]{1,15}$/.test(value))) {
+      violations.push({ path: `querystring/${name}`, message: 'must be an integer in decimal digits' });
+    }
+  }
+  if (violations.length > 0) throw invalidRequest(violations);
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Operations } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
+import { AUTH, BODY, PARAMETERS, problemResponses } from '../responses.ts';
 
 const Anything = Type.Object({}, { additionalProperties: true });
 
@@ -29,7 +30,11 @@ export function adminRoutes(operations: Operations) {
       '/api/v1/admin/projections',
       {
         config,
-        schema: { tags, summary: 'Projector state, lag, failure and rebuilds', response: { 200: Anything } },
+        schema: {
+          tags,
+          summary: 'Projector state, lag, failure and rebuilds',
+          response: { 200: Anything, ...problemResponses(AUTH) },
+        },
       },
       async () => operations.projections(),
     );
@@ -38,7 +43,11 @@ export function adminRoutes(operations: Operations) {
       '/api/v1/admin/projections/retry',
       {
         config,
-        schema: { tags, summary: 'Retry the event that stopped the projector', response: { 202: Anything } },
+        schema: {
+          tags,
+          summary: 'Retry the event that stopped the projector',
+          response: { 202: Anything, ...problemResponses(AUTH, BODY, { 409: ['projector.off'] }) },
+        },
       },
       async (_request, reply) => {
         if (!operations.retryProjections()) throw projectorOff();
@@ -60,7 +69,12 @@ export function adminRoutes(operations: Operations) {
             },
             { additionalProperties: false },
           ),
-          response: { 200: Anything },
+          response: {
+            200: Anything,
+            ...problemResponses(AUTH, BODY, {
+              409: ['projector.off', 'projection.not_stopped_at_event'],
+            }),
+          },
         },
       },
       async (request) => {
@@ -81,7 +95,10 @@ export function adminRoutes(operations: Operations) {
           tags,
           summary: 'Rebuild one read model into a shadow collection and swap when caught up',
           params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
-          response: { 202: Anything },
+          response: {
+            202: Anything,
+            ...problemResponses(AUTH, BODY, PARAMETERS, { 409: ['projection.rebuild_refused'] }),
+          },
         },
       },
       async (request, reply) => {
@@ -100,12 +117,17 @@ export function adminRoutes(operations: Operations) {
         schema: {
           tags,
           summary: 'Notifications parked after their publish attempts ran out, oldest first',
-          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }) }),
-          response: { 200: Type.Array(Anything) },
+          querystring: Type.Object({
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 100 })),
+          }),
+          response: {
+            200: Type.Array(Anything),
+            ...problemResponses(AUTH, PARAMETERS, { 409: ['kafka.bridge_off'] }),
+          },
         },
       },
       async (request) => {
-        const parked = await operations.parked(request.query.limit);
+        const parked = await operations.parked(request.query.limit ?? 100);
         if (parked === undefined) throw bridgeOff();
         return parked;
       },
@@ -118,12 +140,17 @@ export function adminRoutes(operations: Operations) {
         schema: {
           tags,
           summary: 'Intake messages the Kafka bridge refused, with code, reason and violations',
-          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }) }),
-          response: { 200: Anything },
+          querystring: Type.Object({
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 50 })),
+          }),
+          response: {
+            200: Anything,
+            ...problemResponses(AUTH, PARAMETERS, { 409: ['kafka.bridge_off'] }),
+          },
         },
       },
       async (request) => {
-        const found = await operations.deadLetters(request.query.limit);
+        const found = await operations.deadLetters(request.query.limit ?? 50);
         if (found === undefined) throw bridgeOff();
         return found;
       },
@@ -136,8 +163,13 @@ export function adminRoutes(operations: Operations) {
         schema: {
           tags,
           summary: 'Send parked notifications back to the publisher (all, or the first stop_at)',
-          querystring: Type.Object({ stop_at: Type.Optional(Type.Integer({ minimum: 1 })) }),
-          response: { 202: Anything },
+          querystring: Type.Object({
+            stop_at: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          }),
+          response: {
+            202: Anything,
+            ...problemResponses(AUTH, BODY, PARAMETERS, { 409: ['kafka.bridge_off'] }),
+          },
         },
       },
       async (request, reply) => {

@@ -4,6 +4,7 @@ import Type from 'typebox';
 import { DOCUMENT_STATUSES, ENTITY_TYPES } from '../../cases/documents.ts';
 import type { CaseCommands, CaseQueries } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
+import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import {
   AnyDocument,
   awaitReadModel,
@@ -21,7 +22,7 @@ const StatusChange = Type.Object(
     new_status: DocumentStatus,
     updated_by_actor_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     updated_by_actor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    metadata_changes: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    metadata_changes: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 256 })),
     notes_to_add: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 2_000 }), { maxItems: 50 }),
     ),
@@ -36,7 +37,7 @@ const RequirementRequest = Type.Object(
     entity_type: Type.Enum([...ENTITY_TYPES]),
     traitement_type: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
     case_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    context_data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    context_data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 256 })),
   },
   { additionalProperties: false },
 );
@@ -65,7 +66,13 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           tags,
           summary: 'Determine the documents an entity of a case needs (idempotent)',
           body: RequirementRequest,
-          response: { 202: Type.Object({ ...Receipt, requirement_ids: Type.Array(Type.String()) }) },
+          response: {
+            202: Type.Object({ ...Receipt, requirement_ids: Type.Array(Type.String()) }),
+            ...problemResponses(AUTH, BODY, EVENT_STORE, {
+              404: ['case.not_found', 'entity.not_found'],
+              409: ['requirements.context_mismatch', 'case.busy'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -83,9 +90,25 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           description:
             "Send `If-Match` with the ETag of GET /api/v1/documents/{id} (the document's `version`) to update only if the document has not changed since (412 `document.version_mismatch` otherwise).",
           params: Type.Object({ id: Id }),
-          headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+          headers: Type.Object({
+            'if-match': Type.Optional(
+              Type.String({
+                pattern: '^\\s*(W/)?"?[1-9][0-9]{0,8}"?\\s*$',
+                description: 'The ETag (document version) this change expects, e.g. "3"',
+              }),
+            ),
+          }),
           body: StatusChange,
-          response: { 200: Type.Object({ ...Receipt, document: AnyDocument }) },
+          response: {
+            200: Type.Object({ ...Receipt, document: AnyDocument }),
+            ...problemResponses(AUTH, BODY, EVENT_STORE, {
+              400: ['document.unknown_status'],
+              404: ['document.not_found', 'case.not_found'],
+              409: ['document.invalid_transition', 'case.busy'],
+              412: ['document.version_mismatch'],
+              503: ['read_model.behind'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -110,7 +133,12 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
           summary: 'One document requirement; its ETag is its version',
           params: Type.Object({ id: Id }),
           querystring: Type.Object(ReadModelQuery),
-          response: { 200: AnyDocument },
+          response: {
+            200: AnyDocument,
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, {
+              404: ['document.not_found'],
+            }),
+          },
         },
       },
       async (request, reply) => {
@@ -137,7 +165,10 @@ export function documentRoutes(commands: CaseCommands, queries: CaseQueries) {
             status: Type.Optional(DocumentStatus),
             is_required: Type.Optional(Type.Boolean()),
           }),
-          response: { 200: Type.Array(AnyDocument) },
+          response: {
+            200: Type.Array(AnyDocument),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
+          },
         },
       },
       async (request) => {

@@ -2,7 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { CaseQueries } from '../ports.ts';
-import { AnyDocument, awaitReadModel, Id, notFound, PageQuery, ReadModelQuery } from './common.ts';
+import { AUTH, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
+import { AnyDocument, awaitReadModel, Id, notFound, PageQuery, pageOf, ReadModelQuery } from './common.ts';
 
 /** Persons, companies and their beneficial owners: read-only views of what cases recorded. */
 export function partyRoutes(queries: CaseQueries) {
@@ -17,13 +18,16 @@ export function partyRoutes(queries: CaseQueries) {
           summary: 'Persons of a case (KYC individuals and KYB directors and role holders), oldest first',
           params: Type.Object({ case_id: Id }),
           querystring: Type.Object({ ...PageQuery, ...ReadModelQuery }),
-          response: { 200: Type.Array(AnyDocument) },
+          response: {
+            200: Type.Array(AnyDocument),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
+          },
         },
       },
       async (request) => {
         const { min_position, limit, skip } = request.query;
         await awaitReadModel(queries, min_position);
-        return queries.personsOfCase(request.params.case_id, { limit, skip });
+        return queries.personsOfCase(request.params.case_id, pageOf({ limit, skip }));
       },
     );
 
@@ -35,7 +39,10 @@ export function partyRoutes(queries: CaseQueries) {
           summary: 'A company profile (KYB)',
           params: Type.Object({ company_id: Id }),
           querystring: Type.Object(ReadModelQuery),
-          response: { 200: AnyDocument },
+          response: {
+            200: AnyDocument,
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['company.not_found'] }),
+          },
         },
       },
       async (request) => {
@@ -54,7 +61,10 @@ export function partyRoutes(queries: CaseQueries) {
           summary: 'Beneficial owners of a company',
           params: Type.Object({ company_id: Id }),
           querystring: Type.Object(ReadModelQuery),
-          response: { 200: Type.Array(AnyDocument) },
+          response: {
+            200: Type.Array(AnyDocument),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['company.not_found'] }),
+          },
         },
       },
       async (request) => {
@@ -73,13 +83,16 @@ export function partyRoutes(queries: CaseQueries) {
           tags: ['Events'],
           summary: 'Every intake received (Kafka or HTTP), valid or not, with its outcome; newest first',
           querystring: Type.Object({ ...PageQuery, ...ReadModelQuery }),
-          response: { 200: Type.Array(AnyDocument) },
+          response: {
+            200: Type.Array(AnyDocument),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
+          },
         },
       },
       async (request) => {
         const { min_position, limit, skip } = request.query;
         await awaitReadModel(queries, min_position);
-        return queries.rawIntake({ limit, skip });
+        return queries.rawIntake(pageOf({ limit, skip }));
       },
     );
   };

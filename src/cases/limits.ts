@@ -32,7 +32,7 @@ const escapePointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/',
 
 /**
  * Every way a parsed JSON value breaks the limits, as JSON Pointer paths (at most 50, in document
- * order). Also refuses strings and names that are not well-formed Unicode (a lone surrogate cannot
+ * order). Also refuses numbers too large for a double (1e400 parses as Infinity), strings and names that are not well-formed Unicode (a lone surrogate cannot
  * be stored as UTF-8 without being silently replaced). Iterative, so no input can overflow it.
  */
 export function inputLimitViolations(value: unknown, limits: InputLimits = INPUT_LIMITS): Violation[] {
@@ -89,6 +89,8 @@ export function inputLimitViolations(value: unknown, limits: InputLimits = INPUT
 
 /** What is wrong with this one node itself (not its children), if anything. */
 function limitProblem(value: unknown, depth: number, limits: InputLimits): string | undefined {
+  // JSON.parse turns 1e400 into Infinity, which JSON cannot write back: it would be stored as null.
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'must be a finite number';
   if (typeof value === 'string') {
     if (value.length > limits.maxStringLength) return `must be at most ${limits.maxStringLength} characters`;
     if (!value.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)';

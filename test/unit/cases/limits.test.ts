@@ -70,6 +70,12 @@ describe('input limits', () => {
     );
   });
 
+  it('refuses a number JSON parses as Infinity, which could not be stored', () => {
+    assert.deepEqual(inputLimitViolations(JSON.parse('{"amount":1e400,"ok":1e300}')), [
+      { path: '/amount', message: 'must be a finite number' },
+    ]);
+  });
+
   it('reports at most fifty violations, however many there are', () => {
     const many = Array.from({ length: 500 }, () => 'x'.repeat(INPUT_LIMITS.maxStringLength + 1));
     assert.equal(inputLimitViolations(many).length, 50);

@@ -7,34 +7,42 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/app/config.ts';
 import { type RunningService, startService } from '../../../src/app/service.ts';
+import { type RunningEmulator, startEmulator } from '../../../src/emulator/index.ts';
 import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
 import { mongoUrlForSuite } from '../../support/services.ts';
 
 type Json = Record<string, unknown>;
 
 const ferret = mongoUrlForSuite();
-const readStores: { name: string; env: Record<string, string>; skip?: string }[] = [
-  { name: 'in-memory read models', env: {} },
+// The embedded mode reaches its event store in process; with EVENTSTORE_URL the service talks to
+// a separate server through the EventStoreDB client, as in production. Both run the same tests.
+const readStores: { name: string; env: Record<string, string>; grpc?: boolean; skip?: string }[] = [
+  { name: 'embedded event store, in-memory read models', env: {} },
   'url' in ferret
     ? {
-        name: 'read models in FerretDB',
+        name: 'embedded event store, read models in FerretDB',
         env: { MONGODB_URL: ferret.url, MONGODB_DATABASE: `api_${randomUUID().slice(0, 8)}` },
       }
-    : { name: 'read models in FerretDB', env: {}, skip: ferret.skip },
+    : { name: 'embedded event store, read models in FerretDB', env: {}, skip: ferret.skip },
+  { name: 'event store over gRPC (EVENTSTORE_URL), in-memory read models', env: {}, grpc: true },
 ];
 
 for (const readStore of readStores)
-  describe(`REST API over HTTP (embedded event store, ${readStore.name})`, {
+  describe(`REST API over HTTP (${readStore.name})`, {
     ...(readStore.skip ? { skip: readStore.skip } : {}),
   }, () => {
     let dataDir: string;
     let service: RunningService;
     let base: string;
 
+    let separateStore: RunningEmulator | undefined;
+
     before(async () => {
       dataDir = await mkdtemp(join(tmpdir(), 'kyc-api-'));
+      if (readStore.grpc) separateStore = await startEmulator({ port: 0 });
+      const eventStoreEnv = separateStore ? { EVENTSTORE_URL: separateStore.connectionString } : {};
       service = await startService(
-        loadConfig({ DATA_DIR: dataDir, PORT: '0', ...readStore.env }),
+        loadConfig({ DATA_DIR: dataDir, PORT: '0', ...readStore.env, ...eventStoreEnv }),
         pino({ level: 'silent' }),
       );
       base = service.url;
@@ -42,6 +50,7 @@ for (const readStore of readStores)
 
     after(async () => {
       await service?.stop();
+      await separateStore?.close();
       await rm(dataDir, { recursive: true, force: true });
     });
 

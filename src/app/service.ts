@@ -267,8 +267,10 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       decider: intakeAuditDecider,
       streamName: intakeStreamName,
       events: createIntakeEventRegistry(),
-      // Each receipt's stream is written once: a cache would only hold memory.
+      // Each receipt's stream is written once: a cache would only hold memory, and a read before
+      // the append would find nothing (a redelivered receipt's append fails, then it is read).
       cache: false,
+      assumeNewStreams: true,
     });
 
     const projections: readonly Projection[] = [...caseProjections, ...intakeProjections];

@@ -72,6 +72,15 @@ export type CommandHandlerOptions<Command, Event extends DomainEvent, State> = {
   /** Attempts after the first on a concurrent write when no revision was pinned. Default 5. */
   maxRetries?: number;
   backoff?: Backoff;
+  /**
+   * Streams are usually new (one per receipt, say): decide from the initial state and append
+   * expecting no stream, without reading it first. When the stream exists the append fails, the
+   * stream is read and the command decided again, so results are the same; a new stream costs
+   * one append instead of a read and an append. A retry of the command that created the stream
+   * lands on the events it wrote (the store recognises their ids) and may be answered `appended`
+   * with their position rather than `already_handled`; nothing is written twice. Default false.
+   */
+  assumeNewStreams?: boolean;
   /** Derives event ids; defaults to the name-based UUID of stream + key + index. */
   eventId?: (stream: string, idempotencyKey: string, index: number) => string;
   /**
@@ -195,10 +204,9 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
     }
   }
 
-  /** Reads and folds the whole stream; caches the result when the stream exists. */
-  async function load(stream: string): Promise<StreamView<State>> {
-    const stored = await guarded(stream, () => eventStore.readStream(stream));
-    const view: StreamView<State> = {
+  /** The view of a stream that does not exist. */
+  function emptyView(): StreamView<State> {
+    return {
       revision: 'no_stream',
       position: null,
       state: decider.initialState(),
@@ -206,6 +214,12 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
       keyBytes: 0,
       bytes: 0,
     };
+  }
+
+  /** Reads and folds the whole stream; caches the result when the stream exists. */
+  async function load(stream: string): Promise<StreamView<State>> {
+    const stored = await guarded(stream, () => eventStore.readStream(stream));
+    const view = emptyView();
     await guarded(stream, async () => extend(view, stored ?? []));
     if (cache) {
       if (view.revision === 'no_stream') cache.delete(stream);
@@ -347,9 +361,11 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
     context: CommandContext,
   ): Promise<CommandResult<State, Event>> {
     const cached = cache?.get(stream);
-    let view: StreamView<State> = cached ?? (await load(stream));
-    // Read from the server during this call: a cached view is trusted only by a successful append.
-    let fresh = cached === undefined;
+    const assumed = cached === undefined && options.assumeNewStreams === true;
+    let view: StreamView<State> = cached ?? (assumed ? emptyView() : await load(stream));
+    // Read from the server during this call: a cached or assumed view is trusted only by a
+    // successful append (expecting exactly the revision it holds).
+    let fresh = cached === undefined && !assumed;
     for (let retries = 0; ; ) {
       let evaluation: Evaluation<State, Event>;
       try {
@@ -405,8 +421,9 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
         };
       }
       if (!fresh) {
-        // The cache was behind (another process wrote): read the tail and decide again, at once.
-        cache?.count('staleConflicts');
+        // The cache was behind (another process wrote), or the stream assumed new exists: read
+        // it and decide again, at once.
+        if (!assumed) cache?.count('staleConflicts');
         view = await refresh(stream, view);
         fresh = true;
         continue;

@@ -13,14 +13,12 @@ import {
   type IntakeReceived,
   type IntakeReceivedData,
   intakeFingerprintFor,
-  type NotificationResolutions,
   type NotificationRules,
   type RecordIntake,
   resolveNotification,
   validateIntake,
 } from '../cases/index.ts';
 import type { CommandHandler, CommandResult } from '../eventsourcing/command/handler.ts';
-import { fold } from '../eventsourcing/core/decider.ts';
 import { DomainError } from '../eventsourcing/core/errors.ts';
 import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { AllPosition } from '../eventsourcing/core/events.ts';
@@ -94,26 +92,20 @@ export function parsePositionToken(token: string): AllPosition {
 export function createCaseService(deps: CaseServiceDependencies) {
   const { readStore } = deps;
 
-  /** Asks the configuration service about each trigger the command would raise in the current state. */
-  async function resolveRules(caseId: string, command: CaseCommand): Promise<NotificationResolutions> {
-    if (deps.configService === undefined) return {};
-    const stored = (await deps.eventStore.readStream(caseStreamName(caseId))) ?? [];
-    const state = fold(
-      deps.decider,
-      stored.map((event) =>
-        deps.caseEvents.decode(
-          event.type,
-          event.data,
-          (event.metadata as { schemaVersion?: number })?.schemaVersion ?? 1,
-        ),
-      ),
-    );
+  /**
+   * Asks the configuration service about each trigger the command would raise in `state` (the
+   * state the handler decides on: no read of its own) and records the answers in the command,
+   * so a replay never asks again.
+   */
+  async function withRules(command: CaseCommand, state: CaseState): Promise<CaseCommand> {
+    const configService = deps.configService;
+    if (configService === undefined) return command;
     const resolutions: Record<string, ReturnType<typeof resolveNotification>> = {};
     for (const trigger of deps.decider.notificationTriggers(command, state)) {
-      const lookup = await deps.configService.match(trigger.trigger, trigger.context);
+      const lookup = await configService.match(trigger.trigger, trigger.context);
       resolutions[trigger.trigger] = resolveNotification(lookup, deps.bundledRules, trigger.trigger);
     }
-    return resolutions;
+    return { ...command, data: { ...command.data, notifications: resolutions } } as CaseCommand;
   }
 
   function receiptOf(
@@ -188,15 +180,18 @@ export function createCaseService(deps: CaseServiceDependencies) {
     command: CaseCommand,
     context: CommandContext & { expectedRevision?: bigint },
   ) {
-    const notifications = await resolveRules(caseId, command);
-    const withRules = { ...command, data: { ...command.data, notifications } } as CaseCommand;
-    const result = await deps.cases.handle(caseId, withRules, {
-      idempotencyKey: context.idempotencyKey,
-      actor: context.actor,
-      correlationId: context.correlationId,
-      ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
-      ...(context.expectedRevision === undefined ? {} : { expectedRevision: context.expectedRevision }),
-    });
+    const result = await deps.cases.handle(
+      caseId,
+      command,
+      {
+        idempotencyKey: context.idempotencyKey,
+        actor: context.actor,
+        correlationId: context.correlationId,
+        ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
+        ...(context.expectedRevision === undefined ? {} : { expectedRevision: context.expectedRevision }),
+      },
+      withRules,
+    );
     if (result.outcome === 'appended') deps.observe?.eventsAppended('case', result.events.length);
     return { ...receiptOf(result, context), outcome: result.outcome };
   }

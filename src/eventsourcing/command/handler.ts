@@ -107,8 +107,18 @@ export type CommandHandler<Command, Event extends DomainEvent, State> = {
    * Throws: whatever `decide` throws (a DomainError for broken rules), EventValidationError
    * when decided events do not match their schema, EventStoreUnavailableError when the store
    * cannot be reached, and errors decoding the stored events.
+   *
+   * `prepare`, when given, completes the command from the state it will be decided on (e.g.
+   * answers from an outside service, recorded in the command so a replay never asks again); it
+   * runs before each decision, on the same state, so the stream is read once for both. Not
+   * called for a key already handled.
    */
-  handle(id: string, command: Command, context: CommandContext): Promise<CommandResult<State, Event>>;
+  handle(
+    id: string,
+    command: Command,
+    context: CommandContext,
+    prepare?: (command: Command, state: State) => Promise<Command>,
+  ): Promise<CommandResult<State, Event>>;
   /** The cache's gauges and counters (all zero with `enabled: false` when the cache is off). */
   stats(): StateCacheStats;
   /**
@@ -359,6 +369,7 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
     stream: string,
     command: Command,
     context: CommandContext,
+    prepare?: (command: Command, state: State) => Promise<Command>,
   ): Promise<CommandResult<State, Event>> {
     const cached = cache?.get(stream);
     const assumed = cached === undefined && options.assumeNewStreams === true;
@@ -369,7 +380,11 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
     for (let retries = 0; ; ) {
       let evaluation: Evaluation<State, Event>;
       try {
-        evaluation = evaluate(stream, view, command, context);
+        const prepared =
+          prepare === undefined || view.keys.has(context.idempotencyKey)
+            ? command
+            : await prepare(command, view.state);
+        evaluation = evaluate(stream, view, prepared, context);
       } catch (error) {
         if (fresh) throw error;
         // The rule may have been broken only in the cached state: confirm against the tail.
@@ -451,7 +466,7 @@ export function createCommandHandler<Command, Event extends DomainEvent, State>(
   }
 
   return {
-    handle: (id, command, context) => handle(options.streamName(id), command, context),
+    handle: (id, command, context, prepare) => handle(options.streamName(id), command, context, prepare),
     stats: () => cache?.stats() ?? disabledStats(),
     invalidate(id) {
       cache?.delete(options.streamName(id), true);

@@ -17,19 +17,18 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import { createCommandHandler } from '../src/eventsourcing/command/handler.ts';
 import type { AllPosition } from '../src/eventsourcing/core/events.ts';
-import { comparePositions } from '../src/eventsourcing/core/positions.ts';
 import type { Projection } from '../src/eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../src/eventsourcing/eventstore/esdb.ts';
-import type { EventStore, NewEvent } from '../src/eventsourcing/eventstore/port.ts';
+import type { EventStore } from '../src/eventsourcing/eventstore/port.ts';
 import { toRecorded } from '../src/eventsourcing/projection/apply.ts';
 import { createProjector } from '../src/eventsourcing/projection/projector.ts';
 import { createInMemoryReadStore } from '../src/eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../src/eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../src/eventsourcing/readstore/port.ts';
 import { createInMemoryEventStore } from '../src/eventsourcing/testing/in-memory-event-store.ts';
-import { accountDecider, accountEvents, accountsProjection } from '../test/support/eventsourcing-sample.ts';
+import { accountEvents, accountsProjection } from '../test/support/eventsourcing-sample.ts';
+import { commandThroughput, fmt, seedAccounts } from './support/accounts.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,91 +67,6 @@ async function startEmulatorProcess(): Promise<{ connectionString: string; child
     if (line.startsWith('esdb://')) return { connectionString: line.trim(), child };
   }
   throw new Error('the emulator process exited before listening');
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-}
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-async function commandThroughput(eventStore: EventStore, writers: number, total: number) {
-  const category = `cmd${randomUUID().slice(0, 6)}`;
-  const handler = createCommandHandler({
-    eventStore,
-    decider: accountDecider,
-    streamName: (id) => `${category}-${id}`,
-    events: accountEvents,
-  });
-  const perWriter = Math.ceil(total / writers);
-  const latencies: number[] = [];
-  // Each writer works through its own accounts: an open, then nine deposits, then the next
-  // account, so streams stay short (10 events) and the read part of a command stays constant.
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: writers }, async (_, w) => {
-      for (let i = 0; i < perWriter; i++) {
-        const id = `w${w}a${Math.floor(i / 10)}`;
-        const command =
-          i % 10 === 0
-            ? ({ type: 'OpenAccount', accountId: id, owner: 'bench' } as const)
-            : ({ type: 'Deposit', accountId: id, amount: 1 } as const);
-        const t0 = performance.now();
-        const result = await handler.handle(id, command, { idempotencyKey: `cmd-${w}-${i}`, actor: 'bench' });
-        latencies.push(performance.now() - t0);
-        if (result.outcome !== 'appended') throw new Error(`unexpected ${result.outcome}`);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    count: latencies.length,
-  };
-}
-
-/** Seeds `total` account events (10 per stream: opened + 9 deposits), 10 per append. */
-async function seed(eventStore: EventStore, category: string, total: number): Promise<AllPosition> {
-  const streams = Math.ceil(total / 10);
-  let last: AllPosition = { commit: 0n, prepare: 0n };
-  const metadata = (type: string) => ({
-    correlationId: 'seed',
-    causationId: 'seed',
-    idempotencyKey: 'seed',
-    actor: 'bench',
-    schemaVersion: accountEvents.versionOf(type),
-  });
-  const parallel = 8;
-  for (let start = 0; start < streams; start += parallel) {
-    const results = await Promise.all(
-      Array.from({ length: Math.min(parallel, streams - start) }, (_, k) => {
-        const id = `s${start + k}`;
-        const events: NewEvent[] = [
-          {
-            id: randomUUID(),
-            type: 'AccountOpened',
-            data: { accountId: id, owner: 'bench' },
-            metadata: metadata('AccountOpened'),
-          },
-          ...Array.from({ length: 9 }, (_, d) => ({
-            id: randomUUID(),
-            type: 'MoneyDeposited',
-            data: { accountId: id, amount: d + 1, currency: 'EUR' },
-            metadata: metadata('MoneyDeposited'),
-          })),
-        ];
-        return eventStore.appendToStream(`${category}-${id}`, events, 'no_stream');
-      }),
-    );
-    for (const result of results) {
-      if (result.outcome === 'appended' && comparePositions(result.position, last) > 0)
-        last = result.position;
-    }
-  }
-  return last;
 }
 
 async function batchedProjection(
@@ -251,14 +165,14 @@ async function main() {
     print('## projector (catch-up from the start of $all)');
     const category = `bench${randomUUID().slice(0, 6)}`;
     const t0 = performance.now();
-    const last = await seed(eventStore, category, totalEvents);
+    const last = await seedAccounts(eventStore, category, totalEvents);
     print(
       `seeded ${totalEvents.toLocaleString('en-US')} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
 
     // The projector's own ceiling: in-process event store and read store, no gRPC.
     const memoryEvents = createInMemoryEventStore();
-    const memoryLast = await seed(memoryEvents, category, totalEvents);
+    const memoryLast = await seedAccounts(memoryEvents, category, totalEvents);
     const cpu = await batchedProjection(memoryEvents, createInMemoryReadStore(), category, memoryLast);
     const cpuNaive = await naiveProjection(memoryEvents, createInMemoryReadStore(), category, totalEvents);
     print(

@@ -14,16 +14,15 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../src/emulator/index.ts';
-import { createCommandHandler } from '../src/eventsourcing/command/handler.ts';
 import type { AllPosition } from '../src/eventsourcing/core/events.ts';
-import { comparePositions } from '../src/eventsourcing/core/positions.ts';
 import type { Projection } from '../src/eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../src/eventsourcing/eventstore/esdb.ts';
 import { createInProcessEventStore } from '../src/eventsourcing/eventstore/in-process.ts';
-import type { EventStore, NewEvent } from '../src/eventsourcing/eventstore/port.ts';
+import type { EventStore } from '../src/eventsourcing/eventstore/port.ts';
 import { createProjector } from '../src/eventsourcing/projection/projector.ts';
 import { createInMemoryReadStore } from '../src/eventsourcing/readstore/memory.ts';
-import { accountDecider, accountEvents, accountsProjection } from '../test/support/eventsourcing-sample.ts';
+import { accountEvents, accountsProjection } from '../test/support/eventsourcing-sample.ts';
+import { commandThroughput, fmt, seedAccounts } from './support/accounts.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,80 +32,6 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string' },
   },
 });
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-
-async function commands(eventStore: EventStore, writers: number, total: number) {
-  const category = `cmd${randomUUID().slice(0, 6)}`;
-  const handler = createCommandHandler({
-    eventStore,
-    decider: accountDecider,
-    streamName: (id) => `${category}-${id}`,
-    events: accountEvents,
-  });
-  const perWriter = Math.ceil(total / writers);
-  const latencies: number[] = [];
-  // Each writer works through its own accounts: an open, then nine deposits, so streams stay
-  // short (10 events) and the read part of a command stays constant.
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: writers }, async (_, w) => {
-      for (let i = 0; i < perWriter; i++) {
-        const id = `w${w}a${Math.floor(i / 10)}`;
-        const command =
-          i % 10 === 0
-            ? ({ type: 'OpenAccount', accountId: id, owner: 'bench' } as const)
-            : ({ type: 'Deposit', accountId: id, amount: 1 } as const);
-        const t0 = performance.now();
-        const result = await handler.handle(id, command, { idempotencyKey: `c-${w}-${i}`, actor: 'bench' });
-        latencies.push(performance.now() - t0);
-        if (result.outcome !== 'appended') throw new Error(`unexpected ${result.outcome}`);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    count: latencies.length,
-  };
-}
-
-/** Seeds `total` account events (10 per stream: opened + 9 deposits), 10 per append. */
-async function seed(eventStore: EventStore, category: string, total: number): Promise<AllPosition> {
-  let last: AllPosition = { commit: 0n, prepare: 0n };
-  const metadata = (type: string) => ({
-    correlationId: 'seed',
-    causationId: 'seed',
-    idempotencyKey: 'seed',
-    actor: 'bench',
-    schemaVersion: accountEvents.versionOf(type),
-  });
-  for (let s = 0; s < Math.ceil(total / 10); s++) {
-    const id = `s${s}`;
-    const events: NewEvent[] = [
-      {
-        id: randomUUID(),
-        type: 'AccountOpened',
-        data: { accountId: id, owner: 'bench' },
-        metadata: metadata('AccountOpened'),
-      },
-      ...Array.from({ length: 9 }, (_, d) => ({
-        id: randomUUID(),
-        type: 'MoneyDeposited',
-        data: { accountId: id, amount: d + 1, currency: 'EUR' },
-        metadata: metadata('MoneyDeposited'),
-      })),
-    ];
-    const result = await eventStore.appendToStream(`${category}-${id}`, events, 'no_stream');
-    if (result.outcome === 'appended' && comparePositions(result.position, last) > 0) last = result.position;
-  }
-  return last;
-}
 
 async function catchUp(eventStore: EventStore, category: string, last: AllPosition) {
   const projection = accountsProjection(`bench_${randomUUID().slice(0, 8)}`) as unknown as Projection;
@@ -146,13 +71,13 @@ async function main() {
       `# embedded event store: gRPC vs in-process — node ${process.version}, emulator in this process, ${dataDir === undefined ? 'memory' : `data dir ${dataDir} (fsync always)`}`,
     );
     // Warm both paths (JIT, connection) before measuring.
-    for (const way of ways) await commands(way.store, 4, 400);
+    for (const way of ways) await commandThroughput(way.store, 4, 400);
 
     console.log('## commands through the command handler (sample account decider)');
     for (const writers of [1, 16]) {
       const results = [];
       for (const way of ways) {
-        const result = await commands(way.store, writers, way.commands);
+        const result = await commandThroughput(way.store, writers, way.commands);
         results.push(result);
         console.log(
           `${writers} writer(s), ${way.name}: ${fmt(result.perSecond)} commands/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms (${fmt(result.count)} commands)`,
@@ -169,7 +94,7 @@ async function main() {
     );
     const category = `bench${randomUUID().slice(0, 6)}`;
     const t0 = performance.now();
-    const last = await seed(local, category, totalEvents);
+    const last = await seedAccounts(local, category, totalEvents);
     console.log(`seeded in process in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const results = [];
     for (const way of ways) {

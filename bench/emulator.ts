@@ -23,7 +23,7 @@ import {
 import convertModule from '@eventstore/db-client/dist/utils/convertGrpcEvent.js';
 import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import { readEventResponse } from '../src/emulator/grpc/events.ts';
-import { EventStore } from '../src/emulator/store.ts';
+import { EmulatorStore } from '../src/emulator/store.ts';
 
 const { convertGrpcEvent } = convertModule;
 
@@ -141,7 +141,7 @@ async function appends(): Promise<void> {
 
 /** Fills a data directory with `count` 1 KB events in 100-event appends, in-process (fast path). */
 async function fill(dir: string, count: number): Promise<void> {
-  const store = new EventStore({ dataDir: dir, fsync: 'never' });
+  const store = new EmulatorStore({ dataDir: dir, fsync: 'never' });
   const batch = Array.from({ length: 100 }, () => ({
     id: randomBytes(16),
     type: 'bench',
@@ -206,7 +206,7 @@ async function readsAndRecovery(): Promise<void> {
  * cannot beat this on one core.
  */
 async function clientDecodeCeiling(): Promise<[number, number]> {
-  const store = new EventStore();
+  const store = new EmulatorStore();
   await store.append('bench-decode', 'any', [
     { id: randomBytes(16), type: 'bench', isJson: false, data: payload, metadata: new Uint8Array(0) },
   ]);

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { loadConfig } from '../src/app/config.ts';
-import { deriveId } from '../src/app/ids.ts';
+import { deriveId } from '../src/app/name-based-ids.ts';
 import { startService } from '../src/app/service.ts';
 import { caseIdFor, createCaseEventRegistry } from '../src/cases/index.ts';
 import { createNotificationPublisher } from '../src/kafka/outbound.ts';

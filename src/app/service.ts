@@ -42,9 +42,9 @@ import { createConfigServiceClient } from '../notification-rules/config-service.
 import { inSpanSync } from '../observability/tracing.ts';
 import { createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
-import { deriveId } from './ids.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { deriveId } from './name-based-ids.ts';
 import { createOperations } from './operations.ts';
 import { createReadModelReadiness } from './readiness.ts';
 import { tracedEventStore } from './traced-event-store.ts';

@@ -1,13 +1,13 @@
 import type { LogLogger } from './log/storage.ts';
 import { startEmulatorServer } from './server.ts';
-import type { EventStore } from './store.ts';
+import type { EmulatorStore } from './store.ts';
 
 export { createFilter, type EventFilter } from './filter.ts';
 export { LogCorruptError } from './log/recovery.ts';
 export type { LogLogger } from './log/storage.ts';
 export type { AllPosition as EmulatorAllPosition } from './positions.ts';
 export {
-  EventStore as EmulatorStore,
+  EmulatorStore,
   type ExpectedRevision as EmulatorExpectedRevision,
   type ProposedEvent,
   type StoredEvent as EmulatorEvent,
@@ -38,7 +38,7 @@ export type RunningEmulator = {
    * The log and index the server serves, for a client in this same process
    * (`createInProcessEventStore`): what it appends, gRPC clients read, and the other way round.
    */
-  store: EventStore;
+  store: EmulatorStore;
   close(): Promise<void>;
 };
 

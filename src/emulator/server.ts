@@ -11,7 +11,7 @@ import { decodeBatchAppendRequest } from './grpc/wire.ts';
 import type { FsyncPolicy, LogFileSystem, LogLogger } from './log/storage.ts';
 import { createPersistentSubscriptionsService } from './persistent/service.ts';
 import { PersistentSubscriptions } from './persistent/subscriptions.ts';
-import { EventStore, type StoreOptions } from './store.ts';
+import { EmulatorStore, type StoreOptions } from './store.ts';
 
 export type EmulatorServerOptions = {
   host: string;
@@ -34,7 +34,7 @@ export type EmulatorServerOptions = {
 export type EmulatorServer = {
   host: string;
   port: number;
-  store: EventStore;
+  store: EmulatorStore;
   /** How many calls each gRPC method received, by path (lets tests see which write path the client took). */
   calls: ReadonlyMap<string, number>;
   close(): Promise<void>;
@@ -135,7 +135,7 @@ function methodPaths(
  * System events a real node writes on its own, so that unfiltered `$all` readers meet them here
  * too: an epoch record on every start, default settings on a new database.
  */
-async function writeStartupEvents(store: EventStore): Promise<void> {
+async function writeStartupEvents(store: EmulatorStore): Promise<void> {
   const json = (type: string, body: unknown) => ({
     id: randomBytes(16),
     type,
@@ -211,7 +211,7 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
   if (options.fsync !== undefined) storeOptions.fsync = options.fsync;
   if (options.logger !== undefined) storeOptions.logger = options.logger;
   if (options.fileSystem !== undefined) storeOptions.fileSystem = options.fileSystem;
-  const store = new EventStore(storeOptions);
+  const store = new EmulatorStore(storeOptions);
   await writeStartupEvents(store);
   const persistent = new PersistentSubscriptions(store);
   await persistent.load();

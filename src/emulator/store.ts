@@ -106,7 +106,7 @@ function nowMicros(): number {
  * record once it is durable ("visible"), so nothing acknowledged can be read before it is safe and
  * nothing read can be lost by a crash.
  */
-export class EventStore {
+export class EmulatorStore {
   private readonly storage: LogStorage;
   private capacity = INITIAL_CAPACITY;
   private positions = new Float64Array(INITIAL_CAPACITY);

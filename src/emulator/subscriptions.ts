@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import type { EventFilter } from './filter.ts';
+import type { CallWriter } from './grpc/call-writer.ts';
 import { rpcErrors } from './grpc/errors.ts';
 import { readEventResponse, resolve } from './grpc/events.ts';
-import type { Outbox } from './grpc/outbox.ts';
 import { type AllPosition, compareAllPositions, wireAllPosition } from './positions.ts';
-import type { EventStore } from './store.ts';
+import type { EmulatorStore } from './store.ts';
 
 /** A generated `ReadResp`, or one already encoded to wire bytes. */
 export type ReadResp = InstanceType<typeof streamsPb.ReadResp> | Buffer;
@@ -14,8 +14,8 @@ export type ReadResp = InstanceType<typeof streamsPb.ReadResp> | Buffer;
 export const READ_BATCH_SIZE = 32;
 
 export type SubscriptionContext = {
-  store: EventStore;
-  outbox: Outbox<ReadResp>;
+  store: EmulatorStore;
+  writer: CallWriter<ReadResp>;
   resolveLinks: boolean;
   structuredIds: boolean;
 };
@@ -47,7 +47,7 @@ function checkpointResponse(position: AllPosition): InstanceType<typeof streamsP
 /** Resolves on the next commit, or when the call closes. */
 function nextCommit(context: SubscriptionContext): Promise<void> {
   return new Promise<void>((done) => {
-    const stopWatching = context.outbox.onClose(() => {
+    const stopWatching = context.writer.onClose(() => {
       cancel();
       done();
     });
@@ -69,21 +69,21 @@ export async function subscribeToStream(
   stream: string,
   from: 'start' | 'end' | bigint,
 ): Promise<void> {
-  const { store, outbox } = context;
-  await outbox.send(confirmation());
+  const { store, writer } = context;
+  await writer.send(confirmation());
   let checkpoint = from === 'start' ? -1 : from === 'end' ? store.lastVisibleRevision(stream) : Number(from);
   // Catch-up: page through reads until a read comes back with nothing new.
   for (;;) {
-    if (outbox.closed) return;
+    if (writer.closed) return;
     const read = store.readStream(stream, 'forwards', BigInt(checkpoint + 1), READ_BATCH_SIZE);
     if (read.kind === 'deleted') {
-      outbox.fail(rpcErrors.streamDeleted(stream));
+      writer.fail(rpcErrors.streamDeleted(stream));
       return;
     }
     let sent = 0;
     if (read.kind === 'ok') {
       for (const index of read.indexes) {
-        await outbox.send(
+        await writer.send(
           readEventResponse(store, resolve(store, index, context.resolveLinks), context.structuredIds),
         );
         checkpoint = store.revision(index);
@@ -94,24 +94,24 @@ export async function subscribeToStream(
   }
   // Events hidden by metadata are skipped, not waited for.
   checkpoint = Math.max(checkpoint, store.lastVisibleRevision(stream));
-  await outbox.send(caughtUp());
+  await writer.send(caughtUp());
   for (;;) {
-    if (outbox.closed) return;
+    if (writer.closed) return;
     for (;;) {
       const index = store.indexOf(stream, checkpoint + 1);
       if (index === undefined) break;
-      await outbox.send(
+      await writer.send(
         readEventResponse(store, resolve(store, index, context.resolveLinks), context.structuredIds),
       );
       checkpoint++;
-      if (outbox.closed) return;
+      if (writer.closed) return;
     }
     const tombstone = store.tombstoneIndex(stream);
     if (tombstone !== undefined) {
-      await outbox.send(
+      await writer.send(
         readEventResponse(store, { event: tombstone, link: undefined }, context.structuredIds),
       );
-      outbox.fail(rpcErrors.streamDeleted(stream));
+      writer.fail(rpcErrors.streamDeleted(stream));
       return;
     }
     await nextCommit(context);
@@ -138,8 +138,8 @@ export async function subscribeToAll(
   from: 'start' | 'end' | AllPosition,
   filtered: AllSubscriptionFilter | undefined,
 ): Promise<void> {
-  const { store, outbox } = context;
-  await outbox.send(confirmation());
+  const { store, writer } = context;
+  await writer.send(confirmation());
   let checkpoint: AllPosition =
     from === 'start'
       ? { commit: -1, prepare: -1 }
@@ -148,21 +148,21 @@ export async function subscribeToAll(
         : from;
   let cursor = from === 'start' ? 0 : from === 'end' ? store.visible : store.indexAfter(from);
   const send = (index: number) =>
-    outbox.send(readEventResponse(store, resolve(store, index, context.resolveLinks), context.structuredIds));
+    writer.send(readEventResponse(store, resolve(store, index, context.resolveLinks), context.structuredIds));
 
   if (filtered === undefined) {
     for (let caught = false; ; ) {
       while (cursor < store.visible) {
         const pending = send(cursor++);
         if (pending !== undefined) await pending;
-        if (outbox.closed) return;
+        if (writer.closed) return;
       }
       if (!caught) {
         caught = true;
-        await outbox.send(caughtUp());
+        await writer.send(caughtUp());
       }
       await nextCommit(context);
-      if (outbox.closed) return;
+      if (writer.closed) return;
     }
   }
 
@@ -173,7 +173,7 @@ export async function subscribeToAll(
     // The server never repeats a checkpoint nor sends one that goes backwards.
     if (lastCheckpoint !== undefined && compareAllPositions(position, lastCheckpoint) <= 0) return;
     lastCheckpoint = position;
-    await outbox.send(checkpointResponse(position));
+    await writer.send(checkpointResponse(position));
   };
 
   // The server counts live checkpoints from the moment it subscribes, catch-up or not; those
@@ -192,7 +192,7 @@ export async function subscribeToAll(
     let pageStart: AllPosition = from === 'start' ? { commit: 0, prepare: 0 } : from;
     let counter = 0;
     for (;;) {
-      if (outbox.closed) return;
+      if (writer.closed) return;
       let matched = 0;
       let considered = 0;
       let reachedEnd = false;
@@ -224,7 +224,7 @@ export async function subscribeToAll(
       pageStart = { commit: store.postPosition(cursor - 1), prepare: 0 };
     }
   }
-  await outbox.send(caughtUp());
+  await writer.send(caughtUp());
   for (;;) {
     while (cursor < store.visible) {
       const index = cursor++;
@@ -233,14 +233,14 @@ export async function subscribeToAll(
         checkpoint = positionOf(store, index);
       }
       if (countLive(index)) await sendCheckpoint(positionOf(store, index));
-      if (outbox.closed) return;
+      if (writer.closed) return;
     }
     await nextCommit(context);
-    if (outbox.closed) return;
+    if (writer.closed) return;
   }
 }
 
-function positionOf(store: EventStore, index: number): AllPosition {
+function positionOf(store: EmulatorStore, index: number): AllPosition {
   if (index < 0) return { commit: -1, prepare: -1 };
   const position = store.position(index);
   return { commit: position, prepare: position };

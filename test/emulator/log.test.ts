@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encodeFrame, FLAG_JSON } from '../../src/emulator/log/record.ts';
 import { openFileStorage } from '../../src/emulator/log/storage.ts';
-import { EventStore } from '../../src/emulator/store.ts';
+import { EmulatorStore } from '../../src/emulator/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'emulator-log-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +49,7 @@ test('a write cut at any byte of the last frame is dropped whole, and earlier fr
 
 test('the store rebuilt from a cut log sees only whole appends', async () => {
   const path = join(dir, 'store');
-  const first = new EventStore({ dataDir: path });
+  const first = new EmulatorStore({ dataDir: path });
   await first.append('s', 'no_stream', [
     { id: randomBytes(16), type: 'a', isJson: true, data: Buffer.from('{}'), metadata: new Uint8Array(0) },
   ]);
@@ -72,7 +72,7 @@ test('the store rebuilt from a cut log sees only whole appends', async () => {
   ]);
   await first.close();
   truncateSync(join(path, 'log.bin'), size + 150);
-  const second = new EventStore({ dataDir: path });
+  const second = new EmulatorStore({ dataDir: path });
   try {
     assert.equal(second.lastRevision('s'), 0);
     const result = await second.append('s', 0n, [

@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { type FsyncPolicy, type LogFileSystem, nodeLogFileSystem } from '../../src/emulator/log/storage.ts';
 import { startEmulatorServer } from '../../src/emulator/server.ts';
-import { EventStore } from '../../src/emulator/store.ts';
+import { EmulatorStore } from '../../src/emulator/store.ts';
 import { pathName, WRITE_PATHS, type WritePath } from './support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'emulator-sync-'));
@@ -82,7 +82,7 @@ async function concurrentAppends(append: (writer: number, round: number) => Prom
 
 async function throughStore(fsync: FsyncPolicy, syncReportsEarly = false) {
   const watch = watchedFileSystem(syncReportsEarly);
-  const store = new EventStore({ dataDir: freshDir(), fsync, fileSystem: watch.fileSystem });
+  const store = new EmulatorStore({ dataDir: freshDir(), fsync, fileSystem: watch.fileSystem });
   try {
     await concurrentAppends(async (writer, round) => {
       const events = Array.from({ length: 1 + (round % 3) }, () => ({

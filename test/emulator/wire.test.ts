@@ -11,10 +11,10 @@ import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import emptyPb from 'google-protobuf/google/protobuf/empty_pb.js';
 import { fillRecordedEvent } from '../../src/emulator/grpc/events.ts';
 import { decodeBatchAppendRequest, encodeReadEventResponse } from '../../src/emulator/grpc/wire.ts';
-import { EventStore } from '../../src/emulator/store.ts';
+import { EmulatorStore } from '../../src/emulator/store.ts';
 
-async function sampleStore(): Promise<EventStore> {
-  const store = new EventStore();
+async function sampleStore(): Promise<EmulatorStore> {
+  const store = new EmulatorStore();
   await store.append('stream-é', 'any', [
     {
       id: randomBytes(16),

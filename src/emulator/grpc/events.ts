@@ -1,5 +1,5 @@
 import type streamsPb from '@eventstore/db-client/generated/streams_pb.js';
-import type { EventStore, StoredEvent } from '../store.ts';
+import type { EmulatorStore, StoredEvent } from '../store.ts';
 import { TOMBSTONE_REVISION } from '../store.ts';
 import { createdTicks, streamIdentifier, TOMBSTONE_WIRE_REVISION, uuidMessage } from './convert.ts';
 import { encodeReadEventResponse } from './wire.ts';
@@ -15,7 +15,7 @@ const LINK_TYPE = '$>';
  * Resolves a `$>` link ("<revision>@<stream>") to its target when asked. A link whose payload
  * does not parse is returned as a plain event; one whose target is gone keeps only the link.
  */
-export function resolve(store: EventStore, index: number, resolveLinks: boolean): Resolved {
+export function resolve(store: EmulatorStore, index: number, resolveLinks: boolean): Resolved {
   if (!resolveLinks || store.eventType(index) !== LINK_TYPE) return { event: index, link: undefined };
   const payload = store.event(index).data.toString('utf8');
   const at = payload.indexOf('@');
@@ -79,7 +79,7 @@ export function fillRecordedEvent<T extends RecordedEventMessage>(
  * (hand-encoded: see wire.ts). `commit_position` is the original event's: the link's when the
  * event came through one.
  */
-export function readEventResponse(store: EventStore, resolved: Resolved, structuredIds: boolean): Buffer {
+export function readEventResponse(store: EmulatorStore, resolved: Resolved, structuredIds: boolean): Buffer {
   const original = resolved.link ?? resolved.event;
   return encodeReadEventResponse({
     event: resolved.event === undefined ? undefined : store.event(resolved.event),

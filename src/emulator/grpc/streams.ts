@@ -8,8 +8,9 @@ import anyPb from 'google-protobuf/google/protobuf/any_pb.js';
 import emptyPb from 'google-protobuf/google/protobuf/empty_pb.js';
 import { createFilter, type EventFilter } from '../filter.ts';
 import type { AllPosition } from '../positions.ts';
-import type { EventStore, ExpectedRevision, ProposedEvent, WriteResult } from '../store.ts';
+import type { EmulatorStore, ExpectedRevision, ProposedEvent, WriteResult } from '../store.ts';
 import { READ_BATCH_SIZE, type ReadResp, subscribeToAll, subscribeToStream } from '../subscriptions.ts';
+import { CallWriter } from './call-writer.ts';
 import {
   parseRevision,
   parseUuid,
@@ -21,7 +22,6 @@ import {
 } from './convert.ts';
 import { MAX_APPEND_SIZE, RequestError, type RpcError, rpcErrors, WRITE_TIMEOUT_MS } from './errors.ts';
 import { readEventResponse, resolve } from './events.ts';
-import { Outbox } from './outbox.ts';
 import type { WireBatchAppendRequest, WireProposedMessage, WireUuid } from './wire.ts';
 
 type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
@@ -261,7 +261,7 @@ function batchTimeout(deadline: BatchDeadline, now: number): number {
 type BatchDeadline = NonNullable<WireBatchAppendRequest['options']>['deadline'];
 
 export type StreamsServiceOptions = {
-  store: EventStore;
+  store: EmulatorStore;
   /** Largest append in bytes (a node's `MaxAppendSize`); default 1 MiB. */
   maxAppendSize?: number;
 };
@@ -279,7 +279,7 @@ export function createStreamsService({
   store,
   maxAppendSize = MAX_APPEND_SIZE,
 }: StreamsServiceOptions): StreamsService {
-  const batchCalls = new Set<Outbox<InstanceType<typeof streamsPb.BatchAppendResp>>>();
+  const batchCalls = new Set<CallWriter<InstanceType<typeof streamsPb.BatchAppendResp>>>();
   async function deleteOrTombstone(
     options: DeleteOptions | undefined,
     hard: boolean,
@@ -299,8 +299,8 @@ export function createStreamsService({
 
   return {
     cancelBatchAppends() {
-      for (const outbox of batchCalls)
-        outbox.fail({ ...rpcErrors.unknown('Server is shutting down.'), code: status.CANCELLED });
+      for (const writer of batchCalls)
+        writer.fail({ ...rpcErrors.unknown('Server is shutting down.'), code: status.CANCELLED });
     },
 
     append(call, callback) {
@@ -380,12 +380,12 @@ export function createStreamsService({
       };
       let inFlight = 0;
       let ended = false;
-      const outbox = new Outbox(
+      const writer = new CallWriter(
         call as unknown as ServerWritableStream<unknown, InstanceType<typeof streamsPb.BatchAppendResp>>,
       );
-      batchCalls.add(outbox);
-      outbox.onClose(() => {
-        batchCalls.delete(outbox);
+      batchCalls.add(writer);
+      writer.onClose(() => {
+        batchCalls.delete(writer);
         for (const key of [...pending.keys()]) forget(key);
       });
       const reply = (
@@ -397,10 +397,10 @@ export function createStreamsService({
         if (correlation !== undefined) response.setCorrelationId(wireUuidMessage(correlation));
         if (identifier !== undefined) response.setStreamIdentifier(identifier);
         fill(response);
-        void outbox.send(response);
+        void writer.send(response);
       };
       const maybeEnd = () => {
-        if (ended && inFlight === 0) outbox.end();
+        if (ended && inFlight === 0) writer.end();
       };
       // Requests arrive decoded by hand (see wire.ts and the service definition in server.ts).
       call.on('data', (request: WireBatchAppendRequest) => {
@@ -490,7 +490,7 @@ export function createStreamsService({
             },
             (error: unknown) => {
               inFlight--;
-              outbox.fail(asRpcError(error));
+              writer.fail(asRpcError(error));
             },
           );
         } catch (error) {
@@ -516,8 +516,8 @@ export function createStreamsService({
     },
 
     read(call) {
-      const outbox = new Outbox<ReadResp>(call as unknown as ServerWritableStream<unknown, ReadResp>);
-      handleRead(store, call.request, outbox).catch((error: unknown) => outbox.fail(asRpcError(error)));
+      const writer = new CallWriter<ReadResp>(call as unknown as ServerWritableStream<unknown, ReadResp>);
+      handleRead(store, call.request, writer).catch((error: unknown) => writer.fail(asRpcError(error)));
     },
 
     delete(call, callback: sendUnaryData<InstanceType<typeof streamsPb.DeleteResp>>) {
@@ -627,7 +627,11 @@ function readStreamRevision(
 }
 
 /** Dispatches a Read request the way the server's enumerator table does. */
-async function handleRead(store: EventStore, request: ReadReq, outbox: Outbox<ReadResp>): Promise<void> {
+async function handleRead(
+  store: EmulatorStore,
+  request: ReadReq,
+  writer: CallWriter<ReadResp>,
+): Promise<void> {
   const options = request.getOptions();
   if (options === undefined) throw new RequestError(rpcErrors.invalidArgument('options are required'));
   if (!options.hasUuidOption()) {
@@ -642,7 +646,7 @@ async function handleRead(store: EventStore, request: ReadReq, outbox: Outbox<Re
   const filter = readFilter(options);
   const invalidCombination = () =>
     new RequestError(rpcErrors.invalidArgument('The combination of read options is invalid.'));
-  const context = { store, outbox, resolveLinks, structuredIds };
+  const context = { store, writer, resolveLinks, structuredIds };
 
   if (options.hasStream()) {
     const streamOptions = options.getStream()!;
@@ -667,18 +671,18 @@ async function handleRead(store: EventStore, request: ReadReq, outbox: Outbox<Re
       const notFound = new streamsPb.ReadResp.StreamNotFound();
       notFound.setStreamIdentifier(streamIdentifier(stream));
       response.setStreamNotFound(notFound);
-      await outbox.send(response);
-      outbox.end();
+      await writer.send(response);
+      writer.end();
       return;
     }
     for (const index of read.indexes) {
-      if (outbox.closed) return;
-      const pending = outbox.send(
+      if (writer.closed) return;
+      const pending = writer.send(
         readEventResponse(store, resolve(store, index, resolveLinks), structuredIds),
       );
       if (pending !== undefined) await pending;
     }
-    outbox.end();
+    writer.end();
     return;
   }
   if (!options.hasAll())
@@ -708,16 +712,16 @@ async function handleRead(store: EventStore, request: ReadReq, outbox: Outbox<Re
   }
   const end = store.visible;
   while (remaining > 0 && index >= 0 && index < end) {
-    if (outbox.closed) return;
+    if (writer.closed) return;
     const current = index;
     index += backwards ? -1 : 1;
     if (filter !== undefined && !filter.filter.allows(store.streamName(current), store.eventType(current)))
       continue;
     remaining--;
-    const pending = outbox.send(
+    const pending = writer.send(
       readEventResponse(store, resolve(store, current, resolveLinks), structuredIds),
     );
     if (pending !== undefined) await pending;
   }
-  outbox.end();
+  writer.end();
 }

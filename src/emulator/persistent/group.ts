@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type persistentPb from '@eventstore/db-client/generated/persistent_pb.js';
 import { createFilter, defaultAllFilterAllows, type EventFilter } from '../filter.ts';
+import type { CallWriter } from '../grpc/call-writer.ts';
 import { rpcErrors } from '../grpc/errors.ts';
 import { resolve } from '../grpc/events.ts';
-import type { Outbox } from '../grpc/outbox.ts';
 import { encodeReadEventResponse } from '../grpc/wire.ts';
-import type { EventStore, ProposedEvent } from '../store.ts';
+import type { EmulatorStore, ProposedEvent } from '../store.ts';
 import { type GroupDefinition, groupKey, sourceName } from './definition.ts';
 import type { RequestStatistics } from './latency.ts';
 
@@ -33,7 +33,7 @@ type Message = {
 
 export type GroupClient = {
   id: number;
-  outbox: Outbox<PsReadResp>;
+  writer: CallWriter<PsReadResp>;
   maxInFlight: number;
   inFlight: Map<string, Message>;
   connectionName: string;
@@ -85,7 +85,7 @@ export class Group {
   readonly key: string;
   readonly checkpointStream: string;
   readonly parkedStream: string;
-  private readonly store: EventStore;
+  private readonly store: EmulatorStore;
   private readonly filter: EventFilter | undefined;
   readonly clients: GroupClient[] = [];
   private roundRobin = 0;
@@ -105,7 +105,7 @@ export class Group {
   /** Writes (checkpoints, parked links) go out one after another, in order. */
   private writes: Promise<unknown> = Promise.resolve();
 
-  constructor(store: EventStore, definition: GroupDefinition) {
+  constructor(store: EmulatorStore, definition: GroupDefinition) {
     this.store = store;
     this.definition = definition;
     this.key = groupKey(definition.source, definition.group);
@@ -199,7 +199,7 @@ export class Group {
     this.stopped = true;
     const { source, group } = this.definition;
     for (const client of this.clients.splice(0)) {
-      client.outbox.fail(rpcErrors.persistentSubscriptionDropped(sourceName(source), group));
+      client.writer.fail(rpcErrors.persistentSubscriptionDropped(sourceName(source), group));
     }
   }
 
@@ -446,7 +446,7 @@ export class Group {
     client.totalItems++;
     this.totalItems++;
     client.latency?.start(message.id, performance.now());
-    void client.outbox.send(this.response(message, client.structuredIds));
+    void client.writer.send(this.response(message, client.structuredIds));
   }
 
   /** Both the event and its link carry the original event's position, as on the server. */

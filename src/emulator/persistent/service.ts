@@ -3,9 +3,9 @@ import persistentPb from '@eventstore/db-client/generated/persistent_pb.js';
 import sharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import type { ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import type { FilterSpec } from '../filter.ts';
+import { CallWriter } from '../grpc/call-writer.ts';
 import { parseUuid, streamName } from '../grpc/convert.ts';
 import { RequestError, type RpcError, rpcErrors } from '../grpc/errors.ts';
-import { Outbox } from '../grpc/outbox.ts';
 import {
   type ConsumerStrategy,
   type GroupSettings,
@@ -393,24 +393,24 @@ export function createPersistentSubscriptionsService(
     }),
 
     read(call) {
-      const outbox = new Outbox<PsReadResp>(call as unknown as ServerWritableStream<unknown, PsReadResp>);
+      const writer = new CallWriter<PsReadResp>(call as unknown as ServerWritableStream<unknown, PsReadResp>);
       let client: GroupClient | undefined;
       let group: Group | undefined;
       call.on('data', (request: InstanceType<typeof persistentPb.ReadReq>) => {
         try {
           if (client === undefined) {
-            if (group !== undefined || outbox.closed) return;
+            if (group !== undefined || writer.closed) return;
             const options = request.getOptions();
             if (options === undefined) throw new RequestError(rpcErrors.unknown());
             const source = sourceOf(options);
             const name = options.getGroupName();
             const found = subscriptions.get(source, name);
             if (found === undefined) {
-              outbox.fail(rpcErrors.persistentSubscriptionDoesNotExist(sourceName(source), name));
+              writer.fail(rpcErrors.persistentSubscriptionDoesNotExist(sourceName(source), name));
               return;
             }
             if (found.full) {
-              outbox.fail(rpcErrors.maximumSubscribersReached(sourceName(source), name));
+              writer.fail(rpcErrors.maximumSubscribersReached(sourceName(source), name));
               return;
             }
             group = found;
@@ -418,10 +418,10 @@ export function createPersistentSubscriptionsService(
             const confirmed = new persistentPb.ReadResp.SubscriptionConfirmation();
             confirmed.setSubscriptionId(found.key);
             confirmation.setSubscriptionConfirmation(confirmed);
-            void outbox.send(confirmation);
+            void writer.send(confirmation);
             client = {
               id: nextClientId++,
-              outbox,
+              writer,
               maxInFlight: options.getBufferSize(),
               inFlight: new Map(),
               connectionName: call.metadata.get('connection-name')[0]?.toString() ?? '<unknown>',
@@ -432,7 +432,7 @@ export function createPersistentSubscriptionsService(
             };
             const joined = client;
             const joinedGroup = found;
-            outbox.onClose(() => joinedGroup.removeClient(joined));
+            writer.onClose(() => joinedGroup.removeClient(joined));
             found.addClient(client);
             return;
           }
@@ -448,10 +448,10 @@ export function createPersistentSubscriptionsService(
             group.nack(nacked, nackAction(nack.getAction()), nack.getReason());
           }
         } catch (error) {
-          outbox.fail(asRpcError(error));
+          writer.fail(asRpcError(error));
         }
       });
-      call.on('end', () => outbox.end());
+      call.on('end', () => writer.end());
     },
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EventStore } from '../store.ts';
+import type { EmulatorStore } from '../store.ts';
 import { type GroupDefinition, type GroupSource, groupKey, sourceName } from './definition.ts';
 import { Group } from './group.ts';
 
@@ -20,13 +20,13 @@ export type Outcome<T = undefined> =
  * each group resumes from its own checkpoint stream.
  */
 export class PersistentSubscriptions {
-  private readonly store: EventStore;
+  private readonly store: EmulatorStore;
   private readonly groups = new Map<string, Group>();
   private timer: NodeJS.Timeout | undefined;
   private stopCommitWatch: (() => void) | undefined;
   private stopped = false;
 
-  constructor(store: EventStore) {
+  constructor(store: EmulatorStore) {
     this.store = store;
   }
 

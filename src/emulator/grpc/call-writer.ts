@@ -6,7 +6,7 @@ import type { RpcError } from './errors.ts';
  * knows whether the call is still open. Errors go out with `emit('error')`: destroying the call
  * would leave the client without a status.
  */
-export class Outbox<T> {
+export class CallWriter<T> {
   private readonly call: ServerWritableStream<unknown, T>;
   private closedFlag = false;
   private readonly closeListeners = new Set<() => void>();

@@ -146,6 +146,8 @@ export function createProjector(options: ProjectorOptions): Projector {
   // Projections an operator released (retry, skip) until the loop takes them back: they still
   // hold waits back from where they stopped.
   const resuming = new Map<string, Lane>();
+  // Projections in the last phase of a rebuild, out of the live group, by their shadow lane.
+  const holding = new Map<string, Lane>();
   let transient: { reason: string; attempts: number; since: Date } | null = null;
   let processed = 0;
   let lastEventAt: Date | null = null;
@@ -161,7 +163,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   function livePosition(): AllPosition | null {
     let min: AllPosition | null = null;
     let first = true;
-    for (const lane of [...live.values(), ...resuming.values()]) {
+    for (const lane of [...live.values(), ...resuming.values(), ...holding.values()]) {
       if (lane.checkpoint === null) return null;
       if (first || (min && comparePositions(lane.checkpoint, min) < 0)) min = lane.checkpoint;
       first = false;
@@ -410,6 +412,7 @@ export function createProjector(options: ProjectorOptions): Projector {
             hooks: {
               flushed(info) {
                 done += info.matched;
+                if (holding.has(projection.name)) notifyWaiters();
                 if (Date.now() - lastReport >= 500) {
                   lastReport = Date.now();
                   report(progressOf(info.position, false));
@@ -440,6 +443,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     // shadow up to the head once more, then swap data and checkpoint in one step.
     const wasLive = live.has(projection.name);
     rebuilding.set(projection.name, progressOf(lane.checkpoint, false));
+    // Out of the live group until the swap, the projection still holds waits back: through its
+    // shadow's checkpoint, so a read-your-writes wait never passes a write it has not applied.
+    if (wasLive) holding.set(projection.name, lane);
     if (wasLive) await restartLive();
     await runShadow();
     const slot = await options.readStore.slot(projection.name);
@@ -447,7 +453,8 @@ export function createProjector(options: ProjectorOptions): Projector {
     const swapped = await options.readStore.swap(projection.name, slot);
     if (swapped.outcome === 'conflict') {
       rebuilding.delete(projection.name);
-      void restartLive();
+      await restartLive();
+      holding.delete(projection.name);
       throw new Error(`rebuild of ${projection.name}: the slot changed underneath; not swapped`);
     }
     await options.readStore.retire(swapped.previous);
@@ -464,7 +471,9 @@ export function createProjector(options: ProjectorOptions): Projector {
       },
       'rebuild swapped in',
     );
-    void restartLive();
+    await restartLive();
+    holding.delete(projection.name);
+    notifyWaiters();
   }
 
   function track(task: Promise<void>) {

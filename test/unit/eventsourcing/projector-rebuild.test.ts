@@ -45,3 +45,58 @@ test('a rebuild never reads its shadow back: it keeps what it wrote', async () =
   );
   assert.deepEqual(await inner.find('accounts', { sort: [['id', 1]] }), live);
 });
+
+test('in the last phase of a rebuild the projection still holds read-your-writes waits back', async () => {
+  const eventStore = createInMemoryEventStore();
+  const inner = createInMemoryReadStore();
+  // The swap waits at a gate, so the test can act while the rebuilt projection is out of the
+  // live group and not swapped in yet.
+  let atGate: () => void = () => {};
+  const reachedGate = new Promise<void>((resolve) => (atGate = resolve));
+  let openGate: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const readStore: ReadStore = {
+    ...inner,
+    async swap(projection, slot) {
+      atGate();
+      await gate;
+      return inner.swap(projection, slot);
+    },
+  };
+  const writer = accountWriter(eventStore, 'rw');
+  await writer.open('a');
+  const rebuilt = accountsProjection('rebuilt');
+  const other = accountsProjection('other');
+  const projector = createProjector({
+    name: 'rw',
+    eventStore,
+    readStore,
+    projections: [rebuilt, other],
+    filter: { streamPrefixes: ['rw-'] },
+    events: accountEvents,
+  });
+  await projector.start();
+  try {
+    const rebuild = projector.rebuild(rebuilt.name);
+    await reachedGate;
+    const written = await writer.deposit('a', 5);
+    // The other projection applies the deposit; the rebuilt one cannot until it is swapped in.
+    for (;;) {
+      const doc = await inner.get<{ id: string; balance: number }>('other', 'a');
+      if (doc?.balance === 5) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(
+      await projector.waitFor(written, 0),
+      false,
+      'a wait must not pass the rebuilding projection',
+    );
+    openGate();
+    await rebuild;
+    assert.equal(await projector.waitFor(written, 5_000), true);
+    assert.equal((await inner.get<{ id: string; balance: number }>('rebuilt', 'a'))?.balance, 5);
+  } finally {
+    openGate();
+    await projector.stop();
+  }
+});

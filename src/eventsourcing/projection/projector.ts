@@ -216,7 +216,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     // Built aside and swapped in whole: a wait must never see a half-loaded set of lanes.
     const loaded = new Map<string, Lane>();
     for (const projection of projections.values()) {
-      if (rebuilding.has(projection.name) || failures.has(projection.name)) continue;
+      // A rebuilding projection keeps serving and following until its last phase (holding).
+      const swapping = rebuilding.has(projection.name) && holding.has(projection.name);
+      if (swapping || failures.has(projection.name)) continue;
       const slot = await options.readStore.slot(projection.name);
       if (!slot || slot.version !== projection.version) continue;
       loaded.set(projection.name, await laneFor(projection, slot.target, slot.checkpoint));

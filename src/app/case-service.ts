@@ -366,19 +366,33 @@ export function createCaseService(deps: CaseServiceDependencies) {
       return { position: receipt.position, revision: receipt.revision };
     },
 
-    async caseEvents(caseId) {
-      const stored = await eventStoreReachable(() => deps.eventStore.readStream(caseStreamName(caseId)));
+    async caseEvents(caseId, { fromRevision, limit }) {
+      const stream = caseStreamName(caseId);
+      // Reads only from the first revision asked for; the port has no count, so the page is cut here.
+      const stored = await eventStoreReachable(() =>
+        deps.eventStore.readStream(stream, { fromRevision: BigInt(fromRevision) }),
+      );
       if (stored === null) return undefined;
-      return stored.map((event) => ({
-        event_id: event.id,
-        event_type: event.type,
-        aggregate_id: caseId,
-        revision: String(event.revision),
-        position: positionToken(event.position),
-        timestamp: event.created.toISOString(),
-        payload: event.data as Record<string, unknown>,
-        metadata: event.metadata as Record<string, unknown>,
-      }));
+      // Revisions are contiguous from 0, so the stream's length follows from the last one read;
+      // past the end, one more read from the start tells it.
+      const last = stored.at(-1);
+      const total =
+        last !== undefined
+          ? Number(last.revision) + 1
+          : ((await eventStoreReachable(() => deps.eventStore.readStream(stream)))?.length ?? 0);
+      return {
+        total,
+        items: stored.slice(0, limit).map((event) => ({
+          event_id: event.id,
+          event_type: event.type,
+          aggregate_id: caseId,
+          revision: String(event.revision),
+          position: positionToken(event.position),
+          timestamp: event.created.toISOString(),
+          payload: event.data as Record<string, unknown>,
+          metadata: event.metadata as Record<string, unknown>,
+        })),
+      };
     },
 
     // An HTTP intake refused before it could be read (malformed JSON, not UTF-8, too large or
@@ -415,24 +429,28 @@ export function createCaseService(deps: CaseServiceDependencies) {
     ...(sort === undefined ? {} : { sort }),
   });
   const orUndefined = (doc: Doc | null): Doc | undefined => doc ?? undefined;
+  /** A page and the number of documents the filter matches, read side by side. */
+  const paged = async (collection: string, query: FindQuery) => {
+    const [items, total] = await Promise.all([
+      readStore.find(collection, query),
+      readStore.count(collection, query.filter),
+    ]);
+    return { items, total };
+  };
 
   const queries: CaseQueries = {
     waitForPosition: (token, timeoutMs) => deps.waitForPosition(parsePositionToken(token), timeoutMs),
-    listCases: (filter, { limit, skip }) =>
-      readStore.find('cases', page(limit, skip, [['created_at', -1]], filter)),
+    listCases: (filter, { limit, skip }) => paged('cases', page(limit, skip, [['created_at', -1]], filter)),
     getCase: async (caseId) => orUndefined(await readStore.get('cases', caseId)),
     personsOfCase: (caseId, { limit, skip }) =>
-      readStore.find('persons', page(limit, skip, [['created_at', 1]], { case_id: caseId })),
+      paged('persons', page(limit, skip, [['created_at', 1]], { case_id: caseId })),
     getCompany: async (companyId) => orUndefined(await readStore.get('companies', companyId)),
-    ownersOfCompany: (companyId) =>
-      readStore.find('beneficial_owners', { filter: { company_id: companyId }, sort: [['created_at', 1]] }),
+    ownersOfCompany: (companyId, { limit, skip }) =>
+      paged('beneficial_owners', page(limit, skip, [['created_at', 1]], { company_id: companyId })),
     getDocument: async (documentId) => orUndefined(await readStore.get('document_requirements', documentId)),
-    documentsOfCase: (caseId, filter) =>
-      readStore.find('document_requirements', {
-        filter: { ...filter, case_id: caseId },
-        sort: [['created_at', 1]],
-      }),
-    rawIntake: ({ limit, skip }) => readStore.find('raw_events', page(limit, skip, [['received_at', -1]])),
+    documentsOfCase: (caseId, filter, { limit, skip }) =>
+      paged('document_requirements', page(limit, skip, [['created_at', 1]], { ...filter, case_id: caseId })),
+    rawIntake: ({ limit, skip }) => paged('raw_events', page(limit, skip, [['received_at', -1]])),
   };
 
   /** The Kafka bridge's view: validation, opening, and the audit of what was refused. */

@@ -84,7 +84,7 @@ function parseJsonBody(request: FastifyRequest, raw: Buffer, secureParse: Parse)
   if (failure !== null) {
     throw invalidRequest([{ path: 'body', message: jsonFailure(text) }], 'request.invalid_json');
   }
-  // The shared limits refuse numbers JSON.parse made Infinity (1e400) too.
+  // The input limits also refuse numbers JSON.parse turned into Infinity (1e400).
   const violations: Violation[] = inputLimitViolations(value).map((v) => ({
     path: `body${v.path}`,
     message: v.message,

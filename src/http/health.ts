@@ -11,14 +11,17 @@ export type ComponentHealth = { status: 'up' | 'down' | 'degraded'; detail?: str
 export type HealthProbe = () => Promise<Record<string, ComponentHealth>>;
 
 const ComponentSchema = Type.Object(
-  { status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('degraded')]) },
+  { status: Type.Enum(['up', 'down', 'degraded']), detail: Type.Optional(Type.String()) },
   { additionalProperties: true },
 );
-const HealthSchema = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  service: Type.String(),
-  components: Type.Record(Type.String(), ComponentSchema),
-});
+const HealthSchema = Type.Object(
+  {
+    status: Type.Enum(['ok', 'unavailable']),
+    service: Type.String(),
+    components: Type.Record(Type.String(), ComponentSchema),
+  },
+  { additionalProperties: false },
+);
 
 /**
  * `/health/live`: the process answers. `/health/ready` and `/health`: every component is up;
@@ -31,8 +34,13 @@ export function healthRoutes(probe: HealthProbe, service: string) {
       {
         config: { public: true },
         schema: {
+          operationId: 'live',
           tags: ['Monitoring'],
-          response: { 200: Type.Object({ status: Type.Literal('ok') }), ...problemResponses() },
+          summary: 'Liveness: the process answers',
+          response: {
+            200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }),
+            ...problemResponses(),
+          },
         },
       },
       async () => ({ status: 'ok' as const }),
@@ -43,11 +51,25 @@ export function healthRoutes(probe: HealthProbe, service: string) {
       reply.status(allUp ? 200 : 503);
       return { status: allUp ? ('ok' as const) : ('unavailable' as const), service, components };
     };
-    const schema = {
+    const schema = (operationId: string, summary: string) => ({
+      operationId,
       tags: ['Monitoring'],
-      response: { 200: HealthSchema, 503: HealthSchema, ...problemResponses() },
-    };
-    app.get('/health', { config: { public: true }, schema }, ready);
-    app.get('/health/ready', { config: { public: true }, schema }, ready);
+      summary,
+      response: {
+        200: { ...HealthSchema, description: 'Every component can serve' },
+        503: { ...HealthSchema, description: 'A component is down: each one says why' },
+        ...problemResponses(),
+      },
+    });
+    app.get(
+      '/health',
+      { config: { public: true }, schema: schema('health', 'Readiness (the same as /health/ready)') },
+      ready,
+    );
+    app.get(
+      '/health/ready',
+      { config: { public: true }, schema: schema('ready', 'Readiness: every component can serve') },
+      ready,
+    );
   };
 }

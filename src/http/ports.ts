@@ -55,26 +55,33 @@ export type CaseCommands = {
     change: DocumentStatusChange,
     context: CommandContext & { expectedVersion?: number },
   ): Promise<CommandReceipt>;
-  /** The case's history as stored, oldest first. */
-  caseEvents(caseId: string): Promise<Record<string, unknown>[] | undefined>;
+  /**
+   * Part of a case's history as stored, oldest first: at most `limit` events from revision
+   * `fromRevision` on, and how many events the stream holds. Undefined when the case does not exist.
+   */
+  caseEvents(caseId: string, range: EventRange): Promise<EventPage | undefined>;
   /** Records an intake refused at the HTTP edge in the raw intake audit (outcome `rejected`). */
   recordRefusedIntake(refusal: RefusedIntake, context: CommandContext): Promise<void>;
 };
 
 export type Page = { limit: number; skip: number };
 export type Doc = Record<string, unknown> & { id: string };
+/** One page of a list and the size of the whole list, for `X-Total-Count` and `Link`. */
+export type Paged<T = Doc> = { items: T[]; total: number };
+export type EventRange = { fromRevision: number; limit: number };
+export type EventPage = Paged<Record<string, unknown>>;
 
 export type CaseQueries = {
   /** Resolves true once every read model has applied `position`, false after `timeoutMs`. */
   waitForPosition(position: string, timeoutMs: number): Promise<boolean>;
-  listCases(filter: Record<string, string>, page: Page): Promise<Doc[]>;
+  listCases(filter: Record<string, string>, page: Page): Promise<Paged>;
   getCase(caseId: string): Promise<Doc | undefined>;
-  personsOfCase(caseId: string, page: Page): Promise<Doc[]>;
+  personsOfCase(caseId: string, page: Page): Promise<Paged>;
   getCompany(companyId: string): Promise<Doc | undefined>;
-  ownersOfCompany(companyId: string): Promise<Doc[]>;
+  ownersOfCompany(companyId: string, page: Page): Promise<Paged>;
   getDocument(documentId: string): Promise<Doc | undefined>;
-  documentsOfCase(caseId: string, filter: Record<string, string | boolean>): Promise<Doc[]>;
-  rawIntake(page: Page): Promise<Doc[]>;
+  documentsOfCase(caseId: string, filter: Record<string, string | boolean>, page: Page): Promise<Paged>;
+  rawIntake(page: Page): Promise<Paged>;
 };
 
 /** Operations an admin may run: projector status and repair, parked notifications. */

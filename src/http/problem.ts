@@ -101,8 +101,20 @@ function violationsOf(error: FastifyError): Violation[] {
     const missing = item.params?.missingProperty;
     const extra = item.params?.additionalProperty;
     const tail = typeof missing === 'string' ? `/${missing}` : typeof extra === 'string' ? `/${extra}` : '';
-    return { path: `${context}${item.instancePath ?? ''}${tail}`, message: item.message ?? 'is invalid' };
+    return { path: `${context}${item.instancePath ?? ''}${tail}`, message: messageOf(item, context) };
   });
+}
+
+/** The validator's message, made to say what would have been accepted where it can. */
+function messageOf(item: AjvError, context: string): string {
+  const allowed = item.params?.allowedValues;
+  if (Array.isArray(allowed)) {
+    return `must be one of: ${allowed.map((value) => (typeof value === 'string' ? value : JSON.stringify(value))).join(', ')}`;
+  }
+  if (typeof item.params?.additionalProperty === 'string') {
+    return context === 'querystring' ? 'is not a parameter of this route' : 'is not a known field';
+  }
+  return item.message ?? 'is invalid';
 }
 
 /** A request may not make its own error unbounded: the first 50 violations are named. */

@@ -26,6 +26,7 @@ import {
   sendProblem,
 } from './problem.ts';
 import { PROBLEM_SCHEMA_ID } from './responses.ts';
+import { SHARED_SCHEMAS } from './schemas.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -63,7 +64,15 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
     // Request lines are left to the access metrics; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     // Report every violation of a request, not only the first.
-    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    // `x-examples` (named request examples for the OpenAPI) is documentation, not a rule.
+    ajv: {
+      customOptions: {
+        allErrors: true,
+        coerceTypes: 'array',
+        removeAdditional: false,
+        keywords: ['x-examples'],
+      },
+    },
     bodyLimit: INPUT_LIMITS.maxBytes,
     // Ids are at most 128 characters (routes/common.ts); longer ones never reach a route.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -72,6 +81,7 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema({ ...ProblemSchema, $id: PROBLEM_SCHEMA_ID });
+  for (const [id, schema] of Object.entries(SHARED_SCHEMAS)) app.addSchema({ ...schema, $id: id });
   // Both hook into the root instance before any route exists (the logger type differs only).
   const root = app as unknown as FastifyInstance;
   registerJsonBody(root);
@@ -140,6 +150,8 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
           'Event-sourced KYC/KYB case management: intake, cases, persons, companies and documents.',
         version: dependencies.version ?? '0.1.0',
       },
+      // Relative: the service that serves this document.
+      servers: [{ url: '/', description: 'This service' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
@@ -151,6 +163,10 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  // A browser pointed at the service lands on its documentation.
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect('/docs', 302),
+  );
 
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', async (request) => {

@@ -1,11 +1,60 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import type { Operations } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
 import { AUTH, BODY, PARAMETERS, problemResponses } from '../responses.ts';
 
-const Anything = Type.Object({}, { additionalProperties: true });
+const open = { additionalProperties: true } as const;
+const closed = { additionalProperties: false } as const;
+
+/** The projector's status: the fields a client relies on are declared; the details stay open. */
+const ProjectionsStatus = Type.Object(
+  {
+    state: Type.String({ description: 'The projector state; `off` when another replica projects' }),
+    healthy: Type.Union([Type.Boolean(), Type.Null()], {
+      description: 'False while an event stops a projection; null when another replica projects',
+    }),
+    failure: Type.Union([Type.Object({}, open), Type.Null()], {
+      description: 'The first event that stopped a projection, with the projection and the reason',
+    }),
+    projections: Type.Array(
+      Type.Object(
+        { name: Type.String(), version: Type.Integer(), rebuilding: Type.Boolean(), stopped: Type.Boolean() },
+        open,
+      ),
+    ),
+    lag: Type.Object({}, { ...open, description: 'How far each projection is behind the log' }),
+    readiness: Type.Object(
+      { status: Type.Enum(['up', 'down', 'degraded']) },
+      { ...open, description: 'The read-model verdict /health/ready uses' },
+    ),
+  },
+  { ...open, description: 'Projector state, lag, failure and rebuilds' },
+);
+
+const ParkedNotification = Type.Object(
+  {
+    event_id: Type.String(),
+    stream: Type.String(),
+    revision: Type.String({ pattern: '^[0-9]+$' }),
+    type: Type.String(),
+    reason: Type.String(),
+    parked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    data: Type.Unknown(),
+  },
+  open,
+);
+
+const DeadLetters = Type.Object(
+  {
+    total: Type.Integer({ minimum: 0, description: 'Messages on the dead-letter topic' }),
+    letters: Type.Array(
+      Type.Object({}, { ...open, description: 'A refused intake message with code, reason and violations' }),
+    ),
+  },
+  closed,
+);
 
 function bridgeOff(): HttpProblem {
   return new HttpProblem(409, 'kafka.bridge_off', 'The Kafka bridge is off', {
@@ -31,12 +80,13 @@ export function adminRoutes(operations: Operations) {
       {
         config,
         schema: {
+          operationId: 'getProjections',
           tags,
           summary: 'Projector state, lag, failure and rebuilds',
-          response: { 200: Anything, ...problemResponses(AUTH) },
+          response: { 200: ProjectionsStatus, ...problemResponses(AUTH) },
         },
       },
-      async () => operations.projections(),
+      async () => (await operations.projections()) as Static<typeof ProjectionsStatus>,
     );
 
     app.post(
@@ -44,9 +94,13 @@ export function adminRoutes(operations: Operations) {
       {
         config,
         schema: {
+          operationId: 'retryProjections',
           tags,
           summary: 'Retry the event that stopped the projector',
-          response: { 202: Anything, ...problemResponses(AUTH, BODY, { 409: ['projector.off'] }) },
+          response: {
+            202: Type.Object({ retrying: Type.Literal(true) }, closed),
+            ...problemResponses(AUTH, BODY, { 409: ['projector.off'] }),
+          },
         },
       },
       async (_request, reply) => {
@@ -60,6 +114,7 @@ export function adminRoutes(operations: Operations) {
       {
         config,
         schema: {
+          operationId: 'skipProjectionEvent',
           tags,
           summary: 'Skip the event that stopped the projector (recorded, and skipped by rebuilds too)',
           body: Type.Object(
@@ -70,7 +125,7 @@ export function adminRoutes(operations: Operations) {
             { additionalProperties: false },
           ),
           response: {
-            200: Anything,
+            200: Type.Object({ skipped: Type.String({ description: 'The event id skipped' }) }, closed),
             ...problemResponses(AUTH, BODY, {
               409: ['projector.off', 'projection.not_stopped_at_event'],
             }),
@@ -92,11 +147,12 @@ export function adminRoutes(operations: Operations) {
       {
         config,
         schema: {
+          operationId: 'rebuildProjection',
           tags,
           summary: 'Rebuild one read model into a shadow collection and swap when caught up',
           params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
           response: {
-            202: Anything,
+            202: Type.Object({ rebuilding: Type.String({ description: 'The projection' }) }, closed),
             ...problemResponses(AUTH, BODY, PARAMETERS, { 409: ['projection.rebuild_refused'] }),
           },
         },
@@ -115,13 +171,14 @@ export function adminRoutes(operations: Operations) {
       {
         config,
         schema: {
+          operationId: 'listParkedNotifications',
           tags,
           summary: 'Notifications parked after their publish attempts ran out, oldest first',
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 100 })),
           }),
           response: {
-            200: Type.Array(Anything),
+            200: Type.Array(ParkedNotification),
             ...problemResponses(AUTH, PARAMETERS, { 409: ['kafka.bridge_off'] }),
           },
         },
@@ -129,7 +186,7 @@ export function adminRoutes(operations: Operations) {
       async (request) => {
         const parked = await operations.parked(request.query.limit ?? 100);
         if (parked === undefined) throw bridgeOff();
-        return parked;
+        return parked as Static<typeof ParkedNotification>[];
       },
     );
 
@@ -138,13 +195,14 @@ export function adminRoutes(operations: Operations) {
       {
         config,
         schema: {
+          operationId: 'listDeadLetters',
           tags,
           summary: 'Intake messages the Kafka bridge refused, with code, reason and violations',
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 50 })),
           }),
           response: {
-            200: Anything,
+            200: DeadLetters,
             ...problemResponses(AUTH, PARAMETERS, { 409: ['kafka.bridge_off'] }),
           },
         },
@@ -161,13 +219,21 @@ export function adminRoutes(operations: Operations) {
       {
         config,
         schema: {
+          operationId: 'replayParkedNotifications',
           tags,
           summary: 'Send parked notifications back to the publisher (all, or the first stop_at)',
           querystring: Type.Object({
             stop_at: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
           }),
           response: {
-            202: Anything,
+            202: Type.Object(
+              {
+                replaying: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('all')], {
+                  description: 'How many parked notifications are sent back: stop_at, or all',
+                }),
+              },
+              closed,
+            ),
             ...problemResponses(AUTH, BODY, PARAMETERS, { 409: ['kafka.bridge_off'] }),
           },
         },

@@ -7,17 +7,73 @@ import { BodyRefused, rawBodyOf } from '../body.ts';
 import type { CaseCommands, CaseQueries } from '../ports.ts';
 import { invalidRequest, problemErrorHandler, problemFor, type Violation } from '../problem.ts';
 import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
+import { CaseStatus, ref, TraitementType } from '../schemas.ts';
 import {
-  AnyDocument,
   awaitReadModel,
   commandContext,
   Id,
+  listResponse,
   notFound,
   PageQuery,
   pageOf,
+  Query,
   ReadModelQuery,
   Receipt,
+  setOffsetPageHeaders,
+  setPageHeaders,
 } from './common.ts';
+
+/** Named request examples of the intake, shown by the OpenAPI and Swagger UI. */
+const INTAKE_EXAMPLES = {
+  kyc: {
+    summary: 'KYC: one individual',
+    value: {
+      client_id: 'kyc-client-001',
+      version: '1.0',
+      type: 'INDIVIDUAL_STANDARD',
+      traitement_type: 'KYC',
+      persons: [{ firstname: 'John', lastname: 'Doe', birthdate: '1990-01-15' }],
+    },
+  },
+  kyb: {
+    summary: 'KYB: a company with a director and an ultimate beneficial owner',
+    value: {
+      client_id: 'kyb-client-002',
+      version: '1.0',
+      type: 'COMPANY_STANDARD',
+      traitement_type: 'KYB',
+      company_profile: {
+        registered_name: 'Test Corp Ltd',
+        registration_number: 'C09876',
+        country_of_incorporation: 'GB',
+        registered_address: {
+          street: '1 Business Park',
+          city: 'London',
+          country: 'GB',
+          postal_code: 'E14 5HQ',
+        },
+      },
+      persons: [
+        { firstname: 'Jane', lastname: 'Director', birthdate: '1985-03-20', role_in_company: 'Director' },
+      ],
+      beneficial_owners: [
+        {
+          person_details: { firstname: 'Ultimate', lastname: 'Owner', birthdate: '1975-11-10' },
+          ownership_percentage: 75,
+          types_of_control: ['SHAREHOLDING_OVER_25'],
+          is_ubo: true,
+        },
+      ],
+    },
+  },
+};
+
+const EVENTS_PAGE = { limit: 100, max: 1_000 };
+
+const withoutExamples = (schema: TSchema): Record<string, unknown> => {
+  const { examples: _examples, ...rest } = schema as TSchema & { examples?: unknown };
+  return rest;
+};
 
 const IdempotencyKey = Type.String({
   minLength: 1,
@@ -45,14 +101,27 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
       '/api/v1/cases',
       {
         schema: {
+          operationId: 'openCase',
           tags,
           summary: 'Open a case from an intake message',
           description:
             'The body is the intake message producers publish to Kafka. With the same `Idempotency-Key` the same case is returned and nothing is written twice; without one, each call is a new intake.',
           headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
-          body: intake,
+          // The named examples replace the schema's single one (a media type may not carry both).
+          body: { ...withoutExamples(intake), 'x-examples': INTAKE_EXAMPLES },
           response: {
-            202: Type.Object({ case_id: Type.String(), ...Receipt }),
+            202: {
+              description: 'Accepted: the case is opened (or was, for a repeated Idempotency-Key)',
+              headers: { Location: { type: 'string', description: 'The case: /api/v1/cases/{case_id}' } },
+              content: {
+                'application/json': {
+                  schema: Type.Object(
+                    { case_id: Type.String(), ...Receipt },
+                    { additionalProperties: false },
+                  ),
+                },
+              },
+            },
             ...problemResponses(AUTH, BODY, EVENT_STORE, {
               409: ['intake.idempotency_key_reused', 'case.already_exists', 'case.busy'],
             }),
@@ -105,26 +174,34 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
       '/api/v1/cases',
       {
         schema: {
+          operationId: 'listCases',
           tags,
           summary: 'Cases, newest first',
-          querystring: Type.Object({
+          description:
+            'A page of cases matching every filter given. `X-Total-Count` tells how many match; `Link` points to the next and previous pages.',
+          querystring: Query({
             ...PageQuery,
             ...ReadModelQuery,
-            status: Type.Optional(Type.String({ maxLength: 32 })),
+            status: Type.Optional(CaseStatus),
             client_id: Type.Optional(Type.String({ maxLength: 128 })),
-            type: Type.Optional(Type.String({ maxLength: 64 })),
-            traitement_type: Type.Optional(Type.Enum(['KYC', 'KYB'])),
+            type: Type.Optional(
+              Type.String({ maxLength: 64, description: 'Case type, e.g. INDIVIDUAL_STANDARD' }),
+            ),
+            traitement_type: Type.Optional(TraitementType),
           }),
           response: {
-            200: Type.Array(AnyDocument),
+            200: listResponse(ref('CaseDocument'), 'A page of cases'),
             ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { limit, skip, min_position, ...filter } = request.query;
         await awaitReadModel(queries, min_position);
-        return queries.listCases(filter as Record<string, string>, pageOf({ limit, skip }));
+        const page = pageOf({ limit, skip });
+        const found = await queries.listCases(filter as Record<string, string>, page);
+        setOffsetPageHeaders(request, reply, found.total, page);
+        return found.items;
       },
     );
 
@@ -132,12 +209,13 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
       '/api/v1/cases/:case_id',
       {
         schema: {
+          operationId: 'getCase',
           tags,
           summary: 'One case',
           params: Type.Object({ case_id: Id }),
-          querystring: Type.Object(ReadModelQuery),
+          querystring: Query(ReadModelQuery),
           response: {
-            200: AnyDocument,
+            200: ref('CaseDocument'),
             ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['case.not_found'] }),
           },
         },
@@ -154,19 +232,51 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
       '/api/v1/cases/:case_id/events',
       {
         schema: {
+          operationId: 'listCaseEvents',
           tags,
-          summary: 'The history of a case as stored in its stream, oldest first',
+          summary: 'The history of a case as stored in its stream, oldest first, by revision',
+          description:
+            'At most `limit` events from revision `from_revision` on; only that range of the stream is read. `X-Total-Count` is the number of events in the stream; `Link: rel="next"` continues after the last event served.',
           params: Type.Object({ case_id: Id }),
+          querystring: Query({
+            from_revision: Type.Optional(
+              Type.Integer({
+                minimum: 0,
+                maximum: 1_000_000_000,
+                default: 0,
+                description: 'The first revision to return (0 is the CaseOpened event)',
+              }),
+            ),
+            limit: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: EVENTS_PAGE.max,
+                default: EVENTS_PAGE.limit,
+                description: 'Page size',
+              }),
+            ),
+          }),
           response: {
-            200: Type.Array(Type.Object({}, { additionalProperties: true })),
+            200: listResponse(ref('CaseEvent'), 'Events of the case, oldest first'),
             ...problemResponses(AUTH, PARAMETERS, EVENT_STORE, { 404: ['case.not_found'] }),
           },
         },
       },
-      async (request) => {
-        const events = await commands.caseEvents(request.params.case_id);
-        if (events === undefined) throw notFound('case', request.params.case_id);
-        return events;
+      async (request, reply) => {
+        const fromRevision = request.query.from_revision ?? 0;
+        const limit = request.query.limit ?? EVENTS_PAGE.limit;
+        const found = await commands.caseEvents(request.params.case_id, { fromRevision, limit });
+        if (found === undefined) throw notFound('case', request.params.case_id);
+        const next = fromRevision + found.items.length;
+        const links: Parameters<typeof setPageHeaders>[3] = [];
+        if (found.items.length > 0 && next < found.total) {
+          links.push({ rel: 'next', params: { from_revision: next, limit } });
+        }
+        if (fromRevision > 0) {
+          links.push({ rel: 'prev', params: { from_revision: Math.max(0, fromRevision - limit), limit } });
+        }
+        setPageHeaders(request, reply, found.total, links);
+        return found.items;
       },
     );
   };

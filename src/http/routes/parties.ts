@@ -3,7 +3,22 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { CaseQueries } from '../ports.ts';
 import { AUTH, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
-import { AnyDocument, awaitReadModel, Id, notFound, PageQuery, pageOf, ReadModelQuery } from './common.ts';
+import { ref } from '../schemas.ts';
+import {
+  awaitReadModel,
+  Id,
+  listResponse,
+  notFound,
+  PageQuery,
+  pageOf,
+  pageQuery,
+  Query,
+  ReadModelQuery,
+  setOffsetPageHeaders,
+} from './common.ts';
+
+/** Owners of a company are read whole by older clients: a larger default page. */
+const OWNERS_PAGE_LIMIT = 100;
 
 /** Persons, companies and their beneficial owners: read-only views of what cases recorded. */
 export function partyRoutes(queries: CaseQueries) {
@@ -14,20 +29,27 @@ export function partyRoutes(queries: CaseQueries) {
       '/api/v1/persons/case/:case_id',
       {
         schema: {
+          operationId: 'listCasePersons',
           tags: ['Persons'],
           summary: 'Persons of a case (KYC individuals and KYB directors and role holders), oldest first',
           params: Type.Object({ case_id: Id }),
-          querystring: Type.Object({ ...PageQuery, ...ReadModelQuery }),
+          querystring: Query({ ...PageQuery, ...ReadModelQuery }),
           response: {
-            200: Type.Array(AnyDocument),
-            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
+            200: listResponse(ref('PersonDocument'), 'A page of the case’s persons'),
+            ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['case.not_found'] }),
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { min_position, limit, skip } = request.query;
         await awaitReadModel(queries, min_position);
-        return queries.personsOfCase(request.params.case_id, pageOf({ limit, skip }));
+        if ((await queries.getCase(request.params.case_id)) === undefined) {
+          throw notFound('case', request.params.case_id);
+        }
+        const page = pageOf({ limit, skip });
+        const found = await queries.personsOfCase(request.params.case_id, page);
+        setOffsetPageHeaders(request, reply, found.total, page);
+        return found.items;
       },
     );
 
@@ -35,12 +57,13 @@ export function partyRoutes(queries: CaseQueries) {
       '/api/v1/companies/:company_id',
       {
         schema: {
+          operationId: 'getCompany',
           tags: ['Companies'],
           summary: 'A company profile (KYB)',
           params: Type.Object({ company_id: Id }),
-          querystring: Type.Object(ReadModelQuery),
+          querystring: Query(ReadModelQuery),
           response: {
-            200: AnyDocument,
+            200: ref('CompanyDocument'),
             ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['company.not_found'] }),
           },
         },
@@ -57,22 +80,27 @@ export function partyRoutes(queries: CaseQueries) {
       '/api/v1/companies/:company_id/beneficial-owners',
       {
         schema: {
+          operationId: 'listBeneficialOwners',
           tags: ['Companies'],
           summary: 'Beneficial owners of a company',
           params: Type.Object({ company_id: Id }),
-          querystring: Type.Object(ReadModelQuery),
+          querystring: Query({ ...pageQuery(OWNERS_PAGE_LIMIT), ...ReadModelQuery }),
           response: {
-            200: Type.Array(AnyDocument),
+            200: listResponse(ref('BeneficialOwnerDocument'), 'A page of the company’s beneficial owners'),
             ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES, { 404: ['company.not_found'] }),
           },
         },
       },
-      async (request) => {
-        await awaitReadModel(queries, request.query.min_position);
+      async (request, reply) => {
+        const { min_position, limit, skip } = request.query;
+        await awaitReadModel(queries, min_position);
         if ((await queries.getCompany(request.params.company_id)) === undefined) {
           throw notFound('company', request.params.company_id);
         }
-        return queries.ownersOfCompany(request.params.company_id);
+        const page = pageOf({ limit, skip }, OWNERS_PAGE_LIMIT);
+        const found = await queries.ownersOfCompany(request.params.company_id, page);
+        setOffsetPageHeaders(request, reply, found.total, page);
+        return found.items;
       },
     );
 
@@ -80,19 +108,23 @@ export function partyRoutes(queries: CaseQueries) {
       '/api/v1/events/raw',
       {
         schema: {
+          operationId: 'listRawIntake',
           tags: ['Events'],
           summary: 'Every intake received (Kafka or HTTP), valid or not, with its outcome; newest first',
-          querystring: Type.Object({ ...PageQuery, ...ReadModelQuery }),
+          querystring: Query({ ...PageQuery, ...ReadModelQuery }),
           response: {
-            200: Type.Array(AnyDocument),
+            200: listResponse(ref('RawIntakeDocument'), 'A page of the intake audit'),
             ...problemResponses(AUTH, PARAMETERS, READ_YOUR_WRITES),
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { min_position, limit, skip } = request.query;
         await awaitReadModel(queries, min_position);
-        return queries.rawIntake(pageOf({ limit, skip }));
+        const page = pageOf({ limit, skip });
+        const found = await queries.rawIntake(page);
+        setOffsetPageHeaders(request, reply, found.total, page);
+        return found.items;
       },
     );
   };

@@ -33,7 +33,125 @@ export type ApiServerOptions = {
   operations?: Partial<Operations>;
 };
 
-const document: Doc = { id: 'doc-1', case_id: 'case-1', status: 'AWAITING_UPLOAD', version: 1 };
+const at = '2026-01-02T03:04:05.000Z';
+
+/** Read-model documents as the projections build them, so the response schemas can serialise them. */
+export const fixtures = {
+  case: {
+    id: 'case-1',
+    client_id: 'kyc-client-001',
+    version: '1.0',
+    type: 'INDIVIDUAL_STANDARD',
+    traitement_type: 'KYC',
+    company_id: null,
+    status: 'OPEN',
+    idempotency_key: 'key-1',
+    persons_count: 1,
+    beneficial_owners_count: 0,
+    documents_total: 1,
+    document_counts: {
+      AWAITING_UPLOAD: 1,
+      UPLOADED: 0,
+      VERIFIED_SYSTEM: 0,
+      VERIFIED_MANUAL: 0,
+      REJECTED: 0,
+      NOT_APPLICABLE: 0,
+    },
+    intake_warnings: [],
+    created_at: at,
+    updated_at: at,
+  },
+  person: {
+    id: 'person-1',
+    case_id: 'case-1',
+    company_id: null,
+    firstname: 'John',
+    lastname: 'Doe',
+    birthdate: '1990-01-15',
+    role_in_company: null,
+    created_at: at,
+    updated_at: at,
+  },
+  company: {
+    id: 'company-1',
+    case_id: 'case-2',
+    registered_name: 'Test Corp Ltd',
+    trading_name: null,
+    registration_number: 'C09876',
+    registration_date: null,
+    country_of_incorporation: 'GB',
+    registered_address: {
+      street: '1 Business Park',
+      city: 'London',
+      state_province: null,
+      postal_code: 'E14 5HQ',
+      country: 'GB',
+    },
+    business_type: null,
+    industry_sector: null,
+    created_at: at,
+    updated_at: at,
+  },
+  owner: {
+    id: 'owner-1',
+    company_id: 'company-1',
+    case_id: 'case-2',
+    firstname: 'Ultimate',
+    lastname: 'Owner',
+    birthdate: '1975-11-10',
+    role_in_company: null,
+    ownership_percentage: 75,
+    types_of_control: ['SHAREHOLDING_OVER_25'],
+    is_ubo: true,
+    created_at: at,
+    updated_at: at,
+  },
+  document: {
+    id: 'doc-1',
+    case_id: 'case-1',
+    entity_id: 'person-1',
+    entity_type: 'PERSON',
+    document_type: 'PASSPORT',
+    status: 'AWAITING_UPLOAD',
+    is_required: true,
+    metadata: null,
+    notes: [],
+    version: 1,
+    rule_ids: ['kyc-passport'],
+    updated_by: null,
+    created_at: at,
+    updated_at: at,
+  },
+  rawIntake: {
+    id: 'receipt-1',
+    event_type: 'HTTP_INTAKE_RECEIVED',
+    payload: { client_id: 'kyc-client-001' },
+    raw_text: null,
+    received_at: at,
+    processed_at: at,
+    source: 'http',
+    transport: { method: 'POST', path: '/api/v1/cases' },
+    idempotency_key: 'key-1',
+    outcome: 'case_opened',
+    case_id: 'case-1',
+    violations: [],
+    error_code: null,
+  },
+  event: {
+    event_id: '00000000-0000-4000-8000-000000000001',
+    event_type: 'CaseOpened',
+    aggregate_id: 'case-1',
+    revision: '0',
+    position: '10-10',
+    timestamp: at,
+    payload: { case_id: 'case-1' },
+    metadata: {},
+  },
+} satisfies Record<string, Record<string, unknown>>;
+
+const document: Doc = fixtures.document;
+/** A page holding every item there is. */
+const whole = (items: Doc[]) => ({ items, total: items.length });
 
 /**
  * The whole HTTP API (every resource plugin, the real server, auth and error mapping) over fake
@@ -63,8 +181,9 @@ export async function apiServer(
       recorded.statusChanges.push({ documentId, change });
       return { position: '11-11', revision: '1' };
     },
-    async caseEvents(caseId) {
-      return caseId === 'case-1' ? [{ event_type: 'CaseOpened' }] : undefined;
+    async caseEvents(caseId, { fromRevision, limit }) {
+      if (caseId !== 'case-1') return undefined;
+      return { items: [fixtures.event].slice(fromRevision, fromRevision + limit), total: 1 };
     },
     async recordRefusedIntake(refusal, context) {
       recorded.refused.push({ refusal, context });
@@ -77,36 +196,43 @@ export async function apiServer(
     },
     async listCases(_filter, page) {
       recorded.pages.push(page);
-      return [{ id: 'case-1' }];
+      return whole([fixtures.case]);
     },
     async getCase(caseId) {
-      return caseId === 'case-1' ? { id: 'case-1' } : undefined;
+      return caseId === 'case-1' ? fixtures.case : undefined;
     },
     async personsOfCase(_caseId, page) {
       recorded.pages.push(page);
-      return [];
+      return whole([fixtures.person]);
     },
     async getCompany(companyId) {
-      return companyId === 'company-1' ? { id: 'company-1' } : undefined;
+      return companyId === 'company-1' ? fixtures.company : undefined;
     },
     async ownersOfCompany() {
-      return [];
+      return whole([fixtures.owner]);
     },
     async getDocument(documentId) {
       return documentId === 'doc-1' ? document : undefined;
     },
     async documentsOfCase() {
-      return [document];
+      return whole([document]);
     },
     async rawIntake(page) {
       recorded.pages.push(page);
-      return [];
+      return whole([fixtures.rawIntake]);
     },
     ...options.queries,
   };
   const operations: Operations = {
     async projections() {
-      return { projections: [] };
+      return {
+        state: 'running',
+        healthy: true,
+        failure: null,
+        projections: [],
+        lag: {},
+        readiness: { status: 'up' },
+      };
     },
     retryProjections: () => true,
     async skipEvent() {

@@ -79,7 +79,7 @@ describe('paging headers', () => {
       '/api/v1/companies/{company_id}/beneficial-owners',
       '/api/v1/events/raw',
     ]) {
-      const ok = (paths[path]?.get?.responses as Record<string, Json>)['200'] as { headers?: Json };
+      const ok = (paths[path]!.get!.responses as Record<string, Json>)['200'] as { headers?: Json };
       assert.deepEqual(Object.keys(ok.headers ?? {}), ['X-Total-Count', 'Link'], path);
     }
   });
@@ -186,7 +186,7 @@ describe('the OpenAPI document', () => {
     const { paths } = await openapi(app);
     const examples = (path: string, method: string) =>
       Object.keys(
-        ((paths[path]?.[method]?.requestBody as Json).content as Record<string, Json>)['application/json']
+        ((paths[path]![method]!.requestBody as Json).content as Record<string, Json>)['application/json']
           ?.examples as Json,
       );
     assert.deepEqual(examples('/api/v1/cases', 'post'), ['kyc', 'kyb']);
@@ -204,7 +204,7 @@ describe('the OpenAPI document', () => {
     const { app } = await apiServer();
     const { paths } = await openapi(app);
     const examples = (
-      (paths['/api/v1/documents/{id}/status']?.put?.requestBody as Json).content as Record<string, Json>
+      (paths['/api/v1/documents/{id}/status']!.put!.requestBody as Json).content as Record<string, Json>
     )['application/json']?.examples as Record<
       string,
       { summary: string; value: { new_status: DocumentStatus } }

@@ -17,8 +17,10 @@ it('README shows the two commands first', () => {
 });
 
 it('README configuration table lists every variable the service reads, with its default', () => {
+  // Only the Configuration section: other tables (the lifecycles) also start with upper-case names.
+  const section = /^## Configuration\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
   const rows = new Map<string, string>();
-  for (const match of readme.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]*) \|/gm))
+  for (const match of section.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]*) \|/gm))
     rows.set(match[1]!, match[2]!.trim());
   for (const variable of variables) {
     assert.ok(rows.has(variable.name), `README lacks ${variable.name}`);

@@ -173,6 +173,24 @@ function observeParts(
   );
 }
 
+/** A connection string fit for a log line: any password replaced. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** A start failure that says which dependency, configured where, could not be used. */
+function dependencyFailed(dependency: string, variable: string, address: string, error: unknown): Error {
+  const why = error instanceof Error ? error.message : String(error);
+  return new Error(`${dependency} (${variable}=${address}) cannot be used: ${why}`, { cause: error });
+}
+
 export type RunningService = {
   server: AppServer;
   url: string;
@@ -245,6 +263,13 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     closers.push({ name: 'read store', close: () => readStore.close() });
     if (config.mongoUrl === undefined)
       logger.info('read models in memory: rebuilt from the event store at start');
+    else {
+      // One lookup by id: a MongoDB that cannot be reached stops the start here, named.
+      const mongoUrl = config.mongoUrl;
+      await readStore.get('cases', 'start-probe').catch((error: unknown) => {
+        throw dependencyFailed('MongoDB', 'MONGODB_URL', redacted(mongoUrl), error);
+      });
+    }
 
     const [requirementRules, bundledRules] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
@@ -277,7 +302,15 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.
     const headAtStart = await eventStore.headOfAll().then(
       (head) => head?.position ?? null,
-      () => undefined,
+      (error: unknown) => {
+        // The service serves anyway (queries from the read models; readiness says the store is down).
+        const address = redacted(config.eventStoreUrl ?? 'embedded');
+        logger.warn(
+          { dependency: 'event store', address, err: error },
+          `event store (EVENTSTORE_URL=${address}) cannot be reached: serving without it; commands answer 503 and /health/ready reports it down until it answers`,
+        );
+        return undefined;
+      },
     );
     const projector =
       config.projector === 'off'
@@ -394,6 +427,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             events: caseEvents,
             logger,
             onLag: metrics.kafkaConsumerLag,
+          }).catch((error: unknown) => {
+            throw dependencyFailed('Kafka', 'KAFKA_BROKERS', config.kafka!.brokers.join(','), error);
           });
     if (kafka !== undefined) closers.push({ name: 'kafka bridge', close: () => kafka.stop() });
     else logger.info('KAFKA_BROKERS is not set: the Kafka bridge is off');

@@ -1,12 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { caseProjections, intakeProjections } from '../../projections/index.ts';
 import {
+  caseProjections,
+  casesProjection,
+  documentRequirementsProjection,
+  intakeProjections,
+} from '../../projections/index.ts';
+import {
+  CaseStatusSchema,
   caseEventDefinitions,
   caseStreamName,
   createCaseDecider,
   createCaseEventRegistry,
   createIntakeEventRegistry,
+  DOCUMENT_STATUSES,
   intakeAuditDecider,
   intakeEventDefinitions,
   intakeStreamName,
@@ -66,6 +73,51 @@ function traced(projection: Projection): Projection {
         () => projection.evolve(current, event, documentId),
       ),
   };
+}
+
+/** How long one count of the read models by status serves scrapes before it is taken again. */
+const STATUS_COUNTS_MAX_AGE_MS = 30_000;
+
+/**
+ * Cases and documents by status, counted in the read models at scrape time: one count per status
+ * (2 case statuses, 6 document statuses), taken at most once per {@link STATUS_COUNTS_MAX_AGE_MS}
+ * whatever the scrape rate. Counting where the data is keeps the figures right on every replica
+ * (PROJECTOR=off too) and across rebuilds, at the cost of a scan per status where the store has
+ * no index on `status` (the in-memory store, FerretDB).
+ */
+function observeStatusCounts(metrics: Metrics, readStore: ReadStore): void {
+  const count = (collection: string, statuses: readonly string[]) =>
+    Promise.all(
+      statuses.map(async (status) => ({
+        value: await readStore.count(collection, { status }),
+        attributes: { status },
+      })),
+    );
+  type Counted = { value: number; attributes: { status: string } }[];
+  let last: { at: number; counts: Promise<{ cases: Counted; documents: Counted }> } | undefined;
+  const counts = () => {
+    if (last === undefined || Date.now() - last.at > STATUS_COUNTS_MAX_AGE_MS) {
+      const taken = {
+        at: Date.now(),
+        counts: Promise.all([
+          count(casesProjection.collection, CaseStatusSchema.enum),
+          count(documentRequirementsProjection.collection, DOCUMENT_STATUSES),
+        ]).then(([cases, documents]) => ({ cases, documents })),
+      };
+      // A failed count is not kept: the next scrape tries again.
+      taken.counts.catch(() => {
+        if (last === taken) last = undefined;
+      });
+      last = taken;
+    }
+    return last.counts;
+  };
+  metrics.observe('kyc_cases', 'Cases in the read model, by status', async () => (await counts()).cases);
+  metrics.observe(
+    'kyc_documents',
+    'Required documents in the read model, by status',
+    async () => (await counts()).documents,
+  );
 }
 
 /** Metrics read from the parts' own status at scrape time. */
@@ -438,6 +490,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     observeParts(metrics, readModels, projector, kafka, () => cases.stats());
+    observeStatusCounts(metrics, readStore);
     const server = await buildServer({
       metrics,
       logger,

@@ -14,10 +14,13 @@ async function main(): Promise<void> {
       ? { shutdown: async () => {} }
       : startTelemetry({ serviceName: 'kyc-case-service', otlpEndpoint: config.otlpEndpoint });
   // Every line logged inside a span carries its trace and span ids.
+  const terminal = process.stdout.isTTY === true;
   const logger = createLogger({
     level: config.logLevel,
-    format: chooseLogFormat(config.logFormat, process.stdout.isTTY === true),
+    format: chooseLogFormat(config.logFormat, terminal),
     mixin: traceFields,
+    // Colour codes only where a terminal reads them, not in a file with LOG_FORMAT=pretty.
+    colorize: terminal,
   });
   const service = await startService(config, logger);
   logger.info({ url: service.url }, 'service listening');

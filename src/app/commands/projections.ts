@@ -15,8 +15,7 @@ retry    tries the event that stopped the projector again (after a fix); with a 
 skip     records that the event that stopped projection <name> is skipped, with the reason, and
          resumes; --event names that event (as status shows it), so only an event you have seen
          is skipped
-A replica started with PROJECTOR=off does not project: these commands say so and exit 0; point
---url at the replica that does.
+A replica started with PROJECTOR=off does not project: point --url at the one that does.
 Needs an admin key in KYC_API_KEY when the service has API_KEYS.`;
 
 type Status = {
@@ -55,11 +54,11 @@ export const projectionsCommand: CliCommand = {
       const client = adminClient(args, process.env);
       const status = async () => (await client.get('/api/v1/admin/projections')) as Status;
 
-      // Not a failure: this replica was started not to project. Say why, and where to go instead.
+      // The operator meant the replica that projects: a usage error (2) naming where to go.
       const notHere = (current: Status): boolean => {
         if (current.state !== 'off') return false;
-        console.log(
-          `this replica does not run the projector (PROJECTOR=off; read models ${current.lag.events ?? '?'} events / ${current.lag.seconds ?? '?'} s behind): nothing to ${action} here; point --url at the replica that projects`,
+        console.error(
+          `this replica does not run the projector (PROJECTOR=off; read models ${current.lag.events ?? '?'} events / ${current.lag.seconds ?? '?'} s behind): point --url at the replica that projects`,
         );
         return true;
       };
@@ -75,7 +74,7 @@ export const projectionsCommand: CliCommand = {
 
       if (action === 'status') {
         const current = await status();
-        if (notHere(current)) return 0;
+        if (notHere(current)) return 2;
         console.log(
           `projector: ${current.state} (${current.healthy ? 'healthy' : 'STOPPED'}), lag ${current.lag.events ?? '?'} events / ${current.lag.seconds ?? '?'} s`,
         );
@@ -95,7 +94,7 @@ export const projectionsCommand: CliCommand = {
       }
       if (action === 'retry' || action === 'skip') {
         const current = await status();
-        if (notHere(current)) return 0;
+        if (notHere(current)) return 2;
         const named = target === undefined || target.startsWith('--') ? undefined : target;
         const looksLikeEventId = named !== undefined && /^[0-9a-f-]{36}$/i.test(named);
         if (named !== undefined && !looksLikeEventId && unknownProjection(current, named)) return 2;
@@ -139,7 +138,7 @@ export const projectionsCommand: CliCommand = {
         return 2;
       }
       const before = await status();
-      if (notHere(before)) return 0;
+      if (notHere(before)) return 2;
       if (target !== '--all' && unknownProjection(before, target)) return 2;
       const names = target === '--all' ? before.projections.map((p) => p.name) : [target];
       for (const name of names) {

@@ -12,6 +12,7 @@ help:
 	@echo "make run        start the service (embedded event store, in-memory read models)"
 	@echo "make test       install, start test servers, run every test tier, stop the servers"
 	@echo "make up | down  the real stack in containers (compose.yaml; needs a Docker engine)"
+	@echo "make test-unit  the unit tests only, without servers"
 	@echo "make lint | typecheck | format | services-up | services-down"
 
 deps: node_modules/.installed

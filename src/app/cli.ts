@@ -1,47 +1,70 @@
+import { didYouMean } from './commands/suggest.ts';
+
 /**
  * Operator command line: `npm run --silent cli -- <command> [options]`.
  * Each command lives in its own module and is loaded only when called, so a quick command does
- * not pay for the imports of a heavy one.
+ * not pay for the imports of a heavy one; its one-line summary is kept here for the same reason.
  */
 export type CliCommand = {
-  summary: string;
   /** Runs the command; resolves with the process exit code. */
   run(args: readonly string[]): Promise<number>;
 };
 
-const commands: Record<string, () => Promise<CliCommand>> = {
-  serve: async () => (await import('./commands/serve.ts')).serveCommand,
-  projections: async () => (await import('./commands/projections.ts')).projectionsCommand,
-  parked: async () => (await import('./commands/parked.ts')).parkedCommand,
-  dlq: async () => (await import('./commands/dlq.ts')).dlqCommand,
-  demo: async () => (await import('./commands/demo.ts')).demoCommand,
-  'eventstore-emulator': async () =>
-    (await import('./commands/eventstore-emulator.ts')).eventstoreEmulatorCommand,
+type Entry = { summary: string; load: () => Promise<CliCommand> };
+
+const commands: Record<string, Entry> = {
+  serve: {
+    summary: 'start the service (same as make run)',
+    load: async () => (await import('./commands/serve.ts')).serveCommand,
+  },
+  projections: {
+    summary: 'read models: status, rebuild (one or --all), retry or skip the event that stopped them',
+    load: async () => (await import('./commands/projections.ts')).projectionsCommand,
+  },
+  parked: {
+    summary: 'notifications the publisher gave up on: list or replay them',
+    load: async () => (await import('./commands/parked.ts')).parkedCommand,
+  },
+  dlq: {
+    summary: 'list the intake messages on the dead-letter topic, with reason and violations',
+    load: async () => (await import('./commands/dlq.ts')).dlqCommand,
+  },
+  demo: {
+    summary: 'open n realistic KYC and KYB cases through the HTTP intake',
+    load: async () => (await import('./commands/demo.ts')).demoCommand,
+  },
+  'eventstore-emulator': {
+    summary: 'run the embedded EventStoreDB-compatible gRPC server on its own',
+    load: async () => (await import('./commands/eventstore-emulator.ts')).eventstoreEmulatorCommand,
+  },
 };
 
-function usage(): string {
+/** Top-level help: one line per command. */
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
   return [
     'usage: npm run --silent cli -- <command> [options]',
     '',
     'commands:',
-    ...Object.keys(commands).map((name) => `  ${name}`),
+    ...Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
-    'Run a command with --help for its options.',
+    'Run a command with --help for its options. Operator commands talk to the service at --url or',
+    'KYC_SERVICE_URL (default http://127.0.0.1:8080), with an admin key in KYC_API_KEY.',
   ].join('\n');
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name === undefined ? 2 : 0;
   }
-  const load = commands[name];
-  if (load === undefined) {
-    console.error(`unknown command "${name}"\n\n${usage()}`);
+  const entry = commands[name];
+  if (entry === undefined) {
+    console.error(`unknown command "${name}"${didYouMean(name, Object.keys(commands))}\n\n${usage()}`);
     return 2;
   }
-  const command = await load();
+  const command = await entry.load();
   return command.run(rest);
 }
 

@@ -9,11 +9,14 @@ import type { ApiKey, Role } from '../http/auth.ts';
 
 export type { ApiKey, Role };
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LogFormat = 'pretty' | 'json';
 
 export type Config = {
   host: string;
   port: number;
   logLevel: LogLevel;
+  /** undefined = pretty when stdout is a terminal, JSON otherwise (decided where the logger is made). */
+  logFormat: LogFormat | undefined;
   /** esdb:// connection string of a real server; undefined = start the embedded emulator. */
   eventStoreUrl: string | undefined;
   /** Where the embedded emulator keeps its log. */
@@ -57,6 +60,12 @@ export const variables: readonly Variable[] = [
   { name: 'HOST', default: '127.0.0.1', meaning: 'Address the HTTP API binds to.' },
   { name: 'PORT', default: '8080', meaning: 'Port of the HTTP API.' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent.' },
+  {
+    name: 'LOG_FORMAT',
+    default: '(unset)',
+    meaning:
+      'pretty (coloured, one readable line per entry) or json (one JSON object per line). Unset: pretty when standard output is a terminal, json otherwise.',
+  },
   {
     name: 'EVENTSTORE_URL',
     default: '(unset)',
@@ -158,6 +167,7 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const logFormats: readonly LogFormat[] = ['pretty', 'json'];
 const roles: readonly Role[] = ['reader', 'operator', 'admin'];
 
 /** Reads the configuration; throws ConfigError naming every invalid variable. */
@@ -204,6 +214,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     host: read('HOST') ?? '127.0.0.1',
     port: integer('PORT', 8080, 0, 65535),
     logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),
+    logFormat: read('LOG_FORMAT') === undefined ? undefined : oneOf('LOG_FORMAT', logFormats, 'json'),
     eventStoreUrl: url('EVENTSTORE_URL', ['esdb:', 'esdb+discover:', 'kurrentdb:', 'kdb:']),
     dataDir: read('DATA_DIR') ?? './data',
     mongoUrl: url('MONGODB_URL', ['mongodb:', 'mongodb+srv:']),

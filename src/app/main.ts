@@ -1,6 +1,6 @@
-import { pino } from 'pino';
 import { traceFields } from '../observability/tracing.ts';
 import { loadConfig } from './config.ts';
+import { chooseLogFormat, createLogger } from './logging.ts';
 import { startService } from './service.ts';
 import { startTelemetry } from './telemetry.ts';
 
@@ -14,7 +14,14 @@ async function main(): Promise<void> {
       ? { shutdown: async () => {} }
       : startTelemetry({ serviceName: 'kyc-case-service', otlpEndpoint: config.otlpEndpoint });
   // Every line logged inside a span carries its trace and span ids.
-  const logger = pino({ level: config.logLevel, mixin: traceFields });
+  const terminal = process.stdout.isTTY === true;
+  const logger = createLogger({
+    level: config.logLevel,
+    format: chooseLogFormat(config.logFormat, terminal),
+    mixin: traceFields,
+    // Colour codes only where a terminal reads them, not in a file with LOG_FORMAT=pretty.
+    colorize: terminal,
+  });
   const service = await startService(config, logger);
   logger.info({ url: service.url }, 'service listening');
 

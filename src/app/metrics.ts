@@ -1,4 +1,6 @@
-import type { Attributes } from '@opentelemetry/api';
+import { constants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -48,6 +50,7 @@ export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
       explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     },
   });
+  const runtime = observeRuntime(meter);
   const kafkaLag = new Map<string, { topic: string; partition: number; lag: number }>();
   meter
     .createObservableGauge('kyc_kafka_consumer_lag_messages', {
@@ -66,6 +69,7 @@ export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
       if (count > 0) eventsAppended.add(count, { category });
     },
     request(route: string, method: string, status: number, seconds: number): void {
+      if (isDocsRoute(route)) return;
       requests.add(1, { route, method, status });
       requestSeconds.record(seconds, { route, method });
     },
@@ -101,7 +105,122 @@ export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
       const { resourceMetrics } = await reader.collect();
       return serializer.serialize(resourceMetrics);
     },
-    shutdown: () => provider.shutdown(),
+    shutdown: async (): Promise<void> => {
+      runtime.stop();
+      await provider.shutdown();
+    },
+  };
+}
+
+/**
+ * The Swagger UI and its assets (`/docs`, `/docs/static/*`, `/docs/*`): pages a browser fetches,
+ * not API traffic; counting them would only blur the API's request rates and latencies.
+ */
+export function isDocsRoute(route: string): boolean {
+  return route === '/docs' || route.startsWith('/docs/');
+}
+
+const gcKinds: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+/**
+ * Node runtime and process metrics as OpenTelemetry instruments (no runtime instrumentation
+ * package is installed; these are the few that matter): event-loop delay and utilisation, heap
+ * and resident memory, garbage-collection pauses, CPU time. Delay quantiles and utilisation
+ * cover the time since the previous collection. `stop` releases the delay monitor and the GC
+ * observer.
+ */
+function observeRuntime(meter: Meter): { stop(): void } {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  meter
+    .createObservableGauge('nodejs_eventloop_delay_seconds', {
+      description: 'Event-loop delay since the previous collection, by quantile (max: the largest seen)',
+      unit: 's',
+    })
+    .addCallback((result) => {
+      if (delay.count === 0) return;
+      for (const [quantile, nanoseconds] of [
+        ['0.5', delay.percentile(50)],
+        ['0.9', delay.percentile(90)],
+        ['0.99', delay.percentile(99)],
+        ['max', delay.max],
+      ] as const) {
+        result.observe(nanoseconds / 1e9, { quantile });
+      }
+      delay.reset();
+    });
+  let utilisation = performance.eventLoopUtilization();
+  meter
+    .createObservableGauge('nodejs_eventloop_utilization_ratio', {
+      description: 'Share of the time since the previous collection the event loop was busy (0 to 1)',
+    })
+    .addCallback((result) => {
+      const now = performance.eventLoopUtilization();
+      result.observe(performance.eventLoopUtilization(now, utilisation).utilization);
+      utilisation = now;
+    });
+
+  const heapUsed = meter.createObservableGauge('nodejs_heap_used_bytes', {
+    description: 'V8 heap in use',
+  });
+  const heapTotal = meter.createObservableGauge('nodejs_heap_total_bytes', {
+    description: 'V8 heap reserved',
+  });
+  const external = meter.createObservableGauge('nodejs_external_memory_bytes', {
+    description: 'Memory of C++ objects bound to JavaScript ones (buffers included)',
+  });
+  const resident = meter.createObservableGauge('process_resident_memory_bytes', {
+    description: 'Resident set size of the process',
+  });
+  const heapSpace = meter.createObservableGauge('nodejs_heap_space_used_bytes', {
+    description: 'V8 heap in use, by heap space',
+  });
+  const cpu = meter.createObservableCounter('process_cpu_seconds_total', {
+    description: 'CPU time the process used, by mode (user, system)',
+    unit: 's',
+  });
+  // One read of memoryUsage and cpuUsage serves all of these per collection.
+  meter.addBatchObservableCallback(
+    (result) => {
+      const memory = process.memoryUsage();
+      result.observe(heapUsed, memory.heapUsed);
+      result.observe(heapTotal, memory.heapTotal);
+      result.observe(external, memory.external);
+      result.observe(resident, memory.rss);
+      for (const space of getHeapSpaceStatistics()) {
+        result.observe(heapSpace, space.space_used_size, { space: space.space_name });
+      }
+      const used = process.cpuUsage();
+      result.observe(cpu, used.user / 1e6, { mode: 'user' });
+      result.observe(cpu, used.system / 1e6, { mode: 'system' });
+    },
+    [heapUsed, heapTotal, external, resident, heapSpace, cpu],
+  );
+
+  const gcSeconds = meter.createHistogram('nodejs_gc_duration_seconds', {
+    description: 'Garbage-collection pauses, by kind (minor, major, incremental, weakcb)',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] },
+  });
+  const gc = new PerformanceObserver((entries) => {
+    for (const entry of entries.getEntries()) {
+      // GC entries carry their kind in `detail` (not in the declared PerformanceEntry type).
+      const kind = (entry as { detail?: { kind?: number } | null }).detail?.kind;
+      gcSeconds.record(entry.duration / 1000, { kind: gcKinds[kind ?? -1] ?? 'other' });
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+
+  return {
+    stop() {
+      delay.disable();
+      gc.disconnect();
+    },
   };
 }
 

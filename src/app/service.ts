@@ -1,12 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { caseProjections, intakeProjections } from '../../projections/index.ts';
 import {
+  caseProjections,
+  casesProjection,
+  documentRequirementsProjection,
+  intakeProjections,
+} from '../../projections/index.ts';
+import {
+  CaseStatusSchema,
   caseEventDefinitions,
   caseStreamName,
   createCaseDecider,
   createCaseEventRegistry,
   createIntakeEventRegistry,
+  DOCUMENT_STATUSES,
   intakeAuditDecider,
   intakeEventDefinitions,
   intakeStreamName,
@@ -66,6 +73,51 @@ function traced(projection: Projection): Projection {
         () => projection.evolve(current, event, documentId),
       ),
   };
+}
+
+/** How long one count of the read models by status serves scrapes before it is taken again. */
+const STATUS_COUNTS_MAX_AGE_MS = 30_000;
+
+/**
+ * Cases and documents by status, counted in the read models at scrape time: one count per status
+ * (2 case statuses, 6 document statuses), taken at most once per {@link STATUS_COUNTS_MAX_AGE_MS}
+ * whatever the scrape rate. Counting where the data is keeps the figures right on every replica
+ * (PROJECTOR=off too) and across rebuilds, at the cost of a scan per status where the store has
+ * no index on `status` (the in-memory store, FerretDB).
+ */
+function observeStatusCounts(metrics: Metrics, readStore: ReadStore): void {
+  const count = (collection: string, statuses: readonly string[]) =>
+    Promise.all(
+      statuses.map(async (status) => ({
+        value: await readStore.count(collection, { status }),
+        attributes: { status },
+      })),
+    );
+  type Counted = { value: number; attributes: { status: string } }[];
+  let last: { at: number; counts: Promise<{ cases: Counted; documents: Counted }> } | undefined;
+  const counts = () => {
+    if (last === undefined || Date.now() - last.at > STATUS_COUNTS_MAX_AGE_MS) {
+      const taken = {
+        at: Date.now(),
+        counts: Promise.all([
+          count(casesProjection.collection, CaseStatusSchema.enum),
+          count(documentRequirementsProjection.collection, DOCUMENT_STATUSES),
+        ]).then(([cases, documents]) => ({ cases, documents })),
+      };
+      // A failed count is not kept: the next scrape tries again.
+      taken.counts.catch(() => {
+        if (last === taken) last = undefined;
+      });
+      last = taken;
+    }
+    return last.counts;
+  };
+  metrics.observe('kyc_cases', 'Cases in the read model, by status', async () => (await counts()).cases);
+  metrics.observe(
+    'kyc_documents',
+    'Required documents in the read model, by status',
+    async () => (await counts()).documents,
+  );
 }
 
 /** Metrics read from the parts' own status at scrape time. */
@@ -173,6 +225,24 @@ function observeParts(
   );
 }
 
+/** A connection string fit for a log line: any password replaced. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** A start failure that says which dependency, configured where, could not be used. */
+function dependencyFailed(dependency: string, variable: string, address: string, error: unknown): Error {
+  const why = error instanceof Error ? error.message : String(error);
+  return new Error(`${dependency} (${variable}=${address}) cannot be used: ${why}`, { cause: error });
+}
+
 export type RunningService = {
   server: AppServer;
   url: string;
@@ -245,6 +315,13 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     closers.push({ name: 'read store', close: () => readStore.close() });
     if (config.mongoUrl === undefined)
       logger.info('read models in memory: rebuilt from the event store at start');
+    else {
+      // One lookup by id: a MongoDB that cannot be reached stops the start here, named.
+      const mongoUrl = config.mongoUrl;
+      await readStore.get('cases', 'start-probe').catch((error: unknown) => {
+        throw dependencyFailed('MongoDB', 'MONGODB_URL', redacted(mongoUrl), error);
+      });
+    }
 
     const [requirementRules, bundledRules] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
@@ -279,7 +356,15 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.
     const headAtStart = await eventStore.headOfAll().then(
       (head) => head?.position ?? null,
-      () => undefined,
+      (error: unknown) => {
+        // The service serves anyway (queries from the read models; readiness says the store is down).
+        const address = redacted(config.eventStoreUrl ?? 'embedded');
+        logger.warn(
+          { dependency: 'event store', address, err: error },
+          `event store (EVENTSTORE_URL=${address}) cannot be reached: serving without it; commands answer 503 and /health/ready reports it down until it answers`,
+        );
+        return undefined;
+      },
     );
     const projector =
       config.projector === 'off'
@@ -396,6 +481,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             events: caseEvents,
             logger,
             onLag: metrics.kafkaConsumerLag,
+          }).catch((error: unknown) => {
+            throw dependencyFailed('Kafka', 'KAFKA_BROKERS', config.kafka!.brokers.join(','), error);
           });
     if (kafka !== undefined) closers.push({ name: 'kafka bridge', close: () => kafka.stop() });
     else logger.info('KAFKA_BROKERS is not set: the Kafka bridge is off');
@@ -405,6 +492,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     observeParts(metrics, readModels, projector, kafka, () => cases.stats());
+    observeStatusCounts(metrics, readStore);
     const server = await buildServer({
       metrics,
       logger,

@@ -8,7 +8,14 @@ export type AdminClient = {
   post(path: string, body?: unknown): Promise<unknown>;
 };
 
-export class CliError extends Error {}
+export class CliError extends Error {
+  /** The service's problem code (`kafka.bridge_off` …) when the service refused the call. */
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.code = code;
+  }
+}
 
 /** Where the service is and who calls it: `--url`, else KYC_SERVICE_URL, else the local default. */
 export type ServiceTarget = { base: string; key: string | undefined };
@@ -68,6 +75,7 @@ export function adminClient(
       const problem = parsed as { title?: string; detail?: string; code?: string } | null;
       throw new CliError(
         `${method} ${path} failed with ${response.status}: ${problem?.title ?? text}${problem?.detail ? ` (${problem.detail})` : ''}`,
+        problem?.code,
       );
     }
     return parsed;
@@ -100,4 +108,25 @@ export function progressLine(
   const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
   const eta = remainingSeconds === null ? '' : `  ~${Math.ceil(remainingSeconds)} s left`;
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${done.toLocaleString('en')} ${unit}  ${Math.round(rate).toLocaleString('en')}/s${eta}`;
+}
+
+/**
+ * A progress line redrawn in place (`\r`). Each redraw is padded to the length of the one before,
+ * so a shorter line leaves no tail of a longer one behind; `finish` draws the last state and ends
+ * the line.
+ */
+export function progressWriter(out: { write(text: string): unknown } = process.stdout) {
+  let previous = 0;
+  const draw = (line: string): void => {
+    out.write(`\r${line}${' '.repeat(Math.max(0, previous - line.length))}`);
+    previous = line.length;
+  };
+  return {
+    draw,
+    finish(line: string): void {
+      draw(line);
+      out.write('\n');
+      previous = 0;
+    },
+  };
 }

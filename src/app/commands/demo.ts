@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { CliCommand } from '../cli.ts';
-import { CliError, callService, guarded, progressLine, serviceTarget } from './admin-client.ts';
+import {
+  CliError,
+  callService,
+  guarded,
+  progressLine,
+  progressWriter,
+  serviceTarget,
+} from './admin-client.ts';
 import { demoIntakes } from './demo-generator.ts';
 
 const help = `usage: npm run --silent cli -- demo --cases <n> [--url <service>] [--kyb-ratio <0..1>]
@@ -79,7 +86,6 @@ function titleOf(text: string): string {
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export const demoCommand: CliCommand = {
-  summary: 'open n realistic KYC and KYB cases through the HTTP intake',
   run: (args) =>
     guarded(async () => {
       if (args.includes('--help') || args.includes('-h')) {
@@ -111,6 +117,7 @@ export const demoCommand: CliCommand = {
       let next = 0;
       let unreachable: CliError | undefined;
       let lastDrawn = 0;
+      const bar = progressWriter();
       const draw = (force = false) => {
         const now = Date.now();
         if (!force && now - lastDrawn < 100) return;
@@ -118,7 +125,9 @@ export const demoCommand: CliCommand = {
         const elapsed = Math.max(1, now - started) / 1000;
         const rate = done / elapsed;
         const left = rate > 0 ? (chosen.cases - done) / rate : null;
-        process.stdout.write(`\r${progressLine(done / chosen.cases, done, rate, left, 'cases')}`);
+        const line = progressLine(done / chosen.cases, done, rate, left, 'cases');
+        if (force) bar.finish(line);
+        else bar.draw(line);
       };
 
       async function worker(): Promise<void> {
@@ -156,7 +165,6 @@ export const demoCommand: CliCommand = {
 
       await Promise.all(Array.from({ length: Math.min(chosen.concurrency, chosen.cases) }, worker));
       draw(true);
-      process.stdout.write('\n');
 
       const elapsedMs = Date.now() - started;
       const refused = done - accepted.length;

@@ -111,7 +111,6 @@ function describe({ partition, message }: DeadLetter, topic: string): string[] {
 }
 
 export const dlqCommand: CliCommand = {
-  summary: 'list the intake messages on the dead-letter topic',
   run: (args) =>
     guarded(async () => {
       const [action, ...rest] = args;

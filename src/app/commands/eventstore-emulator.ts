@@ -104,7 +104,6 @@ function parse(args: readonly string[]): Parsed | string {
 }
 
 export const eventstoreEmulatorCommand: CliCommand = {
-  summary: 'run the embedded EventStoreDB-compatible gRPC server',
   async run(args) {
     if (args.includes('--help') || args.includes('-h')) {
       console.log(usage);

@@ -1,5 +1,6 @@
 import type { CliCommand } from '../cli.ts';
-import { adminClient, guarded, progressLine } from './admin-client.ts';
+import { adminClient, guarded, progressLine, progressWriter } from './admin-client.ts';
+import { didYouMean } from './suggest.ts';
 
 const help = `usage: npm run --silent cli -- projections status [--url <service>]
        npm run --silent cli -- projections rebuild <name>|--all [--url <service>]
@@ -37,21 +38,36 @@ type Status = {
 };
 
 export const projectionsCommand: CliCommand = {
-  summary: 'status, rebuild, retry or skip for the read models',
   run: (args) =>
     guarded(async () => {
       const [action, target] = args;
-      if (args.includes('--help') || !['status', 'rebuild', 'retry', 'skip'].includes(action ?? '')) {
+      const actions = ['status', 'rebuild', 'retry', 'skip'];
+      if (args.includes('--help') || args.includes('-h')) {
         console.log(help);
-        return args.includes('--help') ? 0 : 2;
+        return 0;
+      }
+      if (!actions.includes(action ?? '')) {
+        if (action !== undefined) console.error(`unknown action "${action}"${didYouMean(action, actions)}\n`);
+        console.error(help);
+        return 2;
       }
       const client = adminClient(args, process.env);
       const status = async () => (await client.get('/api/v1/admin/projections')) as Status;
 
+      // The operator meant the replica that projects: a usage error (2) naming where to go.
       const notHere = (current: Status): boolean => {
         if (current.state !== 'off') return false;
         console.error(
           `this replica does not run the projector (PROJECTOR=off; read models ${current.lag.events ?? '?'} events / ${current.lag.seconds ?? '?'} s behind): point --url at the replica that projects`,
+        );
+        return true;
+      };
+      /** A projection name as typed: known, or refused with the closest known name suggested. */
+      const unknownProjection = (current: Status, name: string): boolean => {
+        const names = current.projections.map((p) => p.name);
+        if (names.includes(name)) return false;
+        console.error(
+          `error: unknown projection "${name}"${didYouMean(name, names)}; projections: ${names.join(', ')}`,
         );
         return true;
       };
@@ -79,12 +95,14 @@ export const projectionsCommand: CliCommand = {
       if (action === 'retry' || action === 'skip') {
         const current = await status();
         if (notHere(current)) return 2;
+        const named = target === undefined || target.startsWith('--') ? undefined : target;
+        const looksLikeEventId = named !== undefined && /^[0-9a-f-]{36}$/i.test(named);
+        if (named !== undefined && !looksLikeEventId && unknownProjection(current, named)) return 2;
         const failure = current.failure;
         if (failure === null) {
           console.log('the projector is not stopped: nothing to retry or skip');
           return action === 'retry' ? 0 : 1;
         }
-        const named = target === undefined || target.startsWith('--') ? undefined : target;
         if (named !== undefined && named !== failure.projection && named !== failure.eventId) {
           console.error(
             `error: ${named} is not what stopped: projection ${failure.projection} stopped at event ${failure.eventId}`,
@@ -115,27 +133,40 @@ export const projectionsCommand: CliCommand = {
         return 0;
       }
 
-      if (target === undefined) {
+      if (target === undefined || (target.startsWith('--') && target !== '--all')) {
         console.error('error: rebuild needs a projection name or --all');
         return 2;
       }
-      const names = target === '--all' ? (await status()).projections.map((p) => p.name) : [target];
+      const before = await status();
+      if (notHere(before)) return 2;
+      if (target !== '--all' && unknownProjection(before, target)) return 2;
+      const names = target === '--all' ? before.projections.map((p) => p.name) : [target];
       for (const name of names) {
         await client.post(`/api/v1/admin/projections/${encodeURIComponent(name)}/rebuild`);
         process.stdout.write(`${name}\n`);
+        const bar = progressWriter();
+        let last = { eventsDone: 0, eventsPerSecond: 0 };
         for (;;) {
           await new Promise((resolve) => setTimeout(resolve, 250));
           const current = await status();
           const progress = current.rebuilds.find((r) => r.projection === name);
           const rebuilding = current.projections.find((p) => p.name === name)?.rebuilding ?? false;
+          if (progress) last = progress;
+          if (!rebuilding && (progress === undefined || progress.done)) break;
           if (progress) {
-            process.stdout.write(
-              `\r${progressLine(progress.fraction, progress.eventsDone, progress.eventsPerSecond, progress.estimatedRemainingSeconds)}`,
+            bar.draw(
+              progressLine(
+                progress.fraction,
+                progress.eventsDone,
+                progress.eventsPerSecond,
+                progress.estimatedRemainingSeconds,
+              ),
             );
           }
-          if (!rebuilding && (progress === undefined || progress.done)) break;
         }
-        process.stdout.write(`\n${name}: rebuilt and swapped\n`);
+        // Swapped: the bar ends full, whatever the last poll happened to see.
+        bar.finish(progressLine(1, last.eventsDone, last.eventsPerSecond, null));
+        process.stdout.write(`${name}: rebuilt and swapped\n`);
       }
       return 0;
     }),

@@ -1,7 +1,6 @@
 import type { CliCommand } from '../cli.ts';
 
 export const serveCommand: CliCommand = {
-  summary: 'start the service (same as make run)',
   async run(args) {
     if (args.includes('--help')) {
       console.log(

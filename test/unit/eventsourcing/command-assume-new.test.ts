@@ -2,26 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCommandHandler } from '../../../src/eventsourcing/command/handler.ts';
 import type { EventStore } from '../../../src/eventsourcing/eventstore/port.ts';
-import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
+import { countingEventStore } from '../../support/counting-event-store.ts';
 import { accountDecider, accountEvents, accountStream } from '../../support/eventsourcing-sample.ts';
-
-/** The in-memory store, counting the calls a command makes. */
-function countingStore() {
-  const store = createInMemoryEventStore();
-  const calls = { reads: 0, appends: 0 };
-  const counted: EventStore = {
-    ...store,
-    readStream: (stream, options) => {
-      calls.reads++;
-      return store.readStream(stream, options);
-    },
-    appendToStream: (stream, events, expected) => {
-      calls.appends++;
-      return store.appendToStream(stream, events, expected);
-    },
-  };
-  return { store: counted, calls };
-}
 
 const handlerOver = (eventStore: EventStore, assumeNewStreams: boolean) =>
   createCommandHandler({
@@ -35,7 +17,7 @@ const handlerOver = (eventStore: EventStore, assumeNewStreams: boolean) =>
 
 describe('command handler assuming new streams', () => {
   it('writes a new stream with one append and no read', async () => {
-    const { store, calls } = countingStore();
+    const { store, calls } = countingEventStore();
     const result = await handlerOver(store, true).handle(
       'a',
       { type: 'OpenAccount', accountId: 'a', owner: 'ann' },
@@ -46,7 +28,7 @@ describe('command handler assuming new streams', () => {
   });
 
   it('never writes twice: a retried key lands on the same event, another key reads and decides again', async () => {
-    const { store, calls } = countingStore();
+    const { store, calls } = countingEventStore();
     const open = { type: 'OpenAccount' as const, accountId: 'a', owner: 'ann' };
     const first = await handlerOver(store, true).handle('a', open, {
       idempotencyKey: 'open-a',

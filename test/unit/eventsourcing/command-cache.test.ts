@@ -10,6 +10,7 @@ import {
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import type { EventStore, StoredEvent } from '../../../src/eventsourcing/eventstore/port.ts';
 import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
+import { countingEventStore } from '../../support/counting-event-store.ts';
 import {
   type AccountCommand,
   type AccountEvent,
@@ -215,22 +216,14 @@ describe('command handler state cache', () => {
   });
 
   test('a second command on a cached stream appends without reading it', async () => {
-    const store = createInMemoryEventStore();
-    let reads = 0;
-    const counted: EventStore = {
-      ...store,
-      readStream: (stream, options) => {
-        reads++;
-        return store.readStream(stream, options);
-      },
-    };
+    const { store: counted, calls } = countingEventStore();
     const handler = handlerOn(counted);
     await handler.handle('a', { type: 'OpenAccount', accountId: 'a', owner: 'o' }, ctx('open'));
     for (let i = 0; i < 5; i++) {
       const result = await handler.handle('a', { type: 'Deposit', accountId: 'a', amount: 1 }, ctx(`d${i}`));
       assert.equal(result.outcome, 'appended');
     }
-    assert.equal(reads, 1);
+    assert.equal(calls.reads, 1);
     assert.deepEqual(
       { ...handler.stats(), bytes: 0 },
       {
@@ -466,19 +459,11 @@ describe('command handler state cache', () => {
   });
 
   test('the cache off reads the stream for every command and reports itself disabled', async () => {
-    const store = createInMemoryEventStore();
-    let reads = 0;
-    const counted: EventStore = {
-      ...store,
-      readStream: (stream, options) => {
-        reads++;
-        return store.readStream(stream, options);
-      },
-    };
+    const { store: counted, calls } = countingEventStore();
     const handler = handlerOn(counted, false);
     await handler.handle('a', { type: 'OpenAccount', accountId: 'a', owner: 'o' }, ctx('open'));
     await handler.handle('a', { type: 'Deposit', accountId: 'a', amount: 1 }, ctx('d1'));
-    assert.equal(reads, 2);
+    assert.equal(calls.reads, 2);
     assert.equal(handler.stats().enabled, false);
     assert.equal(handler.stats().entries, 0);
   });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCommandHandler } from '../../../src/eventsourcing/command/handler.ts';
-import type { EventStore } from '../../../src/eventsourcing/eventstore/port.ts';
-import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
+import { countingEventStore } from '../../support/counting-event-store.ts';
 import {
   type AccountCommand,
   type AccountState,
@@ -13,15 +12,7 @@ import {
 
 describe('command handler: preparing a command from the state it is decided on', () => {
   it('hands prepare the state the decision uses, reading the stream once for both', async () => {
-    const store = createInMemoryEventStore();
-    let reads = 0;
-    const counted: EventStore = {
-      ...store,
-      readStream: (stream, options) => {
-        reads++;
-        return store.readStream(stream, options);
-      },
-    };
+    const { store: counted, calls } = countingEventStore();
     const handler = createCommandHandler({
       eventStore: counted,
       decider: accountDecider,
@@ -34,7 +25,7 @@ describe('command handler: preparing a command from the state it is decided on',
       { type: 'OpenAccount', accountId: 'a', owner: 'ann' },
       { idempotencyKey: 'k1', actor: 't' },
     );
-    reads = 0;
+    calls.reads = 0;
     const seen: AccountState[] = [];
     // The outside answer (here: an amount) goes into the command before the decision.
     const prepare = async (command: AccountCommand, state: AccountState): Promise<AccountCommand> => {
@@ -47,7 +38,7 @@ describe('command handler: preparing a command from the state it is decided on',
       { idempotencyKey: 'k2', actor: 't' },
       prepare,
     );
-    assert.equal(reads, 1);
+    assert.equal(calls.reads, 1);
     assert.deepEqual(seen, [{ status: 'open', balance: 0 }]);
     assert.ok(result.outcome === 'appended');
     assert.deepEqual(result.state, { status: 'open', balance: 7 });

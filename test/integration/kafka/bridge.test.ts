@@ -142,7 +142,20 @@ for (const mode of modes)
         async () => (notifications.length >= 3 ? true : undefined),
         30_000,
       );
-      await new Promise((resolve) => setTimeout(resolve, 500)); // and no more than that
+      // No more than that: the publisher says it published exactly as many as the log asks for,
+      // and the reader has seen every one of them.
+      const required = (await service.eventStore.readAll('start', 100_000)).filter(
+        (event) => event.type === 'NotificationRequired',
+      ).length;
+      assert.equal(required, 3);
+      await eventually(
+        'the publisher to report every notification published',
+        async () => {
+          const text = await (await fetch(`${service.url}/metrics`)).text();
+          return /^kyc_notifications_published_total 3$/m.test(text) ? true : undefined;
+        },
+        30_000,
+      );
       assert.equal(notifications.length, 3);
       assert.equal(new Set(notifications.map((n) => n.messageId)).size, 3, 'each event id once');
       const kycNotifications = notifications.filter((n) => n.key === kycCase.id);

@@ -27,7 +27,8 @@ seed=${FUZZ_SEED:-1}
 # The fuzzer lives in its own Python environment under .tools, installed once and reused.
 if [[ ! -x $venv/bin/st ]] || [[ "$("$venv/bin/st" --version 2> /dev/null)" != *"$version"* ]]; then
   echo "installing the API fuzzer $version into $venv" >&2
-  python3 -m venv "$venv"
+  # --clear: an environment moved or left half-built is made afresh, not patched.
+  python3 -m venv --clear "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 

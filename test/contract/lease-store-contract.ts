@@ -126,6 +126,20 @@ export function leaseStoreContract(name: string, fixture: LeaseStoreFixture): vo
       }
     });
 
+    test('an empty or overlong name or holder is refused before anything is written', async (t) => {
+      const ctx = await open(t);
+      if (!ctx) return;
+      for (const [name, holder] of [
+        ['', 'a'],
+        [ctx.lease, ''],
+        ['n'.repeat(201), 'a'],
+        [ctx.lease, 'h'.repeat(201)],
+      ]) {
+        await assert.rejects(ctx.store.acquire(name!, holder!, null, 5_000), RangeError);
+      }
+      assert.equal(await ctx.store.read(ctx.lease), null);
+    });
+
     test('leases of different names are independent', async (t) => {
       const ctx = await open(t);
       if (!ctx) return;

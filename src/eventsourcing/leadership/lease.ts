@@ -67,6 +67,18 @@ export type LeaseDecision =
   /** Another replica's and live: serve and follow, look again at `checkAt` (its expiry). */
   | { action: 'follow'; holder: string; checkAt: number };
 
+/** Throws on a name or holder a lease cannot have: empty (an empty holder means released) or over 200 characters. */
+export function checkLeaseIdentity(name: string, holder: string): void {
+  for (const [what, value] of [
+    ['name', name],
+    ['holder', holder],
+  ] as const) {
+    if (value.length === 0 || value.length > 200) {
+      throw new RangeError(`a lease ${what} has 1 to 200 characters, got ${value.length}`);
+    }
+  }
+}
+
 /** Throws when the timing cannot work: a renewal must come before the holder stops leading. */
 export function checkLeaseTiming(timing: LeaseTiming): void {
   const { ttlMs, renewAfterMs, marginMs } = timing;

@@ -1,4 +1,4 @@
-import type { Lease, LeaseStore, LeaseWrite } from './lease.ts';
+import { checkLeaseIdentity, type Lease, type LeaseStore, type LeaseWrite } from './lease.ts';
 
 /** Leases in this process only: for tests and single-process runs (nothing to share with). */
 export function createMemoryLeaseStore(): LeaseStore {
@@ -20,6 +20,7 @@ export function createMemoryLeaseStore(): LeaseStore {
       return lease ? { ...lease } : null;
     },
     async acquire(name, holder, expected, expiresAt) {
+      checkLeaseIdentity(name, holder);
       return compareAndSet(name, expected, { name, holder, token: (expected?.token ?? 0) + 1, expiresAt });
     },
     async renew(lease, expiresAt) {

@@ -6,7 +6,7 @@ import {
   MongoServerSelectionError,
 } from 'mongodb';
 import { ReadStoreUnavailableError } from '../readstore/port.ts';
-import type { Lease, LeaseStore, LeaseWrite } from './lease.ts';
+import { checkLeaseIdentity, type Lease, type LeaseStore, type LeaseWrite } from './lease.ts';
 
 const DUPLICATE_KEY = 11000;
 /** Older versions of a lease kept after a write; the rest are deleted (only the newest is read). */
@@ -52,7 +52,6 @@ export function createMongoLeaseStore(options: MongoLeaseStoreOptions): LeaseSto
   }
 
   async function read(name: string): Promise<Lease | null> {
-    checkName(name);
     const [newest] = await guarded(async () => {
       await prepare();
       return versions.find({ name }).sort({ version: -1 }).limit(1).toArray();
@@ -61,7 +60,6 @@ export function createMongoLeaseStore(options: MongoLeaseStoreOptions): LeaseSto
   }
 
   async function compareAndSet(expected: Lease | null, next: Omit<Lease, 'version'>): Promise<LeaseWrite> {
-    checkName(next.name);
     const version = (expected?.version ?? 0) + 1;
     const document: LeaseVersion = { _id: `${next.name}@${version}`, ...next, version };
     try {
@@ -84,7 +82,8 @@ export function createMongoLeaseStore(options: MongoLeaseStoreOptions): LeaseSto
 
   return {
     read,
-    acquire(name, holder, expected, expiresAt) {
+    async acquire(name, holder, expected, expiresAt) {
+      checkLeaseIdentity(name, holder);
       return compareAndSet(expected, { name, holder, token: (expected?.token ?? 0) + 1, expiresAt });
     },
     renew(lease, expiresAt) {
@@ -97,12 +96,6 @@ export function createMongoLeaseStore(options: MongoLeaseStoreOptions): LeaseSto
       await client.close();
     },
   };
-}
-
-function checkName(name: string): void {
-  if (name.length === 0 || name.length > 200) {
-    throw new RangeError(`a lease name has 1 to 200 characters, got ${name.length}`);
-  }
 }
 
 function leaseOf(document: LeaseVersion): Lease {

@@ -24,8 +24,7 @@ function fuzz(): Promise<{ code: number | null; output: string }> {
 it('the API fuzzer finds no server error and no answer outside the OpenAPI document, with and without keys', {
   // Under CI a missing interpreter fails the test (below) rather than skipping it.
   skip: python || process.env.CI === 'true' ? false : 'python3 is not installed',
-  // About 2.5 minutes alone for 29 operations; more when it shares two cores with other test files.
-  timeout: 480_000,
+  timeout: 240_000,
 }, async () => {
   assert.ok(python, 'python3 is not installed: the fuzzer needs it (scripts/fuzz-api.sh)');
   const { code, output } = await fuzz();

@@ -18,7 +18,9 @@ import {
   intakeEventDefinitions,
   intakeStreamName,
   parseNotificationRules,
+  parseReasonCodes,
   parseRequirementRules,
+  parseRiskRules,
 } from '../cases/index.ts';
 import { startEmulator } from '../emulator/index.ts';
 import { createCommandHandler } from '../eventsourcing/command/handler.ts';
@@ -44,6 +46,7 @@ import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
+import { reviewRoutes } from '../http/routes/review.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
 import { inSpanSync } from '../observability/tracing.ts';
@@ -323,11 +326,19 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       });
     }
 
-    const [requirementRules, bundledRules] = await Promise.all([
+    const [requirementRules, bundledRules, riskRules, reasonCodes] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
       loadRules('notification-rules.json', parseNotificationRules),
+      loadRules('risk-rules.json', parseRiskRules),
+      loadRules('reason-codes.json', parseReasonCodes),
     ]);
-    const decider = createCaseDecider({ ids: deriveId, requirementRules, notificationRules: bundledRules });
+    const decider = createCaseDecider({
+      ids: deriveId,
+      requirementRules,
+      notificationRules: bundledRules,
+      riskRules,
+      reasonCodes,
+    });
     const caseEvents = createCaseEventRegistry();
     const cases = createCommandHandler({
       eventStore,
@@ -502,6 +513,11 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
         documentRoutes(service.commands, service.queries),
         partyRoutes(service.queries),
+        reviewRoutes(
+          service.review,
+          { ...service.reviewQueries, waitForPosition: service.queries.waitForPosition },
+          reasonCodes,
+        ),
         adminRoutes(
           createOperations({
             projector,

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { ApiKey } from '../../../src/app/config.ts';
 import { IntakeSchema, validateIntake } from '../../../src/cases/intake.ts';
+import { parseReasonCodes, type ReasonCodes } from '../../../src/cases/review.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import { createAuthenticator } from '../../../src/http/auth.ts';
 import type {
@@ -11,11 +13,14 @@ import type {
   Doc,
   Operations,
   RefusedIntake,
+  ReviewCommands,
+  ReviewReceipt,
 } from '../../../src/http/ports.ts';
 import { adminRoutes } from '../../../src/http/routes/admin.ts';
 import { caseRoutes } from '../../../src/http/routes/cases.ts';
 import { documentRoutes } from '../../../src/http/routes/documents.ts';
 import { partyRoutes } from '../../../src/http/routes/parties.ts';
+import { reviewRoutes } from '../../../src/http/routes/review.ts';
 import { buildServer } from '../../../src/http/server.ts';
 
 /** What the fake ports saw, for assertions. */
@@ -23,6 +28,8 @@ export type Recorded = {
   opened: { intake: unknown; context: CommandContext }[];
   refused: { refusal: RefusedIntake; context: CommandContext }[];
   statusChanges: { documentId: string; change: unknown }[];
+  /** Review commands: which one, on which case, with what body, as whom. */
+  reviews: { command: string; caseId: string; body: unknown; context: CommandContext }[];
   pages: { limit: number; skip: number }[];
 };
 
@@ -30,10 +37,17 @@ export type ApiServerOptions = {
   keys?: ApiKey[];
   commands?: Partial<CaseCommands>;
   queries?: Partial<CaseQueries>;
+  review?: Partial<ReviewCommands>;
   operations?: Partial<Operations>;
 };
 
 const at = '2026-01-02T03:04:05.000Z';
+
+const parsedReasonCodes = parseReasonCodes(
+  JSON.parse(readFileSync(new URL('../../../src/cases/rules/reason-codes.json', import.meta.url), 'utf8')),
+);
+if (!parsedReasonCodes.ok) throw new Error(JSON.stringify(parsedReasonCodes.violations));
+const reasonCodes: ReasonCodes = parsedReasonCodes.value;
 
 /** Read-model documents as the projections build them, so the response schemas can serialise them. */
 export const fixtures = {
@@ -58,6 +72,30 @@ export const fixtures = {
       NOT_APPLICABLE: 0,
     },
     intake_warnings: [],
+    assignee: null,
+    risk: {
+      computed: 'LOW',
+      score: 0,
+      factors: [],
+      rules_version: '2026-12.1',
+      rated_at: at,
+      override: null,
+      effective: 'LOW',
+    },
+    approvals: [],
+    last_decision: null,
+    status_since: at,
+    time_in_status: {
+      OPEN: 0,
+      PENDING_REVIEW: 0,
+      IN_REVIEW: 0,
+      MORE_INFORMATION_REQUESTED: 0,
+      APPROVED: 0,
+      REJECTED: 0,
+      CLOSED: 0,
+    },
+    in_review_queue: false,
+    review_queue_since: null,
     created_at: at,
     updated_at: at,
   },
@@ -161,7 +199,7 @@ const whole = (items: Doc[]) => ({ items, total: items.length });
 export async function apiServer(
   options: ApiServerOptions = {},
 ): Promise<{ app: FastifyInstance; recorded: Recorded }> {
-  const recorded: Recorded = { opened: [], refused: [], statusChanges: [], pages: [] };
+  const recorded: Recorded = { opened: [], refused: [], statusChanges: [], pages: [], reviews: [] };
   const receipt = { position: '10-10', revision: '0' };
   const commands: CaseCommands = {
     async openCase(intake, context) {
@@ -223,6 +261,22 @@ export async function apiServer(
     },
     ...options.queries,
   };
+  const reviewed =
+    (command: string) =>
+    async (caseId: string, body: unknown, context: CommandContext): Promise<ReviewReceipt> => {
+      recorded.reviews.push({ command, caseId, body, context });
+      if (caseId !== 'case-1')
+        throw new DomainError('case.not_found', `no case ${caseId}`, { case_id: caseId });
+      return { ...receipt, case_id: caseId, status: 'IN_REVIEW', changed: true };
+    };
+  const review: ReviewCommands = {
+    assignCase: reviewed('assignCase'),
+    recordDecision: reviewed('recordDecision'),
+    closeCase: reviewed('closeCase'),
+    reopenCase: reviewed('reopenCase'),
+    overrideRisk: reviewed('overrideRisk'),
+    ...options.review,
+  };
   const operations: Operations = {
     async projections() {
       return {
@@ -258,6 +312,17 @@ export async function apiServer(
       caseRoutes(commands, queries, IntakeSchema),
       documentRoutes(commands, queries),
       partyRoutes(queries),
+      reviewRoutes(
+        review,
+        {
+          waitForPosition: queries.waitForPosition,
+          async reviewQueue(_filter, page) {
+            recorded.pages.push(page);
+            return { items: [fixtures.case], total: 1 };
+          },
+        },
+        reasonCodes,
+      ),
       adminRoutes(operations),
     ],
   });

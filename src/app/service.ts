@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import {
   caseProjections,
@@ -20,6 +21,7 @@ import {
   parseNotificationRules,
   parseRequirementRules,
 } from '../cases/index.ts';
+import { IntakeSchema } from '../cases/intake.ts';
 import { startEmulator } from '../emulator/index.ts';
 import { createCommandHandler } from '../eventsourcing/command/handler.ts';
 import type { StateCacheStats } from '../eventsourcing/command/state-cache.ts';
@@ -40,6 +42,7 @@ import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
 import { createAuthenticator } from '../http/auth.ts';
 import type { ComponentHealth } from '../http/health.ts';
+import type { Operations } from '../http/ports.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
@@ -47,7 +50,7 @@ import { partyRoutes } from '../http/routes/parties.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
 import { inSpanSync } from '../observability/tracing.ts';
-import { createCaseService } from './case-service.ts';
+import { type CaseService, createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -241,6 +244,22 @@ function redacted(url: string): string {
 function dependencyFailed(dependency: string, variable: string, address: string, error: unknown): Error {
   const why = error instanceof Error ? error.message : String(error);
   return new Error(`${dependency} (${variable}=${address}) cannot be used: ${why}`, { cause: error });
+}
+
+/**
+ * The HTTP resources over the case service and the admin operations: one list, so the process
+ * and the route tests that inject (test/support/inject-app.ts) serve the same routes.
+ */
+export function apiResources(
+  service: Pick<CaseService, 'commands' | 'queries'>,
+  operations: Operations,
+): FastifyPluginAsync[] {
+  return [
+    caseRoutes(service.commands, service.queries, IntakeSchema),
+    documentRoutes(service.commands, service.queries),
+    partyRoutes(service.queries),
+    adminRoutes(operations),
+  ];
 }
 
 export type RunningService = {
@@ -498,24 +517,20 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       logger,
       auth,
       health: healthWithKafka,
-      resources: [
-        caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
-        documentRoutes(service.commands, service.queries),
-        partyRoutes(service.queries),
-        adminRoutes(
-          createOperations({
-            projector,
-            lag: (maxCount) => readModels.lag(maxCount),
-            readiness,
-            publisher: () => kafka?.outbound,
-            deadLetters:
-              config.kafka === undefined
-                ? undefined
-                : { brokers: config.kafka.brokers, topic: config.kafka.dlqTopic },
-            logger,
-          }),
-        ),
-      ],
+      resources: apiResources(
+        service,
+        createOperations({
+          projector,
+          lag: (maxCount) => readModels.lag(maxCount),
+          readiness,
+          publisher: () => kafka?.outbound,
+          deadLetters:
+            config.kafka === undefined
+              ? undefined
+              : { brokers: config.kafka.brokers, topic: config.kafka.dlqTopic },
+          logger,
+        }),
+      ),
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });

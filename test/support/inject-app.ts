@@ -6,6 +6,7 @@ import type { ApiKey } from '../../src/app/config.ts';
 import { deriveId } from '../../src/app/name-based-ids.ts';
 import { createOperations } from '../../src/app/operations.ts';
 import { createReadModelReadiness } from '../../src/app/readiness.ts';
+import { apiResources } from '../../src/app/service.ts';
 import {
   caseEventDefinitions,
   caseStreamName,
@@ -18,7 +19,6 @@ import {
   parseNotificationRules,
   parseRequirementRules,
 } from '../../src/cases/index.ts';
-import { IntakeSchema } from '../../src/cases/intake.ts';
 import { createCommandHandler } from '../../src/eventsourcing/command/handler.ts';
 import { createEventRegistry } from '../../src/eventsourcing/core/event-definitions.ts';
 import type { AllPosition } from '../../src/eventsourcing/core/events.ts';
@@ -29,10 +29,6 @@ import { createInMemoryReadStore } from '../../src/eventsourcing/readstore/memor
 import type { ReadStore } from '../../src/eventsourcing/readstore/port.ts';
 import { createInMemoryEventStore } from '../../src/eventsourcing/testing/in-memory-event-store.ts';
 import { createAuthenticator } from '../../src/http/auth.ts';
-import { adminRoutes } from '../../src/http/routes/admin.ts';
-import { caseRoutes } from '../../src/http/routes/cases.ts';
-import { documentRoutes } from '../../src/http/routes/documents.ts';
-import { partyRoutes } from '../../src/http/routes/parties.ts';
 import { type AppServer, buildServer } from '../../src/http/server.ts';
 
 export type InjectApp = {
@@ -66,7 +62,7 @@ async function bundledRules<T>(
 
 /**
  * The service's HTTP API composed as `startService` composes it (same decider, command handlers,
- * case service, projector, operations and route plugins) over the in-memory event store and
+ * case service, projector, operations, and the routes of `apiResources`) over the in-memory event store and
  * read store: no process, no port, no files, no server. Kafka and the configuration service are
  * off, as in the embedded default without their variables.
  *
@@ -134,21 +130,17 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     logger,
     auth: createAuthenticator(options.keys ?? []),
     health: async () => ({ projector: await readiness() }),
-    resources: [
-      caseRoutes(service.commands, service.queries, IntakeSchema),
-      documentRoutes(service.commands, service.queries),
-      partyRoutes(service.queries),
-      adminRoutes(
-        createOperations({
-          projector,
-          lag: (max) => projector.lag(max),
-          readiness,
-          publisher: () => undefined,
-          deadLetters: undefined,
-          logger,
-        }),
-      ),
-    ],
+    resources: apiResources(
+      service,
+      createOperations({
+        projector,
+        lag: (max) => projector.lag(max),
+        readiness,
+        publisher: () => undefined,
+        deadLetters: undefined,
+        logger,
+      }),
+    ),
   });
 
   return {

@@ -67,7 +67,9 @@ async function bundledRules<T>(
  * off, as in the embedded default without their variables.
  *
  * Writes are read back either with `min_position` (as a client would) or after `settled()`.
- * Call `close()` when done (the projector's loop holds the event loop open).
+ * Unlike the process, a `min_position` past the end of the log is waited for (503 after the
+ * route's wait), not refused; `errors.test.ts` covers that answer. Call `close()` when done (the
+ * projector's loop holds the event loop open).
  */
 export async function injectApp(options: InjectAppOptions = {}): Promise<InjectApp> {
   const logger = pino({ level: 'silent' });

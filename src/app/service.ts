@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import {
   caseProjections,
@@ -21,7 +22,9 @@ import {
   parseReasonCodes,
   parseRequirementRules,
   parseRiskRules,
+  type ReasonCodes,
 } from '../cases/index.ts';
+import { IntakeSchema } from '../cases/intake.ts';
 import { startEmulator } from '../emulator/index.ts';
 import { createCommandHandler } from '../eventsourcing/command/handler.ts';
 import type { StateCacheStats } from '../eventsourcing/command/state-cache.ts';
@@ -42,6 +45,7 @@ import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
 import { createAuthenticator } from '../http/auth.ts';
 import type { ComponentHealth } from '../http/health.ts';
+import type { Operations } from '../http/ports.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
@@ -50,7 +54,7 @@ import { reviewRoutes } from '../http/routes/review.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
 import { inSpanSync } from '../observability/tracing.ts';
-import { createCaseService } from './case-service.ts';
+import { type CaseService, createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -244,6 +248,28 @@ function redacted(url: string): string {
 function dependencyFailed(dependency: string, variable: string, address: string, error: unknown): Error {
   const why = error instanceof Error ? error.message : String(error);
   return new Error(`${dependency} (${variable}=${address}) cannot be used: ${why}`, { cause: error });
+}
+
+/**
+ * The HTTP resources over the case service and the admin operations: one list, so the process
+ * and the route tests that inject (test/support/inject-app.ts) serve the same routes.
+ */
+export function apiResources(
+  service: Pick<CaseService, 'commands' | 'queries' | 'review' | 'reviewQueries'>,
+  reasonCodes: ReasonCodes,
+  operations: Operations,
+): FastifyPluginAsync[] {
+  return [
+    caseRoutes(service.commands, service.queries, IntakeSchema),
+    documentRoutes(service.commands, service.queries),
+    partyRoutes(service.queries),
+    reviewRoutes(
+      service.review,
+      { ...service.reviewQueries, waitForPosition: service.queries.waitForPosition },
+      reasonCodes,
+    ),
+    adminRoutes(operations),
+  ];
 }
 
 export type RunningService = {
@@ -509,29 +535,21 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       logger,
       auth,
       health: healthWithKafka,
-      resources: [
-        caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
-        documentRoutes(service.commands, service.queries),
-        partyRoutes(service.queries),
-        reviewRoutes(
-          service.review,
-          { ...service.reviewQueries, waitForPosition: service.queries.waitForPosition },
-          reasonCodes,
-        ),
-        adminRoutes(
-          createOperations({
-            projector,
-            lag: (maxCount) => readModels.lag(maxCount),
-            readiness,
-            publisher: () => kafka?.outbound,
-            deadLetters:
-              config.kafka === undefined
-                ? undefined
-                : { brokers: config.kafka.brokers, topic: config.kafka.dlqTopic },
-            logger,
-          }),
-        ),
-      ],
+      resources: apiResources(
+        service,
+        reasonCodes,
+        createOperations({
+          projector,
+          lag: (maxCount) => readModels.lag(maxCount),
+          readiness,
+          publisher: () => kafka?.outbound,
+          deadLetters:
+            config.kafka === undefined
+              ? undefined
+              : { brokers: config.kafka.brokers, topic: config.kafka.dlqTopic },
+          logger,
+        }),
+      ),
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });

@@ -241,7 +241,10 @@ for (const writePath of WRITE_PATHS) {
     test('an append just under 1 MiB succeeds', async () => {
       const type = 't';
       const data = Buffer.alloc(1024 * 1024 - 2 * type.length, 1);
-      await emulator.client.appendToStream(streamName(), binaryEvent({ type, data }));
+      const stream = streamName();
+      await emulator.client.appendToStream(stream, binaryEvent({ type, data }));
+      const [stored] = await collect(emulator.client.readStream(stream));
+      assert.deepEqual(Buffer.from(stored!.event!.data as Uint8Array), data);
     });
 
     test('event ids come back lower-case and dashed', async () => {

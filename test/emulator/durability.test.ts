@@ -27,7 +27,7 @@ import {
   START,
 } from '@eventstore/db-client';
 import { withEmulator } from '../support/emulator.ts';
-import { collect, record, streamName, testEvents } from './support.ts';
+import { collect, eventually, record, streamName, testEvents } from './support.ts';
 
 const directories: string[] = [];
 function tempDir(): string {
@@ -100,7 +100,12 @@ describe('durability', () => {
     const sub = record(subscription);
     await sub.until('events', () => sub.events.length === 3);
     await subscription.ack(sub.events[0]!);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually('the checkpoint at revision 2', async () =>
+      (await first.client.getPersistentSubscriptionToStreamInfo(stream, 'g')).stats
+        .lastCheckpointedEventRevision === 2n
+        ? true
+        : undefined,
+    );
     await sub.stop();
     const before = await collect(first.client.readAll({ fromPosition: START }));
     await first.close();
@@ -219,7 +224,13 @@ describe('durability', () => {
         }
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Kill while the writers are still going, once enough appends are acknowledged to check.
+    const killAfter = 100;
+    await eventually(
+      `${killAfter} acknowledged appends`,
+      () => (batches.filter((batch) => batch.acknowledged).length >= killAfter ? true : undefined),
+      30_000,
+    );
     child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
@@ -227,10 +238,7 @@ describe('durability', () => {
     await exited(child);
 
     const acknowledged = batches.filter((batch) => batch.acknowledged);
-    assert.ok(
-      acknowledged.length > 20,
-      `only ${acknowledged.length} appends were acknowledged before the kill`,
-    );
+    assert.ok(acknowledged.length >= killAfter, `only ${acknowledged.length} appends were acknowledged`);
     const restarted = await startCli(['--port', '0', '--data-dir', dataDir]);
     const reader = EventStoreDBClient.connectionString(restarted.connectionString);
     try {

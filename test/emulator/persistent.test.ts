@@ -195,7 +195,6 @@ for (const writePath of WRITE_PATHS) {
           return undefined;
         }
       });
-      await new Promise((resolve) => setTimeout(resolve, 50));
       await subscription.unsubscribe();
       assert.deepEqual(retries, [0, 1, 2]);
       assert.equal(parked[0]!.event!.type, '$>');
@@ -260,6 +259,7 @@ for (const writePath of WRITE_PATHS) {
       });
       const sub = record(subscription);
       await sub.until('two events', () => sub.events.length === 2);
+      // Proving that a third event is withheld takes a quiet period: nothing else would arrive.
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(sub.events.length, 2);
       await subscription.ack(sub.events[0]!);
@@ -519,14 +519,15 @@ for (const writePath of WRITE_PATHS) {
       );
       await emulator.client.appendToStream(`${prefix}-1`, testEvents(2, 'match'));
       await emulator.client.appendToStream(streamName(), testEvents(2, 'other'));
+      // Delivered in $all order: once this last matching event arrives, an 'other' would have too.
+      await emulator.client.appendToStream(`${prefix}-2`, testEvents(1, 'last'));
       const subscription = emulator.client.subscribeToPersistentSubscriptionToAll(group);
       const sub = record(subscription);
-      await sub.until('two', () => sub.events.length === 2);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sub.until('the last event', () => sub.events.some((e) => e.event!.type === 'last'));
       await sub.stop();
       assert.deepEqual(
         sub.events.map((e) => e.event!.type),
-        ['match', 'match'],
+        ['match', 'match', 'last'],
       );
       const info = await emulator.client.getPersistentSubscriptionToAllInfo(group);
       assert.equal(info.settings.startFrom, START);
@@ -571,8 +572,13 @@ for (const writePath of WRITE_PATHS) {
       assert.equal(sub.events[0]!.event!.streamId, target);
       assert.equal(sub.events[0]!.link!.streamId, links);
       await subscription.ack(sub.events[0]!);
-      // Acked by the link id: no redelivery after the message timeout.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Acked by the link id: nothing is left in flight, so nothing can time out and come back.
+      await eventually('no message in flight', async () =>
+        (await emulator.client.getPersistentSubscriptionToStreamInfo(links, 'g')).stats
+          .totalInFlightMessages === 0
+          ? true
+          : undefined,
+      );
       await sub.stop();
       assert.equal(sub.events.length, 1);
     });
@@ -641,7 +647,16 @@ for (const writePath of WRITE_PATHS) {
         'three more',
         () => sub.events.filter((e) => e.event?.streamId === stream).length === 3,
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Once a checkpoint is written, an event appended after it closes the window: a delivered
+      // checkpoint would arrive before that event.
+      await eventually('a checkpoint of the group', async () => {
+        const checkpoints = await collect(
+          emulator.client.readStream(`$persistentsubscription-$all::${group}-checkpoint`),
+        ).catch(() => []);
+        return checkpoints.length > 0 ? true : undefined;
+      });
+      await emulator.client.appendToStream(stream, testEvents(1, 'last'));
+      await sub.until('the last event', () => sub.events.some((e) => e.event?.type === 'last'));
       await sub.stop();
       assert.ok(sub.events.every((e) => !e.event!.streamId.startsWith('$persistentsubscription-$all::')));
     });

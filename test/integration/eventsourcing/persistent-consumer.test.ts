@@ -60,6 +60,7 @@ describe('persistent-subscription consumer on the emulator', () => {
       handler: async (event) => {
         running++;
         maxRunning = Math.max(maxRunning, running);
+        // Work that takes a little time, so handlers overlap and the concurrency bound shows.
         await new Promise((resolve) => setTimeout(resolve, 2));
         const list = seen.get(event.streamId) ?? [];
         list.push((event.data as { n: number }).n);

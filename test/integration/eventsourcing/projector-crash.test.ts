@@ -73,6 +73,7 @@ test('a projector killed at random points while events flow ends equal to a fres
   const args = [emulator.connectionString, url, database, category, collection];
   for (let kill = 0; kill < KILLS; kill++) {
     const projector = await startChild(args);
+    // A random moment of the child's run, so the kills land at every stage of a batch.
     await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 250)));
     projector.kill('SIGKILL');
     await once(projector, 'exit');

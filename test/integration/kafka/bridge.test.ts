@@ -110,15 +110,28 @@ for (const mode of modes)
         ],
       });
 
-      const cases = await eventually(
-        'two cases through the API',
+      // Every message is in the intake audit once handled: after all five, no case can still come.
+      const audit = await eventually(
+        'the five messages in the intake audit',
         async () => {
-          const response = await fetch(`${service.url}/api/v1/cases?limit=50`);
+          const response = await fetch(`${service.url}/api/v1/events/raw?limit=50`);
           const body = (await response.json()) as Json[];
-          return body.length >= 2 ? body : undefined;
+          return body.length >= 5 ? body : undefined;
         },
         30_000,
       );
+      assert.deepEqual(audit.map((entry) => entry.outcome).sort(), [
+        'case_opened',
+        'case_opened',
+        'duplicate',
+        'rejected',
+        'rejected',
+      ]);
+      // Read at the head of the log, so the cases read model holds whatever was written by then.
+      const head = (await service.eventStore.headOfAll())!.position;
+      const cases = (await (
+        await fetch(`${service.url}/api/v1/cases?limit=50&min_position=${head.commit}-${head.prepare}`)
+      ).json()) as Json[];
       assert.deepEqual(cases.map((c) => c.client_id).sort(), ['kyb-client-002', 'kyc-client-001']);
       await eventually('two dead letters', async () => (dlq.length >= 2 ? true : undefined), 30_000);
       assert.deepEqual(dlq.map((entry) => entry.code).sort(), ['intake.invalid', 'intake.invalid_json']);

@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import { caseProjections, intakeProjections } from '../../projections/index.ts';
+import { createCaseService } from '../../src/app/case-service.ts';
+import type { ApiKey } from '../../src/app/config.ts';
+import { deriveId } from '../../src/app/name-based-ids.ts';
+import { createOperations } from '../../src/app/operations.ts';
+import { createReadModelReadiness } from '../../src/app/readiness.ts';
+import { apiResources } from '../../src/app/service.ts';
+import {
+  caseEventDefinitions,
+  caseStreamName,
+  createCaseDecider,
+  createCaseEventRegistry,
+  createIntakeEventRegistry,
+  intakeAuditDecider,
+  intakeEventDefinitions,
+  intakeStreamName,
+  parseNotificationRules,
+  parseReasonCodes,
+  parseRequirementRules,
+  parseRiskRules,
+} from '../../src/cases/index.ts';
+import { createCommandHandler } from '../../src/eventsourcing/command/handler.ts';
+import { createEventRegistry } from '../../src/eventsourcing/core/event-definitions.ts';
+import type { AllPosition } from '../../src/eventsourcing/core/events.ts';
+import type { Projection } from '../../src/eventsourcing/core/projection.ts';
+import { createProjector, type Projector } from '../../src/eventsourcing/projection/projector.ts';
+import { eventStoreSkipLog } from '../../src/eventsourcing/projection/skip-log.ts';
+import { createInMemoryReadStore } from '../../src/eventsourcing/readstore/memory.ts';
+import type { ReadStore } from '../../src/eventsourcing/readstore/port.ts';
+import { createInMemoryEventStore } from '../../src/eventsourcing/testing/in-memory-event-store.ts';
+import { createAuthenticator } from '../../src/http/auth.ts';
+import { type AppServer, buildServer } from '../../src/http/server.ts';
+
+export type InjectApp = {
+  /** The whole HTTP API; drive it with `app.inject(...)`. Never listens. */
+  app: AppServer;
+  eventStore: ReturnType<typeof createInMemoryEventStore>;
+  readStore: ReadStore;
+  projector: Projector;
+  /** Resolves once the read models hold every event appended so far (read-your-writes). */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type InjectAppOptions = {
+  /** API keys; none means no authentication, as in the service. */
+  keys?: readonly ApiKey[];
+  /** Projections the projector runs; default every read model. A test may add a failing one. */
+  projections?: readonly Projection[];
+};
+
+const rulesDir = new URL('../../src/cases/rules/', import.meta.url);
+
+async function bundledRules<T>(
+  file: string,
+  parse: (json: unknown) => { ok: true; value: T } | { ok: false; violations: unknown[] },
+): Promise<T> {
+  const parsed = parse(JSON.parse(await readFile(new URL(file, rulesDir), 'utf8')));
+  if (!parsed.ok) throw new Error(`bundled ${file} does not parse: ${JSON.stringify(parsed.violations)}`);
+  return parsed.value;
+}
+
+/**
+ * The service's HTTP API composed as `startService` composes it (same decider, command handlers,
+ * case service, projector, operations, and the routes of `apiResources`) over the in-memory event store and
+ * read store: no process, no port, no files, no server. Kafka and the configuration service are
+ * off, as in the embedded default without their variables.
+ *
+ * Writes are read back either with `min_position` (as a client would) or after `settled()`.
+ * Unlike the process, a `min_position` past the end of the log is waited for (503 after the
+ * route's wait), not refused; `errors.test.ts` covers that answer. Call `close()` when done (the
+ * projector's loop holds the event loop open).
+ */
+export async function injectApp(options: InjectAppOptions = {}): Promise<InjectApp> {
+  const logger = pino({ level: 'silent' });
+  const eventStore = createInMemoryEventStore();
+  const readStore = createInMemoryReadStore();
+  const [requirementRules, notificationRules, riskRules, reasonCodes] = await Promise.all([
+    bundledRules('document-requirements.json', parseRequirementRules),
+    bundledRules('notification-rules.json', parseNotificationRules),
+    bundledRules('risk-rules.json', parseRiskRules),
+    bundledRules('reason-codes.json', parseReasonCodes),
+  ]);
+  const decider = createCaseDecider({
+    ids: deriveId,
+    requirementRules,
+    notificationRules,
+    riskRules,
+    reasonCodes,
+  });
+  const caseEvents = createCaseEventRegistry();
+  const cases = createCommandHandler({
+    eventStore,
+    decider,
+    streamName: caseStreamName,
+    events: caseEvents,
+    cache: { maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
+  });
+  const intakeAudit = createCommandHandler({
+    eventStore,
+    decider: intakeAuditDecider,
+    streamName: intakeStreamName,
+    events: createIntakeEventRegistry(),
+    cache: false,
+    assumeNewStreams: true,
+  });
+  const projector = createProjector({
+    name: 'read-models',
+    eventStore,
+    readStore,
+    projections: options.projections ?? [...caseProjections, ...intakeProjections],
+    filter: { streamPrefixes: ['case-', 'intake-'] },
+    batchDelayMs: 0,
+    events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+    skipLog: eventStoreSkipLog(eventStore),
+    logger,
+  });
+  await projector.start();
+
+  const service = createCaseService({
+    eventStore,
+    readStore,
+    cases,
+    intakeAudit,
+    decider,
+    caseEvents,
+    ids: deriveId,
+    bundledRules: notificationRules,
+    configService: undefined,
+    waitForPosition: (position, timeoutMs) => projector.waitFor(position, timeoutMs),
+    clock: () => new Date(),
+  });
+  const readiness = createReadModelReadiness({
+    readModels: { position: () => projector.status().position, lag: (max) => projector.lag(max) },
+    projectorStatus: () => projector.status(),
+    headAtStart: null,
+    maxLagSeconds: 30,
+  });
+  const app = await buildServer({
+    logger,
+    auth: createAuthenticator(options.keys ?? []),
+    health: async () => ({ projector: await readiness() }),
+    resources: apiResources(
+      service,
+      reasonCodes,
+      createOperations({
+        projector,
+        lag: (max) => projector.lag(max),
+        readiness,
+        publisher: () => undefined,
+        deadLetters: undefined,
+        logger,
+      }),
+    ),
+  });
+
+  return {
+    app,
+    eventStore,
+    readStore,
+    projector,
+    async settled() {
+      const head: AllPosition | undefined = eventStore.all().at(-1)?.position;
+      if (head === undefined) return;
+      if (!(await projector.waitFor(head, 5_000))) {
+        throw new Error(`the read models did not reach ${head.commit}-${head.prepare} within 5 s`);
+      }
+    },
+    async close() {
+      await app.close();
+      await projector.stop();
+      await readStore.close();
+      await eventStore.close();
+    },
+  };
+}

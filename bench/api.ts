@@ -2,7 +2,7 @@
  * HTTP API under load: the embedded service (emulator + in-memory read models) beside fastify's
  * hello-world route, each in its own process, loaded by autocannon from this one.
  *
- *   npx tsx bench/api.ts [seconds=10] [--writers 16] [--events 1000]
+ *   npx tsx bench/api.ts [seconds=10] [--writers 16] [--events 1000] [--get-only]
  *
  * Prints req/s and latency percentiles for: hello world (baseline), GET /api/v1/cases/{id}, the
  * GET again at a fixed 2,000 req/s (p99 there is the figure the aim is about), and
@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,7 +22,11 @@ import { kycIntakeExample } from '../test/support/intake-examples.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { writers: { type: 'string', default: '16' }, events: { type: 'string', default: '1000' } },
+  options: {
+    writers: { type: 'string', default: '16' },
+    events: { type: 'string', default: '1000' },
+    'get-only': { type: 'boolean', default: false },
+  },
 });
 const seconds = Number(positionals[0] ?? 10);
 const writers = Number(values.writers);
@@ -48,13 +52,36 @@ async function startProcess(
   throw new Error(`${script} exited before listening`);
 }
 
-type Result = { name: string; requests: number; p50: number; p99: number; errors: number; non2xx: number };
+type Result = {
+  name: string;
+  requests: number;
+  /** CPU time of the server process per request (µs): steadier than req/s on a busy machine. */
+  cpuMicros: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+};
 
-async function load(name: string, options: autocannon.Options): Promise<Result> {
+/** User + system CPU time of a process in µs, from /proc (Linux); NaN elsewhere. */
+async function cpuMicrosOf(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return Number.NaN;
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+async function load(name: string, server: ChildProcess, options: autocannon.Options): Promise<Result> {
+  const cpuBefore = await cpuMicrosOf(server.pid);
   const result = await autocannon({ connections: 10, duration: seconds, ...options });
+  const cpu = (await cpuMicrosOf(server.pid)) - cpuBefore;
   return {
     name,
     requests: result.requests.average,
+    cpuMicros: cpu / Math.max(1, result.requests.total),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors,
@@ -136,7 +163,7 @@ async function growCase(service: Service, documentId: string, events: number): P
  */
 function putLoad(name: string, service: Service, documentsPerWriter: string[][]): Promise<Result> {
   let nextWriter = 0;
-  return load(name, {
+  return load(name, service.child, {
     url: service.url,
     connections: documentsPerWriter.length,
     setupClient(client) {
@@ -169,50 +196,66 @@ try {
   const service = await startService(true);
   try {
     const [one] = await openCases(service, 'one', 1);
-    results.push(await load('hello world (fastify baseline)', { url: `${hello.url}/` }));
-    results.push(await load('GET /api/v1/cases/{id}', { url: `${service.url}/api/v1/cases/${one!.caseId}` }));
+    results.push(await load('hello world (fastify baseline)', hello.child, { url: `${hello.url}/` }));
     results.push(
-      await load('GET /api/v1/cases/{id} at 2,000 req/s', {
+      await load('GET /api/v1/cases/{id}', service.child, {
+        url: `${service.url}/api/v1/cases/${one!.caseId}`,
+      }),
+    );
+    results.push(
+      await load('GET /api/v1/cases/{id} at 2,000 req/s', service.child, {
         url: `${service.url}/api/v1/cases/${one!.caseId}`,
         overallRate: 2_000,
       }),
     );
-    results.push(await putLoad('PUT …/status, 1 writer, one case', service, [[one!.documentId]]));
+    if (!values['get-only']) {
+      results.push(await putLoad('PUT …/status, 1 writer, one case', service, [[one!.documentId]]));
 
-    const fresh = await openCases(service, 'fresh', writers * FRESH_CASES_PER_WRITER);
-    const freshPerWriter = Array.from({ length: writers }, (_, w) =>
-      fresh.slice(w * FRESH_CASES_PER_WRITER, (w + 1) * FRESH_CASES_PER_WRITER).map((c) => c.documentId),
-    );
-    const freshRun = await putLoad(`PUT …/status, ${writers} writers, fresh cases`, service, freshPerWriter);
-    results.push(freshRun);
+      const fresh = await openCases(service, 'fresh', writers * FRESH_CASES_PER_WRITER);
+      const freshPerWriter = Array.from({ length: writers }, (_, w) =>
+        fresh.slice(w * FRESH_CASES_PER_WRITER, (w + 1) * FRESH_CASES_PER_WRITER).map((c) => c.documentId),
+      );
+      const freshRun = await putLoad(
+        `PUT …/status, ${writers} writers, fresh cases`,
+        service,
+        freshPerWriter,
+      );
+      results.push(freshRun);
 
-    const long = await openCases(service, 'long', writers);
-    process.stderr.write(`bench: growing ${writers} cases to ${longEvents} events\n`);
-    await Promise.all(long.map((c) => growCase(service, c.documentId, longEvents)));
-    const longRun = await putLoad(
-      `PUT …/status, ${writers} writers, cases of ${longEvents}+ events`,
-      service,
-      long.map((c) => [c.documentId]),
-    );
-    results.push(longRun);
-    costs = { fresh: freshRun.requests, long: longRun.requests };
+      const long = await openCases(service, 'long', writers);
+      process.stderr.write(`bench: growing ${writers} cases to ${longEvents} events\n`);
+      await Promise.all(long.map((c) => growCase(service, c.documentId, longEvents)));
+      const longRun = await putLoad(
+        `PUT …/status, ${writers} writers, cases of ${longEvents}+ events`,
+        service,
+        long.map((c) => [c.documentId]),
+      );
+      results.push(longRun);
+      costs = { fresh: freshRun.requests, long: longRun.requests };
+    }
   } finally {
     await stopProcess(service.child);
     await rm(service.dataDir, { recursive: true, force: true });
   }
 
-  const alone = await startService(false);
-  try {
-    const fresh = await openCases(alone, 'fresh', writers * FRESH_CASES_PER_WRITER);
-    const freshPerWriter = Array.from({ length: writers }, (_, w) =>
-      fresh.slice(w * FRESH_CASES_PER_WRITER, (w + 1) * FRESH_CASES_PER_WRITER).map((c) => c.documentId),
-    );
-    results.push(
-      await putLoad(`PUT …/status, ${writers} writers, fresh cases, group commit off`, alone, freshPerWriter),
-    );
-  } finally {
-    await stopProcess(alone.child);
-    await rm(alone.dataDir, { recursive: true, force: true });
+  if (!values['get-only']) {
+    const alone = await startService(false);
+    try {
+      const fresh = await openCases(alone, 'fresh', writers * FRESH_CASES_PER_WRITER);
+      const freshPerWriter = Array.from({ length: writers }, (_, w) =>
+        fresh.slice(w * FRESH_CASES_PER_WRITER, (w + 1) * FRESH_CASES_PER_WRITER).map((c) => c.documentId),
+      );
+      results.push(
+        await putLoad(
+          `PUT …/status, ${writers} writers, fresh cases, group commit off`,
+          alone,
+          freshPerWriter,
+        ),
+      );
+    } finally {
+      await stopProcess(alone.child);
+      await rm(alone.dataDir, { recursive: true, force: true });
+    }
   }
 } finally {
   await stopProcess(hello.child);
@@ -220,18 +263,22 @@ try {
 
 const baseline = results[0]!.requests;
 console.log(`\nAPI benchmark, ${seconds} s per run, autocannon with 10 connections (PUT: one per writer)\n`);
-console.log('| run | req/s | × hello world | p50 ms | p99 ms | errors | non-2xx |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+const baselineCpu = results[0]!.cpuMicros;
+console.log(
+  '| run | req/s | × hello world | server CPU µs/request | hello world CPU ÷ this | p50 ms | p99 ms | errors | non-2xx |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.name} | ${r.requests.toFixed(0)} | ${(r.requests / baseline).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`,
+    `| ${r.name} | ${r.requests.toFixed(0)} | ${(r.requests / baseline).toFixed(2)} | ${r.cpuMicros.toFixed(0)} | ${(baselineCpu / r.cpuMicros).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`,
   );
 }
-const groupCommitOff = results.at(-1)!.requests;
-const freshPut = results.find((r) => r.name.includes('fresh cases') && !r.name.includes('off'))!.requests;
-console.log(
-  `\nPUT with group commit / without, ${writers} writers: ${(freshPut / groupCommitOff).toFixed(1)}×`,
-);
+const groupCommitOff = results.find((r) => r.name.includes('group commit off'))?.requests;
+const freshPut = results.find((r) => r.name.includes('fresh cases') && !r.name.includes('off'))?.requests;
+if (groupCommitOff !== undefined && freshPut !== undefined)
+  console.log(
+    `\nPUT with group commit / without, ${writers} writers: ${(freshPut / groupCommitOff).toFixed(1)}×`,
+  );
 if (costs !== undefined) {
   console.log(
     `PUT cost on cases of ${longEvents}+ events / on fresh cases: ${(costs.fresh / costs.long).toFixed(2)}×`,

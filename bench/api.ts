@@ -2,22 +2,37 @@
  * HTTP API under load: the embedded service (emulator + in-memory read models) beside fastify's
  * hello-world route, each in its own process, loaded by autocannon from this one.
  *
- *   npx tsx bench/api.ts [seconds=10]
+ *   npx tsx bench/api.ts [seconds=10] [--writers 16] [--events 1000] [--get-only]
  *
- * Prints req/s and latency percentiles for: hello world (baseline), GET /api/v1/cases/{id},
- * PUT /api/v1/documents/{id}/status, and the GET again at a fixed 2,000 req/s (p99 there is
- * the figure the aim is about).
+ * Prints req/s and latency percentiles for: hello world (baseline), GET /api/v1/cases/{id}, the
+ * GET again at a fixed 2,000 req/s (p99 there is the figure the aim is about), and
+ * PUT /api/v1/documents/{id}/status: one client on one case; `writers` clients each on cases of
+ * their own, fresh; the same on cases of `events` events; and the fresh run again on a second
+ * service with the log's group commit off (every append its own fsync), the PUT's baseline.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { kycIntakeExample } from '../test/support/intake-examples.ts';
 
-const seconds = Number(process.argv[2] ?? 10);
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    writers: { type: 'string', default: '16' },
+    events: { type: 'string', default: '1000' },
+    'get-only': { type: 'boolean', default: false },
+  },
+});
+const seconds = Number(positionals[0] ?? 10);
+const writers = Number(values.writers);
+const longEvents = Number(values.events);
+/** Fresh cases per writer, taken in turn, so that none grows much during a run. */
+const FRESH_CASES_PER_WRITER = 16;
 const root = new URL('../', import.meta.url);
 
 async function startProcess(
@@ -37,13 +52,36 @@ async function startProcess(
   throw new Error(`${script} exited before listening`);
 }
 
-type Result = { name: string; requests: number; p50: number; p99: number; errors: number; non2xx: number };
+type Result = {
+  name: string;
+  requests: number;
+  /** CPU time of the server process per request (µs): steadier than req/s on a busy machine. */
+  cpuMicros: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+};
 
-async function load(name: string, options: autocannon.Options): Promise<Result> {
+/** User + system CPU time of a process in µs, from /proc (Linux); NaN elsewhere. */
+async function cpuMicrosOf(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return Number.NaN;
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+async function load(name: string, server: ChildProcess, options: autocannon.Options): Promise<Result> {
+  const cpuBefore = await cpuMicrosOf(server.pid);
   const result = await autocannon({ connections: 10, duration: seconds, ...options });
+  const cpu = (await cpuMicrosOf(server.pid)) - cpuBefore;
   return {
     name,
     requests: result.requests.average,
+    cpuMicros: cpu / Math.max(1, result.requests.total),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors,
@@ -51,65 +89,198 @@ async function load(name: string, options: autocannon.Options): Promise<Result> 
   };
 }
 
-const dataDir = await mkdtemp(join(tmpdir(), 'kyc-bench-api-'));
-const hello = await startProcess('bench/support/hello-server.ts', {});
-const service = await startProcess('src/app/main.ts', { DATA_DIR: dataDir, LOG_LEVEL: 'info' });
-try {
-  const opened = (await (
-    await fetch(`${service.url}/api/v1/cases`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'bench' },
-      body: JSON.stringify(kycIntakeExample),
-    })
-  ).json()) as { case_id: string; position: string };
-  const documents = (await (
-    await fetch(`${service.url}/api/v1/documents/case/${opened.case_id}?min_position=${opened.position}`)
-  ).json()) as { id: string }[];
-  const documentId = documents[0]!.id;
-  // UPLOADED and REJECTED lead to each other, so the PUT load is an endless valid walk.
-  let upload = true;
+type Service = { url: string; child: ChildProcess; dataDir: string };
 
-  const results: Result[] = [];
-  results.push(await load('hello world (fastify baseline)', { url: `${hello.url}/` }));
-  results.push(
-    await load('GET /api/v1/cases/{id}', { url: `${service.url}/api/v1/cases/${opened.case_id}` }),
+async function startService(groupCommit: boolean): Promise<Service> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'kyc-bench-api-'));
+  const started = await startProcess('src/app/main.ts', {
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    EVENT_LOG_GROUP_COMMIT: String(groupCommit),
+  });
+  return { ...started, dataDir };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(url, init);
+  if (!response.ok)
+    throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Opens a case and returns it with the id of its first document requirement. */
+async function openCase(service: Service, key: string): Promise<{ caseId: string; documentId: string }> {
+  const opened = await call<{ case_id: string; position: string }>(`${service.url}/api/v1/cases`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify(kycIntakeExample),
+  });
+  const documents = await call<{ id: string }[]>(
+    `${service.url}/api/v1/documents/case/${opened.case_id}?min_position=${opened.position}`,
   );
-  results.push(
-    await load('GET /api/v1/cases/{id} at 2,000 req/s', {
-      url: `${service.url}/api/v1/cases/${opened.case_id}`,
-      overallRate: 2_000,
-    }),
-  );
-  results.push(
-    await load('PUT /api/v1/documents/{id}/status', {
-      url: `${service.url}/api/v1/documents/${documentId}/status`,
+  return { caseId: opened.case_id, documentId: documents[0]!.id };
+}
+
+async function openCases(service: Service, prefix: string, count: number) {
+  const opened: { caseId: string; documentId: string }[] = [];
+  for (let i = 0; i < count; i += 16) {
+    const keys = Array.from({ length: Math.min(16, count - i) }, (_, j) => `${prefix}-${i + j}`);
+    opened.push(...(await Promise.all(keys.map((key) => openCase(service, key)))));
+  }
+  return opened;
+}
+
+const statusPath = (documentId: string) => `/api/v1/documents/${documentId}/status`;
+// UPLOADED and REJECTED lead to each other, so the PUT load is an endless valid walk.
+const nextStatus = (previous: string) => (previous === 'UPLOADED' ? 'REJECTED' : 'UPLOADED');
+const statusBody = (status: string) => JSON.stringify({ new_status: status });
+/** The status each document was last set to, so that every PUT asks for a valid change. */
+const lastStatus = new Map<string, string>();
+const statusAfter = (documentId: string) => nextStatus(lastStatus.get(documentId) ?? 'REJECTED');
+
+/** Walks the document until its case stream holds `events` events. */
+async function growCase(service: Service, documentId: string, events: number): Promise<void> {
+  for (;;) {
+    const status = statusAfter(documentId);
+    const receipt = await call<{ revision: string }>(`${service.url}${statusPath(documentId)}`, {
       method: 'PUT',
-      // One connection: every PUT goes to the same case stream, so they would only conflict.
-      connections: 1,
       headers: { 'content-type': 'application/json' },
-      setupClient(client) {
-        client.setBody(JSON.stringify({ new_status: 'UPLOADED' }));
-        client.on('response', () => {
-          upload = !upload;
-          client.setBody(JSON.stringify({ new_status: upload ? 'UPLOADED' : 'REJECTED' }));
-        });
-      },
-    }),
-  );
+      body: statusBody(status),
+    });
+    lastStatus.set(documentId, status);
+    if (Number(receipt.revision) + 1 >= events) return;
+  }
+}
 
-  const baseline = results[0]!.requests;
-  console.log(`\nAPI benchmark, ${seconds} s per run, autocannon with 10 connections (1 for the PUT)\n`);
-  console.log('| run | req/s | × baseline | p50 ms | p99 ms | errors | non-2xx |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
-  for (const r of results) {
-    console.log(
-      `| ${r.name} | ${r.requests.toFixed(0)} | ${(r.requests / baseline).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`,
+/**
+ * PUT load: one connection per writer, each walking the documents given to it in turn (its own
+ * cases, so that writers never conflict on a stream).
+ */
+function putLoad(name: string, service: Service, documentsPerWriter: string[][]): Promise<Result> {
+  let nextWriter = 0;
+  return load(name, service.child, {
+    url: service.url,
+    connections: documentsPerWriter.length,
+    setupClient(client) {
+      const documents = documentsPerWriter[nextWriter++ % documentsPerWriter.length]!;
+      let turn = 0;
+      const request = (documentId: string) => {
+        return {
+          method: 'PUT' as const,
+          path: statusPath(documentId),
+          headers: { 'content-type': 'application/json' },
+          body: statusBody(statusAfter(documentId)),
+        };
+      };
+      client.setRequests([request(documents[0]!)]);
+      client.on('response', (statusCode: number) => {
+        const documentId = documents[turn % documents.length]!;
+        // Only a status that was set moves the walk on; a refused one is tried again.
+        if (statusCode < 300) lastStatus.set(documentId, statusAfter(documentId));
+        turn++;
+        client.setRequests([request(documents[turn % documents.length]!)]);
+      });
+    },
+  });
+}
+
+const hello = await startProcess('bench/support/hello-server.ts', {});
+const results: Result[] = [];
+let costs: { fresh: number; long: number } | undefined;
+try {
+  const service = await startService(true);
+  try {
+    const [one] = await openCases(service, 'one', 1);
+    results.push(await load('hello world (fastify baseline)', hello.child, { url: `${hello.url}/` }));
+    results.push(
+      await load('GET /api/v1/cases/{id}', service.child, {
+        url: `${service.url}/api/v1/cases/${one!.caseId}`,
+      }),
     );
+    results.push(
+      await load('GET /api/v1/cases/{id} at 2,000 req/s', service.child, {
+        url: `${service.url}/api/v1/cases/${one!.caseId}`,
+        overallRate: 2_000,
+      }),
+    );
+    if (!values['get-only']) {
+      results.push(await putLoad('PUT …/status, 1 writer, one case', service, [[one!.documentId]]));
+
+      const fresh = await openCases(service, 'fresh', writers * FRESH_CASES_PER_WRITER);
+      const freshPerWriter = Array.from({ length: writers }, (_, w) =>
+        fresh.slice(w * FRESH_CASES_PER_WRITER, (w + 1) * FRESH_CASES_PER_WRITER).map((c) => c.documentId),
+      );
+      const freshRun = await putLoad(
+        `PUT …/status, ${writers} writers, fresh cases`,
+        service,
+        freshPerWriter,
+      );
+      results.push(freshRun);
+
+      const long = await openCases(service, 'long', writers);
+      process.stderr.write(`bench: growing ${writers} cases to ${longEvents} events\n`);
+      await Promise.all(long.map((c) => growCase(service, c.documentId, longEvents)));
+      const longRun = await putLoad(
+        `PUT …/status, ${writers} writers, cases of ${longEvents}+ events`,
+        service,
+        long.map((c) => [c.documentId]),
+      );
+      results.push(longRun);
+      costs = { fresh: freshRun.requests, long: longRun.requests };
+    }
+  } finally {
+    await stopProcess(service.child);
+    await rm(service.dataDir, { recursive: true, force: true });
+  }
+
+  if (!values['get-only']) {
+    const alone = await startService(false);
+    try {
+      const fresh = await openCases(alone, 'fresh', writers * FRESH_CASES_PER_WRITER);
+      const freshPerWriter = Array.from({ length: writers }, (_, w) =>
+        fresh.slice(w * FRESH_CASES_PER_WRITER, (w + 1) * FRESH_CASES_PER_WRITER).map((c) => c.documentId),
+      );
+      results.push(
+        await putLoad(
+          `PUT …/status, ${writers} writers, fresh cases, group commit off`,
+          alone,
+          freshPerWriter,
+        ),
+      );
+    } finally {
+      await stopProcess(alone.child);
+      await rm(alone.dataDir, { recursive: true, force: true });
+    }
   }
 } finally {
-  for (const child of [hello.child, service.child]) {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopProcess(hello.child);
+}
+
+const baseline = results[0]!.requests;
+console.log(`\nAPI benchmark, ${seconds} s per run, autocannon with 10 connections (PUT: one per writer)\n`);
+const baselineCpu = results[0]!.cpuMicros;
+console.log(
+  '| run | req/s | × hello world | server CPU µs/request | hello world CPU ÷ this | p50 ms | p99 ms | errors | non-2xx |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  console.log(
+    `| ${r.name} | ${r.requests.toFixed(0)} | ${(r.requests / baseline).toFixed(2)} | ${r.cpuMicros.toFixed(0)} | ${(baselineCpu / r.cpuMicros).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`,
+  );
+}
+const groupCommitOff = results.find((r) => r.name.includes('group commit off'))?.requests;
+const freshPut = results.find((r) => r.name.includes('fresh cases') && !r.name.includes('off'))?.requests;
+if (groupCommitOff !== undefined && freshPut !== undefined)
+  console.log(
+    `\nPUT with group commit / without, ${writers} writers: ${(freshPut / groupCommitOff).toFixed(1)}×`,
+  );
+if (costs !== undefined) {
+  console.log(
+    `PUT cost on cases of ${longEvents}+ events / on fresh cases: ${(costs.fresh / costs.long).toFixed(2)}×`,
+  );
 }

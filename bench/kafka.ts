@@ -5,10 +5,13 @@
  *   npx tsx bench/kafka.ts [messages=1000] [seconds-at-fixed-rate=2]
  *
  * 1. Inbound throughput: `messages` intakes published at once, timed until every case is in the
- *    `cases` read model in FerretDB (the whole pipeline: consume, validate, two commands, append,
- *    project, commit). The same with the read models in memory shows what FerretDB costs.
+ *    `cases` read model (the whole pipeline: consume, validate, open the case, audit, commit,
+ *    project), and until the consumer group has committed them all (the intake alone). In
+ *    memory first with KAFKA_INTAKE_CONCURRENCY=1 (one message at a time per partition, the
+ *    baseline), then with the default; then into FerretDB, which shows what it costs.
  * 2. End-to-end latency: a case's latency is the time from its publish to the moment it can be
- *    read from the `cases` read model (looked up by id, oldest unseen case first). First at the fixed 500 messages/s the aim names, then at half the
+ *    read from the `cases` read model (looked up by id, oldest unseen case first). In memory at
+ *    the fixed 250 messages/s the aim names; into FerretDB at 500 messages/s and at half the
  *    throughput measured in 1, which the pipeline can sustain.
  * 3. Outbound: every notification written above, published again by a second persistent-
  *    subscription publisher (own group and topic), beside a bare kafkajs producer with the same
@@ -49,7 +52,7 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 /** A service with its own data directory, topics and consumer group; FerretDB or memory read models. */
-async function startBenchService(readModels: 'ferretdb' | 'memory') {
+async function startBenchService(readModels: 'ferretdb' | 'memory', intakeConcurrency?: number) {
   const { suffix, topics, env: kafkaEnv } = kafkaTestTopics(brokers);
   const dataDir = await mkdtemp(join(tmpdir(), 'kyc-bench-kafka-'));
   const service = await startService(
@@ -60,11 +63,13 @@ async function startBenchService(readModels: 'ferretdb' | 'memory') {
         ? { MONGODB_URL: env.MONGODB_URL!, MONGODB_DATABASE: `bench_${suffix}` }
         : {}),
       ...kafkaEnv,
+      ...(intakeConcurrency === undefined ? {} : { KAFKA_INTAKE_CONCURRENCY: String(intakeConcurrency) }),
     }),
     pino({ level: 'error' }),
   );
   return {
     service,
+    groupId: kafkaEnv.KAFKA_GROUP_ID,
     suffix,
     topics,
     async stop() {
@@ -107,14 +112,38 @@ async function publishAll(bench: BenchService, from: number, to: number, run: st
   }
 }
 
-/** Messages/s from publish to the last case in the read model. */
-async function inboundThroughput(bench: BenchService, count: number): Promise<number> {
+/** Resolves when the service's consumer group has committed `count` messages of its topic. */
+async function watchCommitted(bench: BenchService, count: number): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (;;) {
+      const [offsets] = await admin.fetchOffsets({ groupId: bench.groupId, topics: [bench.topics.inbound] });
+      const committed = (offsets?.partitions ?? []).reduce(
+        (sum, p) => sum + Math.max(0, Number(p.offset)),
+        0,
+      );
+      if (committed >= count) return performance.now();
+      await sleep(20);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Messages/s from publish to the last offset committed (intake) and to the last case in the read model. */
+async function inboundThroughput(
+  bench: BenchService,
+  count: number,
+): Promise<{ intake: number; projected: number }> {
   const run = `${bench.suffix}-a`;
   const started = performance.now();
   const arrived = watchCases(bench, run, count);
+  const committed = watchCommitted(bench, count);
   await publishAll(bench, 0, count, run);
   const last = (await arrived).at(-1) ?? started;
-  return count / ((last - started) / 1000);
+  const rate = (end: number) => count / ((end - started) / 1000);
+  return { intake: rate(await committed), projected: rate(last) };
 }
 
 /** Publishes `total` intakes at `rate` per second; latencies (ms) from publish to the read model. */
@@ -217,27 +246,40 @@ const latencyRows = (label: string, latencies: number[]) => {
   rows.push([`${label}: p50`, `${percentile(latencies, 0.5).toFixed(0)} ms`]);
   rows.push([`${label}: p99`, `${percentile(latencies, 0.99).toFixed(0)} ms`]);
 };
+const memoryRate = 250;
 try {
-  phase(`inbound, read models in memory: ${messages} intakes`);
-  const memory = await startBenchService('memory');
-  try {
-    const rate = await inboundThroughput(memory, messages);
-    rows.push([`inbound: ${messages} intakes, read models in memory`, `${rate.toFixed(0)} msg/s`]);
-    const half = Math.max(1, Math.floor(rate / 2));
-    phase(`end to end, read models in memory: ${half} msg/s for 10 s`);
-    latencyRows(
-      `end to end at ${half} msg/s (half the throughput) for 10 s, in memory`,
-      await latencyAtRate(memory, half, half * 10, `${memory.suffix}-c`),
-    );
-  } finally {
-    await memory.stop();
+  for (const concurrency of [1, undefined]) {
+    const label =
+      concurrency === undefined
+        ? 'KAFKA_INTAKE_CONCURRENCY default'
+        : `KAFKA_INTAKE_CONCURRENCY=${concurrency}`;
+    phase(`inbound, read models in memory, ${label}: ${messages} intakes`);
+    const memory = await startBenchService('memory', concurrency);
+    try {
+      const rate = await inboundThroughput(memory, messages);
+      rows.push([
+        `inbound: ${messages} intakes, read models in memory, ${label}`,
+        `${rate.projected.toFixed(0)} msg/s`,
+      ]);
+      rows.push([`  of which the intake alone (offsets committed)`, `${rate.intake.toFixed(0)} msg/s`]);
+      if (concurrency !== undefined) continue;
+      phase(`end to end, read models in memory: ${memoryRate} msg/s for 10 s`);
+      latencyRows(
+        `end to end at ${memoryRate} msg/s for 10 s, in memory, ${label}`,
+        await latencyAtRate(memory, memoryRate, memoryRate * 10, `${memory.suffix}-c`),
+      );
+    } finally {
+      await memory.stop();
+    }
   }
 
   const bench = await startBenchService('ferretdb');
   try {
     phase(`inbound, read models in FerretDB: ${messages} intakes`);
-    const throughput = await inboundThroughput(bench, messages);
+    const rates = await inboundThroughput(bench, messages);
+    const throughput = rates.projected;
     rows.push([`inbound: ${messages} intakes, read models in FerretDB`, `${throughput.toFixed(0)} msg/s`]);
+    rows.push([`  of which the intake alone (offsets committed)`, `${rates.intake.toFixed(0)} msg/s`]);
 
     const atAim = aimedRate * fixedRateSeconds;
     phase(`end to end: ${aimedRate} msg/s for ${fixedRateSeconds} s`);

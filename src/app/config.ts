@@ -21,6 +21,8 @@ export type Config = {
   eventStoreUrl: string | undefined;
   /** Where the embedded emulator keeps its log. */
   dataDir: string;
+  /** Appends arriving together share one fsync; false syncs each on its own (comparisons only). */
+  eventLogGroupCommit: boolean;
   /** undefined = in-memory read models rebuilt from the log at start. */
   mongoUrl: string | undefined;
   mongoDatabase: string;
@@ -51,6 +53,8 @@ export type KafkaConfig = {
   topicPartitions: number;
   createTopics: boolean;
   maxMessageBytes: number;
+  /** Intake messages of one partition in hand at once (different cases); 1 = strictly in order. */
+  intakeConcurrency: number;
 };
 
 export type Variable = { name: string; default: string; meaning: string };
@@ -73,6 +77,12 @@ export const variables: readonly Variable[] = [
       'EventStoreDB/KurrentDB connection string (esdb://…). Unset: the embedded EventStoreDB-compatible server runs in-process.',
   },
   { name: 'DATA_DIR', default: './data', meaning: 'Directory of the embedded event store log.' },
+  {
+    name: 'EVENT_LOG_GROUP_COMMIT',
+    default: 'true',
+    meaning:
+      'true: appends to the embedded event store arriving together share one write and one fsync, each acknowledged after the fsync that covers it. false: one fsync per append (for comparisons).',
+  },
   {
     name: 'MONGODB_URL',
     default: '(unset)',
@@ -130,6 +140,12 @@ export const variables: readonly Variable[] = [
     name: 'KAFKA_MAX_MESSAGE_BYTES',
     default: '1048576',
     meaning: 'Larger intake messages go to the dead-letter topic unread.',
+  },
+  {
+    name: 'KAFKA_INTAKE_CONCURRENCY',
+    default: '32',
+    meaning:
+      'Intake messages of one partition handled at once, each for a different case (messages with the same idempotency key stay in offset order). 1: one message at a time, strictly in offset order.',
   },
   {
     name: 'READY_MAX_PROJECTION_LAG_SECONDS',
@@ -217,6 +233,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     logFormat: read('LOG_FORMAT') === undefined ? undefined : oneOf('LOG_FORMAT', logFormats, 'json'),
     eventStoreUrl: url('EVENTSTORE_URL', ['esdb:', 'esdb+discover:', 'kurrentdb:', 'kdb:']),
     dataDir: read('DATA_DIR') ?? './data',
+    eventLogGroupCommit: oneOf('EVENT_LOG_GROUP_COMMIT', ['true', 'false'], 'true') === 'true',
     mongoUrl: url('MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
     mongoDatabase: read('MONGODB_DATABASE') ?? 'kyc_cases',
     projector: oneOf('PROJECTOR', ['on', 'off'], 'on'),
@@ -245,6 +262,7 @@ export function loadConfig(env: Env): Readonly<Config> {
       topicPartitions: integer('KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),
       createTopics: oneOf('KAFKA_CREATE_TOPICS', ['true', 'false'], 'true') === 'true',
       maxMessageBytes: integer('KAFKA_MAX_MESSAGE_BYTES', 1_048_576, 1, 100_000_000),
+      intakeConcurrency: integer('KAFKA_INTAKE_CONCURRENCY', 32, 1, 10_000),
     };
   }
   if (config.projector === 'off' && config.mongoUrl === undefined) {

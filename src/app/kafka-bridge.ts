@@ -100,6 +100,7 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
     groupId: config.groupId,
     intake: dependencies.intake,
     maxMessageBytes: config.maxMessageBytes,
+    concurrency: config.intakeConcurrency,
     ...(dependencies.onLag === undefined ? {} : { onLag: dependencies.onLag }),
   });
   const outbound = createNotificationPublisher({

@@ -317,7 +317,12 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
   try {
     let eventStore: EventStore;
     if (config.eventStoreUrl === undefined) {
-      const emulator = await startEmulator({ dataDir: config.dataDir, port: 0, logger });
+      const emulator = await startEmulator({
+        dataDir: config.dataDir,
+        groupCommit: config.eventLogGroupCommit,
+        port: 0,
+        logger,
+      });
       closers.push({ name: 'embedded event store', close: () => emulator.close() });
       const { connectionString } = emulator;
       logger.info({ dataDir: config.dataDir, connectionString }, 'embedded event store started');

@@ -23,6 +23,11 @@ export type EmulatorOptions = {
   dataDir?: string;
   /** Whether each write is fsynced before it is acknowledged; default 'always'. */
   fsync?: 'always' | 'never';
+  /**
+   * Default true: appends arriving together share one write and one fsync, each acknowledged once
+   * the sync covering it returned. False syncs every append on its own (for comparisons).
+   */
+  groupCommit?: boolean;
   /** Receives what opening the log found: frames and events recovered, a torn tail cut. */
   logger?: LogLogger;
   /** Largest append in bytes (a node's `MaxAppendSize`); default 1 MiB. */
@@ -56,6 +61,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const serverOptions: Parameters<typeof startEmulatorServer>[0] = { host, port: options.port ?? 0 };
   if (options.dataDir !== undefined) serverOptions.dataDir = options.dataDir;
   if (options.fsync !== undefined) serverOptions.fsync = options.fsync;
+  if (options.groupCommit !== undefined) serverOptions.groupCommit = options.groupCommit;
   if (options.logger !== undefined) serverOptions.logger = options.logger;
   if (options.maxAppendSize !== undefined) serverOptions.maxAppendSize = options.maxAppendSize;
   const server = await startEmulatorServer(serverOptions);

@@ -22,6 +22,8 @@ export type EmulatorServerOptions = {
   logger?: LogLogger;
   /** The log's write, sync and directory-sync operations (tests watch their order). */
   fileSystem?: LogFileSystem;
+  /** Appends arriving together share one write and one sync (default true); false for comparisons. */
+  groupCommit?: boolean;
   /**
    * Advertise BatchAppend in ServerFeatures (default true). Off, the client falls back to the
    * Append call, which lets tests cover both write paths.
@@ -211,6 +213,7 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
   if (options.fsync !== undefined) storeOptions.fsync = options.fsync;
   if (options.logger !== undefined) storeOptions.logger = options.logger;
   if (options.fileSystem !== undefined) storeOptions.fileSystem = options.fileSystem;
+  if (options.groupCommit !== undefined) storeOptions.groupCommit = options.groupCommit;
   const store = new EmulatorStore(storeOptions);
   await writeStartupEvents(store);
   const persistent = new PersistentSubscriptions(store);

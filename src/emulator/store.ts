@@ -140,6 +140,7 @@ export class EmulatorStore {
       const fileOptions: FileStorageOptions = {};
       if (options.logger !== undefined) fileOptions.logger = options.logger;
       if (options.fileSystem !== undefined) fileOptions.fileSystem = options.fileSystem;
+      if (options.groupCommit !== undefined) fileOptions.groupCommit = options.groupCommit;
       const { storage, report } = openFileStorage(
         options.dataDir,
         options.fsync ?? 'always',

@@ -1,4 +1,4 @@
-import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DomainError, isTransient } from '../eventsourcing/core/errors.ts';
@@ -47,8 +47,14 @@ export type InboundOptions = {
   intake: IntakePort;
   /** A message larger than this is refused (DLQ) before it is parsed. */
   maxMessageBytes: number;
-  /** How many partitions are handled at once; one partition is always handled in order. */
+  /** How many partitions are handled at once. */
   partitionsConcurrently?: number;
+  /**
+   * Messages of one partition in hand at once (default 32), each for a different idempotency key
+   * (which decides the case): messages with the same key are handled in offset order. 1 handles
+   * one message at a time in offset order.
+   */
+  concurrency?: number;
   /** Backoff between attempts at a message whose handling failed (default 200 ms doubling to 30 s). */
   retryDelayMs?: Backoff;
   /** Attempts at a message failing with an unclassified error before it is dead-lettered (default 5). */
@@ -130,10 +136,18 @@ type Progress = {
   errorClass?: PartitionHealth['errorClass'];
   since?: string;
   nextAttemptAt?: string;
+  /** The backoff before the next attempt, after a failed one. */
+  retryInMs?: number;
 };
 
-/** Handled messages whose commit failed are remembered this long (by count) to skip them on redelivery. */
+/** Handled messages not yet committed are remembered this long (by count) to skip them on redelivery. */
 const MAX_REMEMBERED = 10_000;
+
+/** One message as delivered from one partition. */
+type Delivery = { partition: number; message: KafkaMessage };
+
+/** How a message's handling ended this time: handled (only the commit is left), or to be retried. */
+type Outcome = 'done' | 'retry';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const delayOf = (backoff: Backoff, failures: number) =>
@@ -142,21 +156,26 @@ const delayOf = (backoff: Backoff, failures: number) =>
 /**
  * Kafka → command bridge for intake messages.
  *
- * Per message, in order: decode (UTF-8 JSON) → validate → open the case → commit the offset. A
- * message that can never succeed (empty, too large, not UTF-8, not JSON, schema violations, a
+ * Per message: decode (UTF-8 JSON) → validate → open the case → commit the offset. Messages of
+ * one partition for different cases are handled concurrently (up to `concurrency`); messages
+ * with the same idempotency key, which decides the case, are handled one after another in offset
+ * order. A message that can never succeed (empty, too large, not UTF-8, not JSON, schema violations, a
  * broken domain rule) is recorded in the intake audit first, then written to the dead-letter
  * topic, then its offset is committed; a step done is not repeated when a later one fails.
  *
  * Errors decide what happens: a transient one (`isTransient`: event store unreachable, busy case)
  * is retried with backoff for as long as it lasts; a `DomainError` that is not transient is
  * dead-lettered with its code at once; anything else is retried `maxUnclassifiedAttempts` times,
- * then dead-lettered as `intake.processing_failed` with the error's message. A retry pauses only
- * that partition and rewinds it to the message (nothing is thrown into kafkajs, so no error ends
- * the consumer), while the other partitions keep flowing. A dead letter the topic refuses for its
+ * then dead-lettered as `intake.processing_failed` with the error's message. A message to be
+ * retried stops its batch from starting more messages; those in hand finish, then only that
+ * partition is paused and rewound to the first message not handled (nothing is thrown into
+ * kafkajs, so no error ends the consumer), while the other partitions keep flowing. Messages
+ * after it that were handled are remembered and not handled again when they come round. A dead letter the topic refuses for its
  * size is written in a reduced form (see `DeadLetterForm`); one that cannot be written at all is
  * retried, and after `deadLetterFullAttempts` only reduced forms are tried.
  *
- * Offsets are committed by hand after each message. Should the consumer crash anyway (the broker
+ * Offsets are committed by hand once per batch, up to the watermark: the first message not yet
+ * handled, so a commit never passes an unfinished message. Should the consumer crash anyway (the broker
  * gone for longer than kafkajs retries), it is rebuilt with backoff until it runs again;
  * `status()` says which state it is in and since when.
  *
@@ -186,8 +205,9 @@ export function createInboundBridge(options: InboundOptions) {
   let consumerState: ConsumerState = { state: 'stopped', since: new Date().toISOString(), restarts: 0 };
   const counts = { opened: 0, deadLettered: 0, deadLetteredReduced: 0, auditSkipped: 0, commitFailures: 0 };
 
-  function contextOf(payload: EachMessagePayload): IntakeContext {
-    const { partition, message } = payload;
+  const concurrency = Math.max(1, options.concurrency ?? 32);
+
+  function contextOf({ partition, message }: Delivery): IntakeContext {
     const key = message.key?.toString('utf8');
     const explicitKey =
       headerText(message.headers, 'idempotency-key') ?? headerText(message.headers, 'message-id');
@@ -240,11 +260,7 @@ export function createInboundBridge(options: InboundOptions) {
   }
 
   /** Runs the steps not yet done for this message; throws the error of the step that failed. */
-  async function advance(
-    entry: Progress,
-    payload: EachMessagePayload,
-    context: IntakeContext,
-  ): Promise<void> {
+  async function advance(entry: Progress, payload: Delivery, context: IntakeContext): Promise<void> {
     if (!entry.opened && entry.rejection === undefined) {
       entry.step = 'open';
       const verdict = await judge(payload.message.value, context);
@@ -317,7 +333,7 @@ export function createInboundBridge(options: InboundOptions) {
    * (dead-letter the intake as `intake.processing_failed`, or write the dead letter without its
    * audit record), so the caller goes on at once; false when the message is to be retried later.
    */
-  function fallBack(entry: Progress, payload: EachMessagePayload, error: unknown): boolean {
+  function fallBack(entry: Progress, payload: Delivery, error: unknown): boolean {
     if (entry.step === 'dead-letter') {
       entry.letterFailures++;
       entry.errorClass = 'dead-letter';
@@ -351,9 +367,8 @@ export function createInboundBridge(options: InboundOptions) {
     return true;
   }
 
-  /** Pauses the partition, rewinds it to this message and resumes it after the backoff. */
-  function retryLater(entry: Progress, payload: EachMessagePayload, owner: Consumer, error: unknown): void {
-    const { partition, message } = payload;
+  /** Notes a failed attempt; returns how long to wait before the next one. */
+  function failedAttempt(entry: Progress, error: unknown): number {
     entry.failures++;
     const delay = delayOf(delays, entry.failures);
     const now = Date.now();
@@ -362,8 +377,8 @@ export function createInboundBridge(options: InboundOptions) {
     entry.nextAttemptAt = new Date(now + delay).toISOString();
     logger.error(
       {
-        partition,
-        offset: message.offset,
+        partition: entry.partition,
+        offset: entry.offset,
         step: entry.step,
         errorClass: entry.errorClass,
         failures: entry.failures,
@@ -373,43 +388,29 @@ export function createInboundBridge(options: InboundOptions) {
       },
       'intake failed; will retry',
     );
-    // Returning (not throwing) keeps kafkajs from restarting its fetch loop; the seek makes the
-    // next fetch of this partition start at this message again; autoCommit is off, so the
-    // position kafkajs resolved past it is never committed.
-    const resume = payload.pause();
-    owner.seek({ topic, partition, offset: message.offset });
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      if (consumer === owner) resume();
-    }, delay);
-    timers.add(timer);
+    return delay;
   }
 
-  async function commit(entry: Progress, partition: number, owner: Consumer): Promise<void> {
+  /** Commits the partition up to `watermark` and forgets the handled messages below it. */
+  async function commit(partition: number, watermark: bigint, handled: Progress[], owner: Consumer) {
     try {
-      await owner.commitOffsets([{ topic, partition, offset: (BigInt(entry.offset) + 1n).toString() }]);
-      progress.delete(entry.id);
+      await owner.commitOffsets([{ topic, partition, offset: watermark.toString() }]);
+      for (const entry of handled) if (BigInt(entry.offset) < watermark) progress.delete(entry.id);
     } catch (error) {
-      // The message is handled; a later commit on this partition covers it. Should it come back
-      // before that (a rebalance), the remembered progress skips straight to the commit.
+      // The messages are handled; a later commit on this partition covers them. Should they come
+      // back before that (a rebalance), the remembered progress skips straight to the commit.
       counts.commitFailures++;
       logger.warn(
-        { partition, offset: entry.offset, logCode: 'kafka.commit_failed', err: error },
-        'offset commit failed; the message may be delivered again',
+        { partition, offset: (watermark - 1n).toString(), logCode: 'kafka.commit_failed', err: error },
+        'offset commit failed; messages may be delivered again',
       );
     }
   }
 
-  function progressFor(payload: EachMessagePayload): Progress {
-    const { partition, message } = payload;
+  function progressFor({ partition, message }: Delivery): Progress {
     const id = `${partition}/${message.offset}/${message.timestamp}`;
     const known = progress.get(id);
     if (known !== undefined) return known;
-    // A partition works on one message at a time: an unfinished entry for another offset was
-    // left behind by a rebalance; it holds nothing that could be written twice.
-    for (const [otherId, other] of progress) {
-      if (other.partition === partition && !other.done) progress.delete(otherId);
-    }
     if (progress.size >= MAX_REMEMBERED) progress.delete(progress.keys().next().value!);
     const entry: Progress = {
       id,
@@ -427,48 +428,57 @@ export function createInboundBridge(options: InboundOptions) {
     return entry;
   }
 
-  async function handleMessage(payload: EachMessagePayload, owner: Consumer): Promise<void> {
-    const entry = progressFor(payload);
-    if (!entry.done) {
-      const context = contextOf(payload);
-      for (;;) {
-        try {
-          await advance(entry, payload, context);
-          break;
-        } catch (error) {
-          if (!fallBack(entry, payload, error)) {
-            retryLater(entry, payload, owner, error);
-            return;
-          }
-        }
-      }
-      if (entry.failures > 0) {
-        logger.info(
-          {
-            partition: entry.partition,
-            offset: entry.offset,
-            failures: entry.failures,
-            logCode: 'kafka.intake_recovered',
-          },
-          'intake message handled after retries',
-        );
-      }
-      entry.done = true;
+  /**
+   * Unfinished messages of this partition below where its batch starts were committed past by
+   * another member after a rebalance; they would otherwise show as stalled for ever.
+   */
+  function forgetPassed(partition: number, from: bigint): void {
+    for (const [id, entry] of progress) {
+      if (entry.partition === partition && !entry.done && BigInt(entry.offset) < from) progress.delete(id);
     }
-    await commit(entry, payload.partition, owner);
   }
 
-  /**
-   * One consumer span per message, continuing the producer's trace when it sent one. `owner` is
-   * the consumer that delivered it: a retry or commit never goes to its successor after a restart.
-   */
-  function eachMessage(payload: EachMessagePayload, owner: Consumer): Promise<void> {
-    const { partition, message } = payload;
+  /** Runs the steps not yet done for this message; says whether it is handled or to be retried. */
+  async function handleMessage(
+    entry: Progress,
+    delivery: Delivery,
+    context: IntakeContext,
+  ): Promise<Outcome> {
+    if (entry.done) return 'done';
+    for (;;) {
+      try {
+        await advance(entry, delivery, context);
+        break;
+      } catch (error) {
+        if (!fallBack(entry, delivery, error)) {
+          entry.retryInMs = failedAttempt(entry, error);
+          return 'retry';
+        }
+      }
+    }
+    if (entry.failures > 0) {
+      logger.info(
+        {
+          partition: entry.partition,
+          offset: entry.offset,
+          failures: entry.failures,
+          logCode: 'kafka.intake_recovered',
+        },
+        'intake message handled after retries',
+      );
+    }
+    entry.done = true;
+    return 'done';
+  }
+
+  /** One consumer span per message, continuing the producer's trace when it sent one. */
+  function tracedMessage(entry: Progress, delivery: Delivery, context: IntakeContext): Promise<Outcome> {
+    const { partition, message } = delivery;
     return inSpan(
       `kafka.consume ${topic}`,
       {
         kind: SpanKind.CONSUMER,
-        parent: headerText(message.headers, 'traceparent'),
+        parent: context.traceparent,
         attributes: {
           'messaging.system': 'kafka',
           'messaging.destination.name': topic,
@@ -476,8 +486,87 @@ export function createInboundBridge(options: InboundOptions) {
           'messaging.kafka.message.offset': Number(message.offset),
         },
       },
-      () => handleMessage(payload, owner),
+      () => handleMessage(entry, delivery, context),
     );
+  }
+
+  /**
+   * Handles one fetched batch of one partition. Messages are started in offset order, at most
+   * `concurrency` at a time, each after the previous message with its idempotency key has been
+   * handled. A message to be retried stops further starts; when those in hand have finished the
+   * offset is committed up to the first message not handled, and should one be left the partition
+   * is paused, rewound to it and resumed after the backoff. `owner` is the consumer that
+   * delivered the batch: a retry or commit never goes to its successor after a restart.
+   */
+  async function eachBatch(payload: EachBatchPayload, owner: Consumer): Promise<void> {
+    const { batch } = payload;
+    const partition = batch.partition;
+    if (batch.messages.length === 0) return;
+    const first = BigInt(batch.messages[0]!.offset);
+    forgetPassed(partition, first);
+    type Started = { entry: Progress; outcome: Outcome | 'waiting' | 'blocked' };
+    const started: Started[] = [];
+    const inHand = new Set<Promise<void>>();
+    const lastOfKey = new Map<string, Promise<Outcome | 'blocked'>>();
+    let halted = false;
+    for (const message of batch.messages) {
+      while (inHand.size >= concurrency) await Promise.race(inHand);
+      if (halted || !payload.isRunning() || payload.isStale()) break;
+      try {
+        await payload.heartbeat();
+      } catch {
+        // A rebalance under way: start nothing more, so that kafkajs can rejoin the group soon.
+        break;
+      }
+      const delivery = { partition, message };
+      const context = contextOf(delivery);
+      const entry = progressFor(delivery);
+      const slot: Started = { entry, outcome: 'waiting' };
+      started.push(slot);
+      const before = lastOfKey.get(context.idempotencyKey);
+      const run = (async (): Promise<Outcome | 'blocked'> => {
+        // The same case waits for its previous message, and is not handled past one left unhandled.
+        if (before !== undefined && (await before) !== 'done') return 'blocked';
+        const outcome = await tracedMessage(entry, delivery, context);
+        if (outcome === 'retry') halted = true;
+        return outcome;
+      })();
+      lastOfKey.set(context.idempotencyKey, run);
+      const settled: Promise<void> = run.then((outcome) => {
+        slot.outcome = outcome;
+        inHand.delete(settled);
+      });
+      inHand.add(settled);
+    }
+    await Promise.all(inHand);
+
+    const unhandled = started.find((slot) => slot.outcome !== 'done');
+    const watermark =
+      unhandled === undefined
+        ? BigInt(started.at(-1)?.entry.offset ?? first - 1n) + 1n
+        : BigInt(unhandled.entry.offset);
+    if (watermark > first) {
+      payload.resolveOffset((watermark - 1n).toString());
+      await commit(
+        partition,
+        watermark,
+        started.map((slot) => slot.entry),
+        owner,
+      );
+    }
+    const retries = started.filter((slot) => slot.outcome === 'retry').map((slot) => slot.entry);
+    if (retries.length === 0) return;
+    // Every message retried waits at least its own backoff.
+    const delay = Math.max(...retries.map((entry) => entry.retryInMs ?? 0));
+    // Returning (not throwing) keeps kafkajs from restarting its fetch loop; the seek makes the
+    // next fetch of this partition start at the first unhandled message again.
+    const resume = payload.pause();
+    owner.seek({ topic, partition, offset: watermark.toString() });
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (consumer === owner) resume();
+    }, delay);
+    timers.add(timer);
   }
 
   function setState(state: ConsumerState['state'], extra: Partial<ConsumerState> = {}): void {
@@ -519,7 +608,9 @@ export function createInboundBridge(options: InboundOptions) {
     await next.run({
       autoCommit: false,
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4,
-      eachMessage: (payload) => eachMessage(payload, next),
+      // Offsets are resolved up to the watermark only: what is left is fetched again.
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => eachBatch(payload, next),
     });
   }
 
@@ -586,7 +677,7 @@ export function createInboundBridge(options: InboundOptions) {
       if (crashes === crashesBefore) setState('running');
       logger.info({ topic, groupId: options.groupId }, 'intake bridge consuming');
     },
-    /** Stops fetching, lets the message in hand finish, and disconnects. */
+    /** Stops fetching, lets the messages in hand finish (and commits them), and disconnects. */
     async stop(): Promise<void> {
       stopping = true;
       for (const timer of timers) clearTimeout(timer);

@@ -37,12 +37,16 @@ function watchedFileSystem(syncReportsEarly = false) {
   let written = 0;
   let synced = 0;
   let syncs = 0;
+  let writes = 0;
   const violations: string[] = [];
   const fileSystem: LogFileSystem = {
     ...nodeLogFileSystem,
     writev(fd, buffers, position, done) {
       nodeLogFileSystem.writev(fd, buffers, position, (error, bytes) => {
-        if (error === null) written = Math.max(written, position + bytes);
+        if (error === null) {
+          written = Math.max(written, position + bytes);
+          writes++;
+        }
         done(error, bytes);
       });
     },
@@ -62,6 +66,7 @@ function watchedFileSystem(syncReportsEarly = false) {
     fileSystem,
     violations,
     syncs: () => syncs,
+    writes: () => writes,
     /** Called when an append is acknowledged, with the position of an event it wrote. */
     acknowledged(position: number, what: string): void {
       if (position >= synced) {
@@ -80,9 +85,9 @@ async function concurrentAppends(append: (writer: number, round: number) => Prom
   );
 }
 
-async function throughStore(fsync: FsyncPolicy, syncReportsEarly = false) {
+async function throughStore(fsync: FsyncPolicy, syncReportsEarly = false, groupCommit = true) {
   const watch = watchedFileSystem(syncReportsEarly);
-  const store = new EmulatorStore({ dataDir: freshDir(), fsync, fileSystem: watch.fileSystem });
+  const store = new EmulatorStore({ dataDir: freshDir(), fsync, fileSystem: watch.fileSystem, groupCommit });
   try {
     await concurrentAppends(async (writer, round) => {
       const events = Array.from({ length: 1 + (round % 3) }, () => ({
@@ -151,6 +156,45 @@ describe('sync before acknowledgement', () => {
     const client = await throughClient('never', 'batch');
     assert.equal(client.syncs(), 0);
     assert.equal(client.violations.length, WRITERS * APPENDS_PER_WRITER);
+  });
+
+  test('with group commit, appends arriving together share one write and one sync, each acknowledged after it', async () => {
+    const watch = watchedFileSystem();
+    const store = new EmulatorStore({ dataDir: freshDir(), fsync: 'always', fileSystem: watch.fileSystem });
+    try {
+      const appends = Array.from({ length: 16 }, (_, writer) =>
+        store.append(`together-${writer}`, 'no_stream', [
+          {
+            id: randomBytes(16),
+            type: 'sync-test',
+            isJson: true,
+            data: Buffer.from(JSON.stringify({ writer })),
+            metadata: new Uint8Array(0),
+          },
+        ]),
+      );
+      // Every one is acknowledged after the one sync that covers them all.
+      for (const result of await Promise.all(appends)) {
+        assert.equal(result.outcome, 'ok');
+        if (result.outcome === 'ok') watch.acknowledged(result.position, 'append');
+      }
+      assert.deepEqual(watch.violations, []);
+      assert.equal(watch.writes(), 1, 'one write for the 16 appends');
+      assert.equal(watch.syncs(), 1, 'one sync for the 16 appends');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('concurrent writers share syncs with group commit, and each has its own sync without it', async () => {
+    const appends = WRITERS * APPENDS_PER_WRITER;
+    const grouped = await throughStore('always');
+    assert.deepEqual(grouped.violations, []);
+    assert.ok(grouped.syncs() < appends, `${grouped.syncs()} syncs for ${appends} appends`);
+    const alone = await throughStore('always', false, false);
+    assert.deepEqual(alone.violations, []);
+    assert.equal(alone.syncs(), appends);
+    assert.equal(alone.writes(), appends);
   });
 
   test('a sync that reports success before it has returned lets appends through early, and the check finds them', async () => {

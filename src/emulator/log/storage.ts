@@ -132,7 +132,15 @@ export type LogLogger = {
   warn(fields: Record<string, unknown>, message: string): void;
 };
 
-export type FileStorageOptions = { logger?: LogLogger; fileSystem?: LogFileSystem };
+export type FileStorageOptions = {
+  logger?: LogLogger;
+  fileSystem?: LogFileSystem;
+  /**
+   * Default true: frames appended while a write and its sync are in flight go out together in the
+   * next write and share its sync. False writes and syncs each frame on its own (for comparisons).
+   */
+  groupCommit?: boolean;
+};
 
 type Deferred = { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void };
 
@@ -164,6 +172,7 @@ export function openFileStorage(
 ): { storage: LogStorage; report: RecoveryReport } {
   const fs = options.fileSystem ?? nodeLogFileSystem;
   const logger = options.logger;
+  const groupCommit = options.groupCommit ?? true;
   const createdDir = mkdirSync(dir, { recursive: true });
   const path = join(dir, 'log.bin');
   const fd = openSync(path, 'a+');
@@ -249,7 +258,8 @@ export function openFileStorage(
   }
 
   function writeNext(): void {
-    const batch = unwritten.filter((entry) => entry.start >= durableSize);
+    const pending = unwritten.filter((entry) => entry.start >= durableSize);
+    const batch = groupCommit ? pending : pending.slice(0, 1);
     if (batch.length === 0 || closed) {
       writing = false;
       return;

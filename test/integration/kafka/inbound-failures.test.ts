@@ -91,6 +91,7 @@ describe('Kafka intake bridge when things fail (real broker)', { concurrency: fa
   ) {
     const { partitions = 1, inboundMaxBytes, dlqMaxBytes, ...bridgeOptions } = settings;
     const topic = `intake-${randomUUID()}`;
+    const groupId = `bridge-${randomUUID()}`;
     const dlqTopic = `${topic}.dlq`;
     const limit = (bytes: number | undefined) =>
       bytes === undefined ? {} : { configEntries: [{ name: 'max.message.bytes', value: String(bytes) }] };
@@ -114,7 +115,7 @@ describe('Kafka intake bridge when things fail (real broker)', { concurrency: fa
       logger: pino({ level: 'silent' }),
       topic,
       dlqTopic,
-      groupId: `bridge-${randomUUID()}`,
+      groupId,
       intake: port,
       maxMessageBytes: 2_000,
       retryDelayMs: { initial: 20, max: 100 },
@@ -137,7 +138,12 @@ describe('Kafka intake bridge when things fail (real broker)', { concurrency: fa
     });
     /** How many records the dead-letter topic holds: what was written, whether read yet or not. */
     const written = async () => Number((await admin!.fetchTopicOffsets(dlqTopic))[0]?.high ?? 0);
-    return { topic, dlqTopic, bridge, letters, limits, written };
+    /** The group's committed offset of partition 0: every message below it is handled. */
+    const committed = async () => {
+      const [offsets] = await admin!.fetchOffsets({ groupId, topics: [topic] });
+      return Number(offsets?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
+    };
+    return { topic, dlqTopic, bridge, letters, limits, written, committed };
   }
 
   const letterWith = (letters: Letter[], key: string) => () => letters.find((letter) => letter.key === key);
@@ -337,11 +343,16 @@ describe('Kafka intake bridge when things fail (real broker)', { concurrency: fa
         { key: 'good', value: json({ client_id: 'good' }) },
       ],
     });
-    // The good message comes after the bad one on the same partition: once it is opened, the bad
-    // one is done with.
+    // The good message (another case) is handled beside the bad one; once the offset is committed
+    // past both, the bad one is done with.
     await eventually(
       'the good message opened',
       () => (intake.opened.includes('good') ? true : undefined),
+      20_000,
+    );
+    await eventually(
+      'the offset committed past both',
+      async () => ((await setup.committed()) === 2 ? true : undefined),
       20_000,
     );
     assert.equal(await written(), 1, 'exactly one dead letter');

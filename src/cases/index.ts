@@ -31,5 +31,6 @@ export * from './intake.ts';
 export * from './intake-audit.ts';
 export { INPUT_LIMITS, type InputLimits, inputLimitViolations } from './limits.ts';
 export * from './notifications.ts';
+export * from './personal-data.ts';
 export * from './requirements.ts';
 export type { Parsed, Violation } from './validation.ts';

@@ -1,4 +1,7 @@
-import type { PersonalDataDeclaration, PersonalDataDeclarations } from '../eventsourcing/core/personal-data.ts';
+import type {
+  PersonalDataDeclaration,
+  PersonalDataDeclarations,
+} from '../eventsourcing/core/personal-data.ts';
 import type { CaseEventType } from './events.ts';
 
 // Which fields of our events are personal data, whose they are, and what readers see once the

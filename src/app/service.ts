@@ -19,6 +19,7 @@ import {
   intakeStreamName,
   parseNotificationRules,
   parseRequirementRules,
+  personalDataDeclarations,
 } from '../cases/index.ts';
 import { startEmulator } from '../emulator/index.ts';
 import { createCommandHandler } from '../eventsourcing/command/handler.ts';
@@ -35,6 +36,11 @@ import { relevanceOf } from '../eventsourcing/projection/lag.ts';
 import { createProjectionObserver } from '../eventsourcing/projection/observer.ts';
 import { createProjector, type Projector } from '../eventsourcing/projection/projector.ts';
 import { eventStoreSkipLog } from '../eventsourcing/projection/skip-log.ts';
+import {
+  type DecryptionCounts,
+  guardTampered,
+  protectPersonalData,
+} from '../eventsourcing/protection/protected-event-store.ts';
 import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
@@ -53,6 +59,7 @@ import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { deriveId } from './name-based-ids.ts';
 import { createOperations } from './operations.ts';
+import { openKeyStore } from './personal-data.ts';
 import { createReadModelReadiness } from './readiness.ts';
 import { tracedEventStore } from './traced-event-store.ts';
 import { tracedReadStore } from './traced-read-store.ts';
@@ -225,6 +232,16 @@ function observeParts(
   );
 }
 
+/** Decryptions of personal data by outcome; any `tampered` deserves an alert. */
+function observeDecryptions(metrics: Metrics, counts: () => DecryptionCounts): void {
+  metrics.observe(
+    'kyc_personal_data_decryptions_total',
+    'Personal data read back, by outcome: ok, erased (key destroyed) or tampered (failed authentication)',
+    () => Object.entries(counts()).map(([outcome, value]) => ({ value, attributes: { outcome } })),
+    'counter',
+  );
+}
+
 /** A connection string fit for a log line: any password replaced. */
 function redacted(url: string): string {
   try {
@@ -323,12 +340,24 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       });
     }
 
+    // Personal fields are encrypted below everything that writes or reads events.
+    const keyStore = await openKeyStore(config, logger).catch((error: unknown) => {
+      if (config.mongoUrl === undefined) throw error;
+      throw dependencyFailed('MongoDB key store', 'MONGODB_URL', redacted(config.mongoUrl), error);
+    });
+    closers.push({ name: 'personal data key store', close: () => keyStore.close() });
+    const personalData = protectPersonalData(eventStore, {
+      keyStore,
+      declarations: personalDataDeclarations,
+    });
+    eventStore = personalData;
+
     const [requirementRules, bundledRules] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
       loadRules('notification-rules.json', parseNotificationRules),
     ]);
     const decider = createCaseDecider({ ids: deriveId, requirementRules, notificationRules: bundledRules });
-    const caseEvents = createCaseEventRegistry();
+    const caseEvents = guardTampered(createCaseEventRegistry());
     const cases = createCommandHandler({
       eventStore,
       decider,
@@ -343,7 +372,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       eventStore,
       decider: intakeAuditDecider,
       streamName: intakeStreamName,
-      events: createIntakeEventRegistry(),
+      events: guardTampered(createIntakeEventRegistry()),
       // Each receipt's stream is written once: a cache would only hold memory, and a read before
       // the append would find nothing (a redelivered receipt's append fails, then it is read).
       cache: false,
@@ -377,7 +406,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             filter: projectionFilter,
             // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
             batchDelayMs: 5,
-            events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+            events: guardTampered(createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions])),
             // In the event store, so a skip survives restarts in every mode (memory read models too).
             skipLog: eventStoreSkipLog(eventStore),
             logger,
@@ -492,6 +521,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     observeParts(metrics, readModels, projector, kafka, () => cases.stats());
+    observeDecryptions(metrics, () => personalData.decryptions());
     observeStatusCounts(metrics, readStore);
     const server = await buildServer({
       metrics,

@@ -9,6 +9,7 @@ import { loadConfig } from '../../../src/app/config.ts';
 import { type RunningService, startService } from '../../../src/app/service.ts';
 import { type RunningEmulator, startEmulator } from '../../../src/emulator/index.ts';
 import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+import { testPersonalDataEnv } from '../../support/personal-data.ts';
 import { mongoUrlForSuite } from '../../support/services.ts';
 
 type Json = Record<string, unknown>;
@@ -42,7 +43,13 @@ for (const readStore of readStores)
       if (readStore.grpc) separateStore = await startEmulator({ port: 0 });
       const eventStoreEnv = separateStore ? { EVENTSTORE_URL: separateStore.connectionString } : {};
       service = await startService(
-        loadConfig({ DATA_DIR: dataDir, PORT: '0', ...readStore.env, ...eventStoreEnv }),
+        loadConfig({
+          DATA_DIR: dataDir,
+          PORT: '0',
+          ...readStore.env,
+          ...eventStoreEnv,
+          ...testPersonalDataEnv,
+        }),
         pino({ level: 'silent' }),
       );
       base = service.url;

@@ -33,4 +33,5 @@ export { INPUT_LIMITS, type InputLimits, inputLimitViolations } from './limits.t
 export * from './notifications.ts';
 export * from './personal-data.ts';
 export * from './requirements.ts';
+export * from './retention.ts';
 export type { Parsed, Violation } from './validation.ts';

@@ -40,6 +40,8 @@ export type Config = {
   /** Upper bound on that cache's estimated size. */
   commandCacheMaxBytes: number;
   personalData: PersonalDataConfig;
+  /** How long case records are kept after the business relationship ends, under which rule. */
+  retention: { rule: string; years: number };
 };
 
 /** A key-encryption key: wraps the per-subject data keys that encrypt personal data. */
@@ -181,6 +183,17 @@ export const variables: readonly Variable[] = [
     meaning:
       'Comma-separated id:base64 KEKs being rotated away from: the keys they wrap are rewrapped with PERSONAL_DATA_KEK at start; remove them once the start has logged the rewrap.',
   },
+  {
+    name: 'RETENTION_YEARS',
+    default: '5',
+    meaning:
+      'Years case records are kept after the business relationship ends before an erasure request may run (AML: 5).',
+  },
+  {
+    name: 'RETENTION_RULE',
+    default: 'AMLR-77',
+    meaning: 'Name of the retention rule recorded with each retention date and in certificates of erasure.',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -257,6 +270,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     commandCacheMaxEntries: integer('COMMAND_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
     commandCacheMaxBytes: integer('COMMAND_CACHE_MAX_BYTES', 67_108_864, 1, 2 ** 40),
     personalData: { kek: undefined, previousKeks: [] },
+    retention: { rule: read('RETENTION_RULE') ?? 'AMLR-77', years: integer('RETENTION_YEARS', 5, 0, 100) },
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {

@@ -55,6 +55,7 @@ import { createConfigServiceClient } from '../notification-rules/config-service.
 import { inSpanSync } from '../observability/tracing.ts';
 import { createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
+import { createErasureService, type ErasureService } from './erasure-service.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { deriveId } from './name-based-ids.ts';
@@ -267,6 +268,8 @@ export type RunningService = {
   readStore: ReadStore;
   /** Undefined when another replica projects (PROJECTOR=off). */
   projector: Projector | undefined;
+  /** Retention and erasure of cases (no routes yet). */
+  erasure: ErasureService;
   stop(): Promise<void>;
 };
 
@@ -346,6 +349,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       throw dependencyFailed('MongoDB key store', 'MONGODB_URL', redacted(config.mongoUrl), error);
     });
     closers.push({ name: 'personal data key store', close: () => keyStore.close() });
+    const storedEvents = eventStore;
     const personalData = protectPersonalData(eventStore, {
       keyStore,
       declarations: personalDataDeclarations,
@@ -475,6 +479,16 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       observe: metrics,
     });
 
+    const erasure = createErasureService({
+      eventStore,
+      storedEvents,
+      keyStore,
+      clock: () => new Date(),
+      retention: config.retention,
+      // The command cache holds the first person's name in the case state.
+      onErased: (caseId) => cases.invalidate(caseId),
+    });
+
     const auth = createAuthenticator(config.apiKeys);
     if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
     const readiness = createReadModelReadiness({
@@ -549,7 +563,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });
-    return { server, url, eventStore, readStore, projector, stop };
+    return { server, url, eventStore, readStore, projector, erasure, stop };
   } catch (error) {
     await stop();
     throw error;

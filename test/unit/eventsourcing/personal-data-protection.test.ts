@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { personsProjection } from '../../../projections/persons.ts';
 import {
   type BeneficialOwnerAddedData,
   createCaseEventRegistry,
@@ -12,6 +13,7 @@ import {
 } from '../../../src/cases/index.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import type { NewEvent, StoredEvent } from '../../../src/eventsourcing/eventstore/port.ts';
+import { createProjector } from '../../../src/eventsourcing/projection/projector.ts';
 import {
   createKeyStore,
   createMemoryKeyRecords,
@@ -22,7 +24,9 @@ import {
   PERSONAL_FIELD,
   protectPersonalData,
 } from '../../../src/eventsourcing/protection/protected-event-store.ts';
+import { createInMemoryReadStore } from '../../../src/eventsourcing/readstore/memory.ts';
 import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const AT = '2026-03-01T10:00:00.000Z';
 
@@ -282,5 +286,62 @@ describe('personal data protection at the event store boundary', () => {
     await store.appendToStream('case-c', [event], 'no_stream');
     assert.deepEqual(inner.all()[0]?.data, event.data);
     assert.deepEqual((await store.readStream('case-c'))?.[0]?.data, event.data);
+  });
+
+  it('stops the projector loudly on a tampered event, after projecting what came before it', async () => {
+    const { inner, keyStore, store } = setup();
+    const caseId = randomUUID();
+    const stream = `case-${caseId}`;
+    const before = personAdded(caseId, marker());
+    const tampered = personAdded(caseId, marker());
+    const afterwards = personAdded(caseId, marker());
+    await store.appendToStream(stream, [before], 'no_stream');
+    // Seal the middle event as the service would, then store it with one ciphertext bit flipped.
+    const scratch = createInMemoryEventStore();
+    await protectPersonalData(scratch, { keyStore, declarations: personalDataDeclarations }).appendToStream(
+      stream,
+      [tampered],
+      'no_stream',
+    );
+    const sealed = scratch.all()[0]!.data as Record<string, { ct: string }>;
+    const bytes = Buffer.from(sealed[PERSONAL_FIELD]!.ct, 'base64');
+    bytes[bytes.length - 1]! ^= 0x80;
+    const altered = {
+      ...sealed,
+      [PERSONAL_FIELD]: { ...sealed[PERSONAL_FIELD]!, ct: bytes.toString('base64') },
+    };
+    await inner.appendToStream(stream, [{ ...tampered, data: altered }], 'any');
+    await store.appendToStream(stream, [afterwards], 'any');
+
+    const readStore = createInMemoryReadStore();
+    const projector = createProjector({
+      name: `tamper-${caseId.slice(0, 8)}`,
+      eventStore: store,
+      readStore,
+      projections: [personsProjection],
+      filter: { streamPrefixes: ['case-'] },
+      events: guardTampered(createCaseEventRegistry()),
+      batchDelayMs: 1,
+    });
+    await projector.start();
+    try {
+      await eventually('the projector to stop on the tampered event', () =>
+        projector.status().state === 'failed' ? true : undefined,
+      );
+      const failure = projector.status().failure;
+      assert.equal(failure?.eventId, tampered.id);
+      assert.match(failure?.reason ?? '', /personal data failed authentication/);
+      assert.ok(
+        (await readStore.get(personsProjection.collection, before.data.person_id)) !== null,
+        'the event before is projected',
+      );
+      assert.equal(
+        await readStore.get(personsProjection.collection, afterwards.data.person_id),
+        null,
+        'nothing after it',
+      );
+    } finally {
+      await projector.stop();
+    }
   });
 });

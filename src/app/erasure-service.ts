@@ -25,8 +25,8 @@ export type ErasureCertificate = {
   retain_until: string | null;
   completed_at: string;
   method: 'crypto-shred';
-  destroyed_key_ids: readonly string[];
-  checks: readonly { store: string; result: string; detail: string }[];
+  destroyed_key_ids: string[];
+  checks: { store: string; result: string; detail: string }[];
   /** The event that recorded the completion, and the SHA-256 of its stored type and data. */
   completing_event: { stream: string; id: string; revision: string; sha256: string };
 };

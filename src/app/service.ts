@@ -49,6 +49,7 @@ import type { ComponentHealth } from '../http/health.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
+import { erasureRoutes } from '../http/routes/erasure.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
@@ -268,7 +269,7 @@ export type RunningService = {
   readStore: ReadStore;
   /** Undefined when another replica projects (PROJECTOR=off). */
   projector: Projector | undefined;
-  /** Retention and erasure of cases (no routes yet). */
+  /** Retention and erasure of cases; its due job is run by the caller (no periodic trigger yet). */
   erasure: ErasureService;
   stop(): Promise<void>;
 };
@@ -546,6 +547,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
         documentRoutes(service.commands, service.queries),
         partyRoutes(service.queries),
+        erasureRoutes(erasure, service.queries),
         adminRoutes(
           createOperations({
             projector,

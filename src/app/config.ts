@@ -42,6 +42,8 @@ export type Config = {
   personalData: PersonalDataConfig;
   /** How long case records are kept after the business relationship ends, under which rule. */
   retention: { rule: string; years: number };
+  /** How often the erasure due job runs; 0 = never (run it from outside). */
+  erasureJobIntervalSeconds: number;
 };
 
 /** A key-encryption key: wraps the per-subject data keys that encrypt personal data. */
@@ -194,6 +196,12 @@ export const variables: readonly Variable[] = [
     default: 'AMLR-77',
     meaning: 'Name of the retention rule recorded with each retention date and in certificates of erasure.',
   },
+  {
+    name: 'ERASURE_JOB_INTERVAL_SECONDS',
+    default: '3600',
+    meaning:
+      'How often the service runs the erasure requests that have become due (retention over, no legal hold); 0: never.',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -271,6 +279,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     commandCacheMaxBytes: integer('COMMAND_CACHE_MAX_BYTES', 67_108_864, 1, 2 ** 40),
     personalData: { kek: undefined, previousKeks: [] },
     retention: { rule: read('RETENTION_RULE') ?? 'AMLR-77', years: integer('RETENTION_YEARS', 5, 0, 100) },
+    erasureJobIntervalSeconds: integer('ERASURE_JOB_INTERVAL_SECONDS', 3600, 0, 31_536_000),
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {

@@ -490,6 +490,35 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       onErased: (caseId) => cases.invalidate(caseId),
     });
 
+    if (config.erasureJobIntervalSeconds > 0) {
+      // Every replica may run it: each step is idempotent and a concurrent one conflicts and retries.
+      let running: Promise<void> | undefined;
+      const job = setInterval(() => {
+        if (running) return;
+        running = erasure
+          .runDue()
+          .then(
+            (completed) => {
+              if (completed.length > 0) logger.info({ cases: completed }, 'erasures completed');
+            },
+            (error: unknown) =>
+              logger.error({ err: error }, 'erasure job failed; it runs again at the next interval'),
+          )
+          .finally(() => {
+            running = undefined;
+          });
+      }, config.erasureJobIntervalSeconds * 1000);
+      job.unref();
+      // Stopped before the stores it uses close, after finishing a run in progress.
+      closers.push({
+        name: 'erasure job',
+        close: async () => {
+          clearInterval(job);
+          await running;
+        },
+      });
+    }
+
     const auth = createAuthenticator(config.apiKeys);
     if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
     const readiness = createReadModelReadiness({

@@ -17,7 +17,7 @@
  *    subscription publisher (own group and topic), beside a bare kafkajs producer with the same
  *    settings (idempotent, acks -1, one message per send, 8 in parallel) and message size.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +60,11 @@ async function startBenchService(readModels: 'ferretdb' | 'memory', intakeConcur
       DATA_DIR: dataDir,
       PORT: '0',
       ...(readModels === 'ferretdb'
-        ? { MONGODB_URL: env.MONGODB_URL!, MONGODB_DATABASE: `bench_${suffix}` }
+        ? {
+            MONGODB_URL: env.MONGODB_URL!,
+            MONGODB_DATABASE: `bench_${suffix}`,
+            PERSONAL_DATA_KEK: randomBytes(32).toString('base64'),
+          }
         : {}),
       ...kafkaEnv,
       ...(intakeConcurrency === undefined ? {} : { KAFKA_INTAKE_CONCURRENCY: String(intakeConcurrency) }),

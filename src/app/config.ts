@@ -41,6 +41,21 @@ export type Config = {
   commandCacheMaxEntries: number;
   /** Upper bound on that cache's estimated size. */
   commandCacheMaxBytes: number;
+  personalData: PersonalDataConfig;
+  /** How long case records are kept after the business relationship ends, under which rule. */
+  retention: { rule: string; years: number };
+  /** How often the erasure due job runs; 0 = never (run it from outside). */
+  erasureJobIntervalSeconds: number;
+};
+
+/** A key-encryption key: wraps the per-subject data keys that encrypt personal data. */
+export type KekConfig = { id: string; key: Buffer };
+
+export type PersonalDataConfig = {
+  /** undefined only in the embedded mode: a KEK is then generated into DATA_DIR. */
+  kek: KekConfig | undefined;
+  /** KEKs being rotated away from: keys they still wrap are rewrapped at start. */
+  previousKeks: readonly KekConfig[];
 };
 
 export type KafkaConfig = {
@@ -169,6 +184,40 @@ export const variables: readonly Variable[] = [
     meaning:
       'OTLP/HTTP endpoint for traces (the other standard OTEL_* variables apply too). Unset: no spans are exported.',
   },
+  {
+    name: 'PERSONAL_DATA_KEK',
+    default: '(unset)',
+    meaning:
+      'Key-encryption key of the per-subject keys that encrypt personal data: 32 random bytes in base64 (`openssl rand -base64 32`). Required with EVENTSTORE_URL or MONGODB_URL. Unset in the embedded mode: one is generated into DATA_DIR (personal-data-kek), with a warning.',
+  },
+  {
+    name: 'PERSONAL_DATA_KEK_ID',
+    default: 'kek-1',
+    meaning: 'Id recorded beside every key PERSONAL_DATA_KEK wraps; a new KEK gets a new id.',
+  },
+  {
+    name: 'PERSONAL_DATA_PREVIOUS_KEKS',
+    default: '(unset)',
+    meaning:
+      'Comma-separated id:base64 KEKs being rotated away from: the keys they wrap are rewrapped with PERSONAL_DATA_KEK at start; remove them once the start has logged the rewrap.',
+  },
+  {
+    name: 'RETENTION_YEARS',
+    default: '5',
+    meaning:
+      'Years case records are kept after the business relationship ends before an erasure request may run (AML: 5).',
+  },
+  {
+    name: 'RETENTION_RULE',
+    default: 'AMLR-77',
+    meaning: 'Name of the retention rule recorded with each retention date and in certificates of erasure.',
+  },
+  {
+    name: 'ERASURE_JOB_INTERVAL_SECONDS',
+    default: '3600',
+    meaning:
+      'How often the service runs the erasure requests that have become due (retention over, no legal hold); 0: never.',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -245,6 +294,9 @@ export function loadConfig(env: Env): Readonly<Config> {
     readyMaxProjectionLagSeconds: integer('READY_MAX_PROJECTION_LAG_SECONDS', 60, 1, 86_400),
     commandCacheMaxEntries: integer('COMMAND_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000),
     commandCacheMaxBytes: integer('COMMAND_CACHE_MAX_BYTES', 67_108_864, 1, 2 ** 40),
+    personalData: { kek: undefined, previousKeks: [] },
+    retention: { rule: read('RETENTION_RULE') ?? 'AMLR-77', years: integer('RETENTION_YEARS', 5, 0, 100) },
+    erasureJobIntervalSeconds: integer('ERASURE_JOB_INTERVAL_SECONDS', 3600, 0, 31_536_000),
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {
@@ -268,6 +320,20 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (config.projector === 'off' && config.mongoUrl === undefined) {
     problems.push('PROJECTOR: off needs MONGODB_URL (in-memory read models are built by their own replica)');
   }
+  config.personalData = parsePersonalData(
+    read('PERSONAL_DATA_KEK'),
+    read('PERSONAL_DATA_KEK_ID') ?? 'kek-1',
+    read('PERSONAL_DATA_PREVIOUS_KEKS'),
+    problems,
+  );
+  if (
+    config.personalData.kek === undefined &&
+    (config.eventStoreUrl !== undefined || config.mongoUrl !== undefined)
+  ) {
+    problems.push(
+      'PERSONAL_DATA_KEK: required with EVENTSTORE_URL or MONGODB_URL (32 random bytes in base64: `openssl rand -base64 32`)',
+    );
+  }
   if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
     problems.push(`HOST: without API_KEYS the service binds only to loopback, got "${config.host}"`);
   }
@@ -277,6 +343,57 @@ export function loadConfig(env: Env): Readonly<Config> {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+const KEK_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** A KEK from base64, or undefined with a problem that never quotes the key itself. */
+function parseKek(name: string, id: string, raw: string, problems: string[]): KekConfig | undefined {
+  if (!KEK_ID.test(id)) {
+    problems.push(`${name}: the KEK id must be 1 to 64 letters, digits, dots, dashes or underscores`);
+    return undefined;
+  }
+  const key = BASE64.test(raw) ? Buffer.from(raw, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) {
+    problems.push(
+      `${name}: expected 32 bytes in base64 (\`openssl rand -base64 32\`), got ${key.length} bytes`,
+    );
+    return undefined;
+  }
+  return { id, key };
+}
+
+function parsePersonalData(
+  kek: string | undefined,
+  kekId: string,
+  previous: string | undefined,
+  problems: string[],
+): PersonalDataConfig {
+  const previousKeks: KekConfig[] = [];
+  for (const [index, entry] of (previous?.split(',') ?? []).entries()) {
+    const separator = entry.indexOf(':');
+    if (separator < 0) {
+      problems.push(`PERSONAL_DATA_PREVIOUS_KEKS: entry ${index + 1} must be id:base64`);
+      continue;
+    }
+    const parsed = parseKek(
+      `PERSONAL_DATA_PREVIOUS_KEKS (entry ${index + 1})`,
+      entry.slice(0, separator).trim(),
+      entry.slice(separator + 1).trim(),
+      problems,
+    );
+    if (parsed?.id === kekId)
+      problems.push(`PERSONAL_DATA_PREVIOUS_KEKS: "${kekId}" is the current KEK's id`);
+    else if (parsed) previousKeks.push(parsed);
+  }
+  if (previousKeks.length > 0 && kek === undefined) {
+    problems.push('PERSONAL_DATA_PREVIOUS_KEKS: needs PERSONAL_DATA_KEK, the KEK to rewrap with');
+  }
+  return {
+    kek: kek === undefined ? undefined : parseKek('PERSONAL_DATA_KEK', kekId, kek, problems),
+    previousKeks,
+  };
 }
 
 function parseApiKeys(raw: string | undefined, problems: string[]): ApiKey[] {

@@ -22,6 +22,7 @@ import {
   parseReasonCodes,
   parseRequirementRules,
   parseRiskRules,
+  personalDataDeclarations,
   type ReasonCodes,
 } from '../cases/index.ts';
 import { IntakeSchema } from '../cases/intake.ts';
@@ -40,6 +41,11 @@ import { relevanceOf } from '../eventsourcing/projection/lag.ts';
 import { createProjectionObserver } from '../eventsourcing/projection/observer.ts';
 import { createProjector, type Projector } from '../eventsourcing/projection/projector.ts';
 import { eventStoreSkipLog } from '../eventsourcing/projection/skip-log.ts';
+import {
+  type DecryptionCounts,
+  guardTampered,
+  protectPersonalData,
+} from '../eventsourcing/protection/protected-event-store.ts';
 import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
@@ -49,6 +55,7 @@ import type { Operations } from '../http/ports.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
+import { erasureRoutes } from '../http/routes/erasure.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { reviewRoutes } from '../http/routes/review.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
@@ -56,10 +63,12 @@ import { createConfigServiceClient } from '../notification-rules/config-service.
 import { inSpanSync } from '../observability/tracing.ts';
 import { type CaseService, createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
+import { createErasureService, type ErasureService } from './erasure-service.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { deriveId } from './name-based-ids.ts';
 import { createOperations } from './operations.ts';
+import { openKeyStore } from './personal-data.ts';
 import { createReadModelReadiness } from './readiness.ts';
 import { tracedEventStore } from './traced-event-store.ts';
 import { tracedReadStore } from './traced-read-store.ts';
@@ -232,6 +241,16 @@ function observeParts(
   );
 }
 
+/** Decryptions of personal data by outcome; any `tampered` deserves an alert. */
+function observeDecryptions(metrics: Metrics, counts: () => DecryptionCounts): void {
+  metrics.observe(
+    'kyc_personal_data_decryptions_total',
+    'Personal data read back, by outcome: ok, erased (key destroyed) or tampered (failed authentication)',
+    () => Object.entries(counts()).map(([outcome, value]) => ({ value, attributes: { outcome } })),
+    'counter',
+  );
+}
+
 /** A connection string fit for a log line: any password replaced. */
 function redacted(url: string): string {
   try {
@@ -258,6 +277,7 @@ export function apiResources(
   service: Pick<CaseService, 'commands' | 'queries' | 'review' | 'reviewQueries'>,
   reasonCodes: ReasonCodes,
   operations: Operations,
+  erasure?: ErasureService,
 ): FastifyPluginAsync[] {
   return [
     caseRoutes(service.commands, service.queries, IntakeSchema),
@@ -268,6 +288,7 @@ export function apiResources(
       { ...service.reviewQueries, waitForPosition: service.queries.waitForPosition },
       reasonCodes,
     ),
+    ...(erasure === undefined ? [] : [erasureRoutes(erasure, service.queries)]),
     adminRoutes(operations),
   ];
 }
@@ -279,6 +300,8 @@ export type RunningService = {
   readStore: ReadStore;
   /** Undefined when another replica projects (PROJECTOR=off). */
   projector: Projector | undefined;
+  /** Retention and erasure of cases; its due job is run by the caller (no periodic trigger yet). */
+  erasure: ErasureService;
   stop(): Promise<void>;
 };
 
@@ -357,6 +380,19 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       });
     }
 
+    // Personal fields are encrypted below everything that writes or reads events.
+    const keyStore = await openKeyStore(config, logger).catch((error: unknown) => {
+      if (config.mongoUrl === undefined) throw error;
+      throw dependencyFailed('MongoDB key store', 'MONGODB_URL', redacted(config.mongoUrl), error);
+    });
+    closers.push({ name: 'personal data key store', close: () => keyStore.close() });
+    const storedEvents = eventStore;
+    const personalData = protectPersonalData(eventStore, {
+      keyStore,
+      declarations: personalDataDeclarations,
+    });
+    eventStore = personalData;
+
     const [requirementRules, bundledRules, riskRules, reasonCodes] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
       loadRules('notification-rules.json', parseNotificationRules),
@@ -370,7 +406,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       riskRules,
       reasonCodes,
     });
-    const caseEvents = createCaseEventRegistry();
+    const caseEvents = guardTampered(createCaseEventRegistry());
     const cases = createCommandHandler({
       eventStore,
       decider,
@@ -385,7 +421,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       eventStore,
       decider: intakeAuditDecider,
       streamName: intakeStreamName,
-      events: createIntakeEventRegistry(),
+      events: guardTampered(createIntakeEventRegistry()),
       // Each receipt's stream is written once: a cache would only hold memory, and a read before
       // the append would find nothing (a redelivered receipt's append fails, then it is read).
       cache: false,
@@ -419,7 +455,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             filter: projectionFilter,
             // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
             batchDelayMs: 5,
-            events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+            events: guardTampered(createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions])),
             // In the event store, so a skip survives restarts in every mode (memory read models too).
             skipLog: eventStoreSkipLog(eventStore),
             logger,
@@ -488,6 +524,45 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       observe: metrics,
     });
 
+    const erasure = createErasureService({
+      eventStore,
+      storedEvents,
+      keyStore,
+      clock: () => new Date(),
+      retention: config.retention,
+      // The command cache holds the first person's name in the case state.
+      onErased: (caseId) => cases.invalidate(caseId),
+    });
+
+    if (config.erasureJobIntervalSeconds > 0) {
+      // Every replica may run it: each step is idempotent and a concurrent one conflicts and retries.
+      let running: Promise<void> | undefined;
+      const job = setInterval(() => {
+        if (running) return;
+        running = erasure
+          .runDue()
+          .then(
+            (completed) => {
+              if (completed.length > 0) logger.info({ cases: completed }, 'erasures completed');
+            },
+            (error: unknown) =>
+              logger.error({ err: error }, 'erasure job failed; it runs again at the next interval'),
+          )
+          .finally(() => {
+            running = undefined;
+          });
+      }, config.erasureJobIntervalSeconds * 1000);
+      job.unref();
+      // Stopped before the stores it uses close, after finishing a run in progress.
+      closers.push({
+        name: 'erasure job',
+        close: async () => {
+          clearInterval(job);
+          await running;
+        },
+      });
+    }
+
     const auth = createAuthenticator(config.apiKeys);
     if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
     const readiness = createReadModelReadiness({
@@ -534,6 +609,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     observeParts(metrics, readModels, projector, kafka, () => cases.stats());
+    observeDecryptions(metrics, () => personalData.decryptions());
     observeStatusCounts(metrics, readStore);
     const server = await buildServer({
       metrics,
@@ -554,11 +630,12 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
               : { brokers: config.kafka.brokers, topic: config.kafka.dlqTopic },
           logger,
         }),
+        erasure,
       ),
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });
-    return { server, url, eventStore, readStore, projector, stop };
+    return { server, url, eventStore, readStore, projector, erasure, stop };
   } catch (error) {
     await stop();
     throw error;

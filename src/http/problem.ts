@@ -84,6 +84,13 @@ const domainStatus: Record<string, number> = {
   'revision.mismatch': 412,
   'document.version_mismatch': 412,
   'eventstore.unavailable': 503,
+  // Personal data: no new data for an erased subject; a stored ciphertext that fails
+  // authentication is the service's fault (or an attacker's), never the client's.
+  'personal_data.subject_erased': 409,
+  'personal_data.tampered': 500,
+  'retention.hold_not_found': 404,
+  'retention.relationship_already_ended': 409,
+  'retention.erasure_under_way': 409,
 };
 
 /** Seconds a client is told to wait when the event store is unavailable and did not say. */

@@ -13,6 +13,8 @@ export type RunningService = {
   child: ChildProcess;
 };
 
+import { testPersonalDataEnv } from './personal-data.ts';
+
 const root = new URL('../../', import.meta.url);
 
 /**
@@ -23,7 +25,15 @@ const root = new URL('../../', import.meta.url);
 export async function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningService> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      // As a deployment would: real servers need a KEK (an empty value unsets it).
+      ...testPersonalDataEnv,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

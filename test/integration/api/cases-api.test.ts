@@ -10,6 +10,7 @@ import { type RunningService, startService } from '../../../src/app/service.ts';
 import { type RunningEmulator, startEmulator } from '../../../src/emulator/index.ts';
 import { eventually } from '../../support/eventually.ts';
 import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+import { testPersonalDataEnv } from '../../support/personal-data.ts';
 import { mongoUrlForSuite } from '../../support/services.ts';
 
 type Json = Record<string, unknown>;
@@ -43,7 +44,13 @@ for (const readStore of readStores)
       if (readStore.grpc) separateStore = await startEmulator({ port: 0 });
       const eventStoreEnv = separateStore ? { EVENTSTORE_URL: separateStore.connectionString } : {};
       service = await startService(
-        loadConfig({ DATA_DIR: dataDir, PORT: '0', ...readStore.env, ...eventStoreEnv }),
+        loadConfig({
+          DATA_DIR: dataDir,
+          PORT: '0',
+          ...readStore.env,
+          ...eventStoreEnv,
+          ...testPersonalDataEnv,
+        }),
         pino({ level: 'silent' }),
       );
       base = service.url;

@@ -9,6 +9,7 @@ import { startService } from '../../../src/app/service.ts';
 import { type RunningEmulator, startEmulator } from '../../../src/emulator/index.ts';
 import { eventually } from '../../support/eventually.ts';
 import { kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+import { testPersonalDataEnv } from '../../support/personal-data.ts';
 
 type Json = Record<string, unknown>;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -23,7 +24,12 @@ it('the event store stopped under the service: commands 503 with Retry-After, re
   const port = store.port;
   cleanups.push(() => store.close());
   const service = await startService(
-    loadConfig({ DATA_DIR: dataDir, PORT: '0', EVENTSTORE_URL: store.connectionString }),
+    loadConfig({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      EVENTSTORE_URL: store.connectionString,
+      ...testPersonalDataEnv,
+    }),
     pino({ level: 'silent' }),
   );
   cleanups.push(() => service.stop());

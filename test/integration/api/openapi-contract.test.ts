@@ -340,6 +340,63 @@ describe('the OpenAPI document is the contract of every answer', () => {
     }
   });
 
+  it('retention and erasure answer as declared: request deferred, holds, relationship end', async () => {
+    const opened = await call('POST', '/api/v1/cases', '/api/v1/cases', {
+      body: copyOf(kycIntakeExample),
+      headers: { 'idempotency-key': 'contract-erasure-1' },
+    });
+    const caseId = opened.body.case_id as string;
+    await call(
+      'GET',
+      '/api/v1/cases/{case_id}',
+      `/api/v1/cases/${caseId}?min_position=${opened.body.position}`,
+    );
+    const base = `/api/v1/cases/${caseId}`;
+    assert.equal(
+      (await call('GET', '/api/v1/cases/{case_id}/erasure', `${base}/erasure`)).body.status,
+      'none',
+    );
+    const requested = await call(
+      'POST',
+      '/api/v1/cases/{case_id}/erasure-request',
+      `${base}/erasure-request`,
+    );
+    assert.equal(requested.status, 202);
+    assert.deepEqual([requested.body.status, requested.body.blocking], ['deferred', ['relationship_active']]);
+    const holds = '/api/v1/cases/{case_id}/legal-holds';
+    assert.equal(
+      (await call('POST', holds, `${base}/legal-holds`, { body: { reason_code: 'litigation' }, key: reader }))
+        .status,
+      403,
+    );
+    const hold = await call('POST', holds, `${base}/legal-holds`, { body: { reason_code: 'litigation' } });
+    assert.equal(hold.status, 201);
+    const release = '/api/v1/cases/{case_id}/legal-holds/{hold_id}/release';
+    const releaseUrl = `${base}/legal-holds/${String(hold.body.hold_id)}/release`;
+    assert.equal((await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } })).status, 200);
+    // A repeated release is answered as done; a hold never placed is not found.
+    assert.equal((await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } })).status, 200);
+    const unknown = `${base}/legal-holds/no-such-hold/release`;
+    assert.equal((await call('POST', release, unknown, { body: { reason_code: 'settled' } })).status, 404);
+    const end = '/api/v1/cases/{case_id}/relationship-end';
+    const ended = await call('POST', end, `${base}/relationship-end`, {
+      body: { ended_at: '2026-01-01T00:00:00Z' },
+    });
+    assert.deepEqual(
+      [ended.status, ended.body.blocking, ended.body.due_at],
+      [200, ['aml_retention'], '2031-01-01T00:00:00.000Z'],
+    );
+    assert.equal(
+      (await call('POST', end, `${base}/relationship-end`, { body: { ended_at: '2027-01-01T00:00:00Z' } }))
+        .status,
+      409,
+    );
+    assert.equal(
+      (await call('GET', '/api/v1/cases/{case_id}/erasure', '/api/v1/cases/no-such-case/erasure')).status,
+      404,
+    );
+  });
+
   it('GET / redirects to /docs', async () => {
     const response = await fetch(`${service.url}/`, { redirect: 'manual' });
     assert.equal(response.status, 302);

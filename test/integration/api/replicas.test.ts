@@ -9,6 +9,7 @@ import { loadConfig } from '../../../src/app/config.ts';
 import { startService } from '../../../src/app/service.ts';
 import { startEmulator } from '../../../src/emulator/index.ts';
 import { kycIntakeExample } from '../../support/intake-examples.ts';
+import { testPersonalDataEnv } from '../../support/personal-data.ts';
 import { mongoUrl } from '../../support/services.ts';
 import { runCli } from '../cli/run-cli.ts';
 
@@ -29,6 +30,7 @@ it('a replica with PROJECTOR=off serves the read models another replica projects
     MONGODB_URL: url,
     MONGODB_DATABASE: `replicas_${randomUUID().slice(0, 8)}`,
     PORT: '0',
+    ...testPersonalDataEnv,
   };
   const projecting = await startService(loadConfig(shared), pino({ level: 'silent' }));
   cleanups.push(() => projecting.stop());

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { testPersonalDataEnv } from '../../support/personal-data.ts';
 import { startService } from '../../support/service-process.ts';
 import { runCli } from './run-cli.ts';
 
@@ -33,6 +34,7 @@ it('a MongoDB that cannot be reached stops the start with MongoDB and its addres
     PORT: '0',
     DATA_DIR: await dataDir(),
     MONGODB_URL: `mongodb://reader:hunter2@127.0.0.1:${port}/`,
+    ...testPersonalDataEnv,
   });
   assert.equal(run.code, 1, run.stderr);
   assert.match(

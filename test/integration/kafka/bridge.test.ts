@@ -12,6 +12,7 @@ import { startEmulator } from '../../../src/emulator/index.ts';
 import { headerText } from '../../../src/kafka/headers.ts';
 import { eventually } from '../../support/eventually.ts';
 import { kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+import { testPersonalDataEnv } from '../../support/personal-data.ts';
 import { kafkaBrokers } from '../../support/services.ts';
 
 type Json = Record<string, unknown>;
@@ -47,7 +48,7 @@ for (const mode of modes)
         loadConfig({
           DATA_DIR: dataDir,
           PORT: '0',
-          ...(store ? { EVENTSTORE_URL: store.connectionString } : {}),
+          ...(store ? { EVENTSTORE_URL: store.connectionString, ...testPersonalDataEnv } : {}),
           KAFKA_BROKERS: brokers.join(','),
           KAFKA_GROUP_ID: `service-${suffix}`,
           KAFKA_INBOUND_TOPIC: topics.inbound,

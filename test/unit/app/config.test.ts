@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../../src/app/config.ts';
 
 const someSecret = 'abcdefghijklmnop0123';
+const kek = Buffer.alloc(32, 7).toString('base64');
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -33,7 +34,12 @@ describe('loadConfig', () => {
   });
 
   it('reports every invalid variable in one error', () => {
-    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', MONGODB_URL: 'http://x' });
+    const problems = problemsOf({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      MONGODB_URL: 'http://x',
+      PERSONAL_DATA_KEK: kek,
+    });
     assert.equal(problems.length, 3);
     assert.ok(problems[0]?.startsWith('PORT'));
     assert.ok(problems.some((p) => p.startsWith('LOG_LEVEL')));
@@ -42,7 +48,10 @@ describe('loadConfig', () => {
 
   it('runs the projector unless PROJECTOR=off, which needs shared read models', () => {
     assert.equal(loadConfig({}).projector, 'on');
-    assert.equal(loadConfig({ PROJECTOR: 'off', MONGODB_URL: 'mongodb://db:27017' }).projector, 'off');
+    assert.equal(
+      loadConfig({ PROJECTOR: 'off', MONGODB_URL: 'mongodb://db:27017', PERSONAL_DATA_KEK: kek }).projector,
+      'off',
+    );
     assert.match(problemsOf({ PROJECTOR: 'off' })[0] ?? '', /^PROJECTOR: off needs MONGODB_URL/);
     assert.match(problemsOf({ PROJECTOR: 'sometimes' })[0] ?? '', /^PROJECTOR: expected one of on, off/);
   });
@@ -63,6 +72,56 @@ describe('loadConfig', () => {
     assert.deepEqual(
       problems.map((p) => p.slice(0, 20)),
       ['API_KEYS: entry 1 ("', 'API_KEYS: entry 2 ("', 'API_KEYS: name "c" a'],
+    );
+  });
+
+  it('needs a personal-data KEK with real servers, and none in the embedded mode', () => {
+    assert.equal(loadConfig({}).personalData.kek, undefined);
+    for (const env of [{ EVENTSTORE_URL: 'esdb://es:2113' }, { MONGODB_URL: 'mongodb://db:27017' }]) {
+      assert.match(
+        problemsOf(env)[0] ?? '',
+        /^PERSONAL_DATA_KEK: required with EVENTSTORE_URL or MONGODB_URL/,
+      );
+    }
+    const config = loadConfig({ EVENTSTORE_URL: 'esdb://es:2113', PERSONAL_DATA_KEK: kek });
+    assert.equal(config.personalData.kek?.id, 'kek-1');
+    assert.ok(config.personalData.kek?.key.equals(Buffer.alloc(32, 7)));
+  });
+
+  it('refuses a KEK of the wrong size or alphabet without quoting it', () => {
+    for (const value of [Buffer.alloc(16).toString('base64'), 'not base64 at all!', `${kek}x`]) {
+      const problems = problemsOf({ PERSONAL_DATA_KEK: value });
+      assert.match(problems[0] ?? '', /^PERSONAL_DATA_KEK: expected 32 bytes in base64/);
+      assert.ok(!problems.join().includes(value), 'the key never appears in a message');
+    }
+    assert.match(
+      problemsOf({ PERSONAL_DATA_KEK: kek, PERSONAL_DATA_KEK_ID: 'a b' })[0] ?? '',
+      /^PERSONAL_DATA_KEK: the KEK id must be/,
+    );
+  });
+
+  it('reads previous KEKs for rotation and names each malformed one', () => {
+    const old = Buffer.alloc(32, 1).toString('base64');
+    const config = loadConfig({
+      PERSONAL_DATA_KEK: kek,
+      PERSONAL_DATA_KEK_ID: 'kek-2',
+      PERSONAL_DATA_PREVIOUS_KEKS: `kek-1:${old}`,
+    });
+    assert.deepEqual(
+      config.personalData.previousKeks.map((k) => k.id),
+      ['kek-1'],
+    );
+    assert.deepEqual(
+      problemsOf({ PERSONAL_DATA_KEK: kek, PERSONAL_DATA_PREVIOUS_KEKS: `nocolon,kek-1:${old},x:short` }),
+      [
+        'PERSONAL_DATA_PREVIOUS_KEKS: entry 1 must be id:base64',
+        `PERSONAL_DATA_PREVIOUS_KEKS: "kek-1" is the current KEK's id`,
+        'PERSONAL_DATA_PREVIOUS_KEKS (entry 3): expected 32 bytes in base64 (`openssl rand -base64 32`), got 3 bytes',
+      ],
+    );
+    assert.match(
+      problemsOf({ PERSONAL_DATA_PREVIOUS_KEKS: `kek-0:${old}` }).join(),
+      /PERSONAL_DATA_PREVIOUS_KEKS: needs PERSONAL_DATA_KEK/,
     );
   });
 

@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import {
+  createRetentionEventRegistry,
+  type ErasureStatus,
+  erasureStatus,
+  type RetentionRule,
+  type RetentionState,
+  retentionDecider,
+  retentionStreamName,
+} from '../cases/retention.ts';
+import { createCommandHandler } from '../eventsourcing/command/handler.ts';
+import type { EventStore } from '../eventsourcing/eventstore/port.ts';
+import type { KeyStore } from '../eventsourcing/protection/key-store.ts';
+import { PERSONAL_FIELD } from '../eventsourcing/protection/protected-event-store.ts';
+import { deriveId } from './name-based-ids.ts';
+
+/** What an erasure proves, without a word of personal data: ids, rule, dates, keys, checks, hash. */
+export type ErasureCertificate = {
+  certificate_version: 1;
+  case_id: string;
+  request_id: string;
+  requested_at: string;
+  rule: string | null;
+  relationship_ended_at: string | null;
+  retain_until: string | null;
+  completed_at: string;
+  method: 'crypto-shred';
+  destroyed_key_ids: string[];
+  checks: { store: string; result: string; detail: string }[];
+  /** The event that recorded the completion, and the SHA-256 of its stored type and data. */
+  completing_event: { stream: string; id: string; revision: string; sha256: string };
+};
+
+export type ErasureView = ErasureStatus & { certificate?: ErasureCertificate };
+
+export type ErasureServiceDeps = {
+  /** The protected event store: retention events carry no personal data and pass through it. */
+  eventStore: EventStore;
+  /** The store below the protection, to check what is actually stored. */
+  storedEvents: EventStore;
+  keyStore: KeyStore;
+  clock: () => Date;
+  retention: RetentionRule;
+  /** Called once a case's keys are destroyed: caches holding its plain data must forget it. */
+  onErased?: (caseId: string) => void;
+};
+
+/**
+ * Retention and erasure of cases: relationship end, legal holds, erasure requests (accepted at
+ * once, run when due), and the run itself: start, destroy every key of the case, check, complete.
+ * Each step is idempotent, so a run cut short by a crash is finished by the next one.
+ */
+export function createErasureService(deps: ErasureServiceDeps) {
+  const { eventStore, keyStore, clock } = deps;
+  const handler = createCommandHandler({
+    eventStore,
+    decider: retentionDecider,
+    streamName: retentionStreamName,
+    events: createRetentionEventRegistry(),
+    cache: false,
+  });
+  const now = () => clock().toISOString();
+
+  async function stateOf(caseId: string): Promise<RetentionState> {
+    const registry = createRetentionEventRegistry();
+    const events = (await eventStore.readStream(retentionStreamName(caseId))) ?? [];
+    return events.reduce(
+      (state, stored) => retentionDecider.evolve(state, registry.decode(stored.type, stored.data, 1)),
+      retentionDecider.initialState(),
+    );
+  }
+
+  /** Every sealed event of the case stream must name a key the key store reports destroyed. */
+  async function checkEventStore(caseId: string): Promise<{ store: string; result: string; detail: string }> {
+    const stored = (await deps.storedEvents.readStream(`case-${caseId}`)) ?? [];
+    let sealed = 0;
+    let readable = 0;
+    for (const event of stored) {
+      const envelope = (event.data as Record<string, unknown> | null)?.[PERSONAL_FIELD] as
+        | { kid?: unknown }
+        | undefined;
+      if (envelope === undefined) continue;
+      sealed++;
+      if (typeof envelope.kid !== 'string' || (await keyStore.find(envelope.kid)).status === 'active')
+        readable++;
+    }
+    return {
+      store: 'event store',
+      result: readable === 0 ? 'passed' : 'failed',
+      detail: `${sealed} sealed events in case-${caseId}, ${readable} still readable`,
+    };
+  }
+
+  async function certificateOf(
+    caseId: string,
+    state: RetentionState,
+  ): Promise<ErasureCertificate | undefined> {
+    const completed = state.request?.completed;
+    if (!state.request || !completed) return undefined;
+    const stream = retentionStreamName(caseId);
+    const event = ((await eventStore.readStream(stream)) ?? []).find((e) => e.type === 'ErasureCompleted');
+    if (!event) return undefined;
+    const sha256 = createHash('sha256')
+      .update(JSON.stringify({ type: event.type, data: event.data }))
+      .digest('hex');
+    return {
+      certificate_version: 1,
+      case_id: caseId,
+      request_id: state.request.request_id,
+      requested_at: state.request.requested_at,
+      rule: state.relationship?.rule ?? null,
+      relationship_ended_at: state.relationship?.ended_at ?? null,
+      retain_until: state.relationship?.retain_until ?? null,
+      completed_at: completed.completed_at,
+      method: 'crypto-shred',
+      destroyed_key_ids: completed.destroyed_key_ids,
+      checks: completed.checks,
+      completing_event: { stream, id: event.id, revision: String(event.revision), sha256 },
+    };
+  }
+
+  const context = (key: string, actor: string) => ({ idempotencyKey: key, actor });
+
+  async function status(caseId: string): Promise<ErasureView> {
+    const state = await stateOf(caseId);
+    const current = erasureStatus(state, now());
+    const certificate = current.status === 'completed' ? await certificateOf(caseId, state) : undefined;
+    return certificate ? { ...current, certificate } : current;
+  }
+
+  /** Cases with an erasure request, from the `retention-` streams (read from the start each time). */
+  async function requestedCases(): Promise<string[]> {
+    const cases = new Set<string>();
+    const subscription = eventStore.subscribeToAll({
+      from: 'start',
+      filter: { streamPrefixes: ['retention-'] },
+    });
+    try {
+      for await (const message of subscription) {
+        if (message.kind === 'caughtUp') break;
+        if (message.kind === 'event' && message.event.type === 'ErasureRequested') {
+          cases.add(message.event.streamId.slice('retention-'.length));
+        }
+      }
+    } finally {
+      await subscription.close();
+    }
+    return [...cases];
+  }
+
+  const service = {
+    async endRelationship(caseId: string, endedAt: string, actor: string) {
+      await handler.handle(
+        caseId,
+        {
+          type: 'EndRelationship',
+          data: { case_id: caseId, ended_at: endedAt, retention: deps.retention, at: now(), actor },
+        },
+        context(`relationship-end:${endedAt}`, actor),
+      );
+      return status(caseId);
+    },
+    /** Places a hold; the same `requestKey` (e.g. an Idempotency-Key) places it once. */
+    async placeHold(caseId: string, reasonCode: string, actor: string, requestKey: string) {
+      const holdId = deriveId('legal-hold', caseId, requestKey);
+      await handler.handle(
+        caseId,
+        {
+          type: 'PlaceLegalHold',
+          data: { case_id: caseId, hold_id: holdId, reason_code: reasonCode, at: now(), actor },
+        },
+        context(`hold:${holdId}`, actor),
+      );
+      return holdId;
+    },
+    async releaseHold(caseId: string, holdId: string, reasonCode: string, actor: string) {
+      await handler.handle(
+        caseId,
+        {
+          type: 'ReleaseLegalHold',
+          data: { case_id: caseId, hold_id: holdId, reason_code: reasonCode, at: now(), actor },
+        },
+        context(`release:${holdId}`, actor),
+      );
+    },
+    async requestErasure(caseId: string, actor: string, channel: string): Promise<ErasureView> {
+      const requestId = deriveId('erasure-request', caseId);
+      await handler.handle(
+        caseId,
+        {
+          type: 'RequestErasure',
+          data: { case_id: caseId, request_id: requestId, channel, at: now(), actor },
+        },
+        context(`erasure-request:${caseId}`, actor),
+      );
+      return status(caseId);
+    },
+    status,
+    /**
+     * Runs the case's erasure if it is due (or was cut short): start, destroy every key of the
+     * case, check the key store and the event store, complete. Before it is due the decider
+     * refuses with `erasure.not_due` and nothing is destroyed.
+     */
+    async executeIfDue(caseId: string, actor = 'erasure-job'): Promise<ErasureView> {
+      const before = erasureStatus(await stateOf(caseId), now());
+      if (before.status !== 'due' && before.status !== 'executing') return before;
+      const keyIds = (await keyStore.listByScope(caseId)).map((k) => k.keyId);
+      await handler.handle(
+        caseId,
+        { type: 'StartErasure', data: { at: now(), key_ids: keyIds } },
+        context('erasure-start', actor),
+      );
+      // The keys recorded at the start are the ones to destroy (a resumed run finds them there).
+      const started = (await stateOf(caseId)).request?.key_ids ?? keyIds;
+      for (const keyId of started) await keyStore.destroy(keyId);
+      deps.onErased?.(caseId);
+      const keys = await keyStore.listByScope(caseId);
+      const active = keys.filter((k) => k.status === 'active').length;
+      const checks = [
+        {
+          store: 'key store',
+          result: active === 0 ? 'passed' : 'failed',
+          detail: `${keys.length - active} keys destroyed, ${active} active`,
+        },
+        await checkEventStore(caseId),
+        {
+          store: 'read store',
+          result: 'not_checked',
+          detail: 'read models still hold personal data in clear until they are rebuilt',
+        },
+      ];
+      const destroyed = keys.filter((k) => k.status === 'destroyed').map((k) => k.keyId);
+      await handler.handle(
+        caseId,
+        { type: 'CompleteErasure', data: { at: now(), destroyed_key_ids: destroyed, checks } },
+        context('erasure-complete', actor),
+      );
+      return status(caseId);
+    },
+    /**
+     * The due job: runs every requested erasure that is due or was cut short, one case at a
+     * time; deferred ones are left alone. Returns the cases it completed.
+     */
+    async runDue(): Promise<string[]> {
+      const completed: string[] = [];
+      for (const caseId of await requestedCases()) {
+        const current = await status(caseId);
+        if (current.status !== 'due' && current.status !== 'executing') continue;
+        if ((await service.executeIfDue(caseId)).status === 'completed') completed.push(caseId);
+      }
+      return completed;
+    },
+  };
+  return service;
+}
+
+export type ErasureService = ReturnType<typeof createErasureService>;

@@ -1,0 +1,360 @@
+import Type, { type Static } from 'typebox';
+import type { Decider } from '../eventsourcing/core/decider.ts';
+import { DomainError } from '../eventsourcing/core/errors.ts';
+import {
+  createEventRegistry,
+  defineEvent,
+  type EventRegistry,
+} from '../eventsourcing/core/event-definitions.ts';
+import type { DomainEvent } from '../eventsourcing/core/events.ts';
+
+// Retention and erasure of a case live in their own stream, `retention-<case_id>`, apart from the
+// case's own events: AML rules keep the case unredacted until the retention date, and an erasure
+// request is accepted at once but runs only when that date has passed and no legal hold remains.
+// Nothing here is personal data: ids, codes, roles and dates only. Time comes on the command.
+
+const Timestamp = Type.String({ format: 'date-time' });
+
+export const RelationshipEndedSchema = Type.Object({
+  case_id: Type.String(),
+  ended_at: Timestamp,
+  /** The rule the retention date follows, e.g. `AMLR-77`, and its period. */
+  rule: Type.String(),
+  retention_years: Type.Integer({ minimum: 0, maximum: 100 }),
+  retain_until: Timestamp,
+  recorded_at: Timestamp,
+  actor: Type.String(),
+});
+export const LegalHoldPlacedSchema = Type.Object({
+  case_id: Type.String(),
+  hold_id: Type.String(),
+  reason_code: Type.String(),
+  placed_at: Timestamp,
+  actor: Type.String(),
+});
+export const LegalHoldReleasedSchema = Type.Object({
+  case_id: Type.String(),
+  hold_id: Type.String(),
+  reason_code: Type.String(),
+  released_at: Timestamp,
+  actor: Type.String(),
+});
+export const ErasureRequestedSchema = Type.Object({
+  case_id: Type.String(),
+  request_id: Type.String(),
+  requested_at: Timestamp,
+  channel: Type.String(),
+  actor: Type.String(),
+});
+export const ErasureStartedSchema = Type.Object({
+  case_id: Type.String(),
+  request_id: Type.String(),
+  started_at: Timestamp,
+  /** Every key of the case's scope when the erasure started: what it is going to destroy. */
+  key_ids: Type.Array(Type.String()),
+});
+export const ErasureCompletedSchema = Type.Object({
+  case_id: Type.String(),
+  request_id: Type.String(),
+  completed_at: Timestamp,
+  destroyed_key_ids: Type.Array(Type.String()),
+  /** Per store: what was checked once the keys were destroyed. */
+  checks: Type.Array(Type.Object({ store: Type.String(), result: Type.String(), detail: Type.String() })),
+});
+
+type E<T extends string, S> = DomainEvent<T, S>;
+export type RelationshipEnded = E<'RelationshipEnded', Static<typeof RelationshipEndedSchema>>;
+export type LegalHoldPlaced = E<'LegalHoldPlaced', Static<typeof LegalHoldPlacedSchema>>;
+export type LegalHoldReleased = E<'LegalHoldReleased', Static<typeof LegalHoldReleasedSchema>>;
+export type ErasureRequested = E<'ErasureRequested', Static<typeof ErasureRequestedSchema>>;
+export type ErasureStarted = E<'ErasureStarted', Static<typeof ErasureStartedSchema>>;
+export type ErasureCompleted = E<'ErasureCompleted', Static<typeof ErasureCompletedSchema>>;
+export type RetentionEvent =
+  | RelationshipEnded
+  | LegalHoldPlaced
+  | LegalHoldReleased
+  | ErasureRequested
+  | ErasureStarted
+  | ErasureCompleted;
+
+export const retentionEventDefinitions = [
+  defineEvent({ type: 'RelationshipEnded', schema: RelationshipEndedSchema }),
+  defineEvent({ type: 'LegalHoldPlaced', schema: LegalHoldPlacedSchema }),
+  defineEvent({ type: 'LegalHoldReleased', schema: LegalHoldReleasedSchema }),
+  defineEvent({ type: 'ErasureRequested', schema: ErasureRequestedSchema }),
+  defineEvent({ type: 'ErasureStarted', schema: ErasureStartedSchema }),
+  defineEvent({ type: 'ErasureCompleted', schema: ErasureCompletedSchema }),
+] as const;
+
+export const createRetentionEventRegistry = (): EventRegistry<RetentionEvent> =>
+  createEventRegistry(retentionEventDefinitions);
+
+export const retentionStreamName = (caseId: string) => `retention-${caseId}`;
+
+/** How long records are kept after the relationship ends, and under which rule. */
+export type RetentionRule = { rule: string; years: number };
+
+export type RetentionCommand =
+  | {
+      type: 'EndRelationship';
+      data: { case_id: string; ended_at: string; retention: RetentionRule; at: string; actor: string };
+    }
+  | {
+      type: 'PlaceLegalHold';
+      data: { case_id: string; hold_id: string; reason_code: string; at: string; actor: string };
+    }
+  | {
+      type: 'ReleaseLegalHold';
+      data: { case_id: string; hold_id: string; reason_code: string; at: string; actor: string };
+    }
+  | {
+      type: 'RequestErasure';
+      data: { case_id: string; request_id: string; channel: string; at: string; actor: string };
+    }
+  | { type: 'StartErasure'; data: { at: string; key_ids: readonly string[] } }
+  | {
+      type: 'CompleteErasure';
+      data: { at: string; destroyed_key_ids: readonly string[]; checks: ErasureCompleted['data']['checks'] };
+    };
+
+export type ErasureRequest = {
+  request_id: string;
+  requested_at: string;
+  status: 'requested' | 'executing' | 'completed';
+  key_ids: readonly string[];
+  completed: ErasureCompleted['data'] | null;
+};
+
+export type RetentionState = {
+  case_id: string | null;
+  relationship: { ended_at: string; rule: string; retention_years: number; retain_until: string } | null;
+  holds: Readonly<Record<string, { reason_code: string; placed_at: string }>>;
+  request: ErasureRequest | null;
+};
+
+export const initialRetentionState = (): RetentionState => ({
+  case_id: null,
+  relationship: null,
+  holds: {},
+  request: null,
+});
+
+/** `ended_at` plus whole calendar years (UTC); 29 February falls to 1 March in other years. */
+export function retainUntil(endedAt: string, years: number): string {
+  const end = new Date(endedAt);
+  if (Number.isNaN(end.getTime())) throw new DomainError('retention.invalid_date', `not a date: ${endedAt}`);
+  const until = new Date(end.getTime());
+  until.setUTCFullYear(end.getUTCFullYear() + years);
+  return until.toISOString();
+}
+
+export type Blocker = 'relationship_active' | 'aml_retention' | 'legal_hold';
+
+export type ErasureStatus =
+  | { status: 'none' }
+  | { status: 'deferred'; request_id: string; due_at: string | null; blocking: Blocker[] }
+  | { status: 'due'; request_id: string; due_at: string }
+  | { status: 'executing'; request_id: string }
+  | { status: 'completed'; request_id: string; completed_at: string };
+
+/**
+ * Where the erasure request stands at `now`: deferred while the relationship runs, until the
+ * retention date, or while a hold remains; due after that. `due_at` is null while unknown (no
+ * relationship end yet).
+ */
+export function erasureStatus(state: RetentionState, now: string): ErasureStatus {
+  const request = state.request;
+  if (request === null) return { status: 'none' };
+  if (request.status === 'completed') {
+    return {
+      status: 'completed',
+      request_id: request.request_id,
+      completed_at: request.completed!.completed_at,
+    };
+  }
+  if (request.status === 'executing') return { status: 'executing', request_id: request.request_id };
+  const blocking: Blocker[] = [];
+  const dueAt = state.relationship?.retain_until ?? null;
+  if (dueAt === null) blocking.push('relationship_active');
+  else if (Date.parse(now) < Date.parse(dueAt)) blocking.push('aml_retention');
+  if (Object.keys(state.holds).length > 0) blocking.push('legal_hold');
+  return blocking.length > 0 || dueAt === null
+    ? { status: 'deferred', request_id: request.request_id, due_at: dueAt, blocking }
+    : { status: 'due', request_id: request.request_id, due_at: dueAt };
+}
+
+const sameCase = (state: RetentionState, caseId: string) => {
+  if (state.case_id !== null && state.case_id !== caseId) {
+    throw new DomainError(
+      'retention.case_mismatch',
+      `this retention stream belongs to case ${state.case_id}`,
+    );
+  }
+};
+
+/**
+ * The retention decider. Idempotent by content: repeating a command that already took effect
+ * decides nothing. Erasure runs in two steps around the key destruction (started, completed), so
+ * a crash between them resumes: a second start is a no-op and the keys are destroyed again.
+ */
+export const retentionDecider: Decider<RetentionCommand, RetentionEvent, RetentionState> = {
+  initialState: initialRetentionState,
+  decide(command, state): RetentionEvent[] {
+    switch (command.type) {
+      case 'EndRelationship': {
+        const { case_id, ended_at, retention, at, actor } = command.data;
+        sameCase(state, case_id);
+        const until = retainUntil(ended_at, retention.years);
+        if (state.relationship !== null) {
+          if (state.relationship.ended_at === new Date(ended_at).toISOString()) return [];
+          throw new DomainError(
+            'retention.relationship_already_ended',
+            `the relationship already ended at ${state.relationship.ended_at}`,
+          );
+        }
+        return [
+          {
+            type: 'RelationshipEnded',
+            data: {
+              case_id,
+              ended_at: new Date(ended_at).toISOString(),
+              rule: retention.rule,
+              retention_years: retention.years,
+              retain_until: until,
+              recorded_at: at,
+              actor,
+            },
+          },
+        ];
+      }
+      case 'PlaceLegalHold': {
+        const { case_id, hold_id, reason_code, at, actor } = command.data;
+        sameCase(state, case_id);
+        if (state.request?.status === 'completed' || state.request?.status === 'executing') {
+          throw new DomainError(
+            'retention.erasure_under_way',
+            'the erasure has started: too late for a hold',
+          );
+        }
+        if (state.holds[hold_id]) return [];
+        return [{ type: 'LegalHoldPlaced', data: { case_id, hold_id, reason_code, placed_at: at, actor } }];
+      }
+      case 'ReleaseLegalHold': {
+        const { case_id, hold_id, reason_code, at, actor } = command.data;
+        sameCase(state, case_id);
+        if (!state.holds[hold_id]) {
+          throw new DomainError('retention.hold_not_found', `no legal hold ${hold_id} is in place`);
+        }
+        return [
+          { type: 'LegalHoldReleased', data: { case_id, hold_id, reason_code, released_at: at, actor } },
+        ];
+      }
+      case 'RequestErasure': {
+        const { case_id, request_id, channel, at, actor } = command.data;
+        sameCase(state, case_id);
+        // One request per case: a second one is answered with the first.
+        if (state.request !== null) return [];
+        return [
+          { type: 'ErasureRequested', data: { case_id, request_id, requested_at: at, channel, actor } },
+        ];
+      }
+      case 'StartErasure': {
+        const status = erasureStatus(state, command.data.at);
+        if (status.status === 'executing' || status.status === 'completed') return [];
+        if (status.status === 'none')
+          throw new DomainError('erasure.not_requested', 'no erasure was requested');
+        if (status.status === 'deferred') {
+          throw new DomainError('erasure.not_due', `the erasure is deferred: ${status.blocking.join(', ')}`, {
+            blocking: status.blocking,
+            due_at: status.due_at,
+          });
+        }
+        return [
+          {
+            type: 'ErasureStarted',
+            data: {
+              case_id: state.case_id!,
+              request_id: status.request_id,
+              started_at: command.data.at,
+              key_ids: [...command.data.key_ids],
+            },
+          },
+        ];
+      }
+      case 'CompleteErasure': {
+        const request = state.request;
+        if (request?.status === 'completed') return [];
+        if (request?.status !== 'executing') {
+          throw new DomainError('erasure.not_started', 'the erasure has not started');
+        }
+        const missing = request.key_ids.filter((id) => !command.data.destroyed_key_ids.includes(id));
+        if (missing.length > 0) {
+          throw new DomainError('erasure.keys_remain', `${missing.length} key(s) were not destroyed`, {
+            key_ids: missing,
+          });
+        }
+        return [
+          {
+            type: 'ErasureCompleted',
+            data: {
+              case_id: state.case_id!,
+              request_id: request.request_id,
+              completed_at: command.data.at,
+              destroyed_key_ids: [...command.data.destroyed_key_ids],
+              checks: command.data.checks.map((c) => ({ ...c })),
+            },
+          },
+        ];
+      }
+      default: {
+        const never: never = command;
+        return never;
+      }
+    }
+  },
+  evolve(state, event): RetentionState {
+    switch (event.type) {
+      case 'RelationshipEnded': {
+        const { case_id, ended_at, rule, retention_years, retain_until } = event.data;
+        return { ...state, case_id, relationship: { ended_at, rule, retention_years, retain_until } };
+      }
+      case 'LegalHoldPlaced':
+        return {
+          ...state,
+          case_id: event.data.case_id,
+          holds: {
+            ...state.holds,
+            [event.data.hold_id]: { reason_code: event.data.reason_code, placed_at: event.data.placed_at },
+          },
+        };
+      case 'LegalHoldReleased': {
+        const { [event.data.hold_id]: _released, ...holds } = state.holds;
+        return { ...state, holds };
+      }
+      case 'ErasureRequested':
+        return {
+          ...state,
+          case_id: event.data.case_id,
+          request: {
+            request_id: event.data.request_id,
+            requested_at: event.data.requested_at,
+            status: 'requested',
+            key_ids: [],
+            completed: null,
+          },
+        };
+      case 'ErasureStarted':
+        return state.request === null
+          ? state
+          : { ...state, request: { ...state.request, status: 'executing', key_ids: event.data.key_ids } };
+      case 'ErasureCompleted':
+        return state.request === null
+          ? state
+          : { ...state, request: { ...state.request, status: 'completed', completed: event.data } };
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  },
+};

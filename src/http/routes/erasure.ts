@@ -1,0 +1,226 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import Type, { type Static } from 'typebox';
+import type { CaseQueries } from '../ports.ts';
+import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses } from '../responses.ts';
+import { Id, notFound } from './common.ts';
+
+const Blocker = Type.Enum(['relationship_active', 'aml_retention', 'legal_hold']);
+const Check = Type.Object({ store: Type.String(), result: Type.String(), detail: Type.String() });
+
+const Certificate = Type.Object(
+  {
+    certificate_version: Type.Literal(1),
+    case_id: Type.String(),
+    request_id: Type.String(),
+    requested_at: Type.String(),
+    rule: Type.Union([Type.String(), Type.Null()]),
+    relationship_ended_at: Type.Union([Type.String(), Type.Null()]),
+    retain_until: Type.Union([Type.String(), Type.Null()]),
+    completed_at: Type.String(),
+    method: Type.Literal('crypto-shred'),
+    destroyed_key_ids: Type.Array(Type.String()),
+    checks: Type.Array(Check),
+    completing_event: Type.Object({
+      stream: Type.String(),
+      id: Type.String(),
+      revision: Type.String(),
+      sha256: Type.String(),
+    }),
+  },
+  {
+    description:
+      'Proof of erasure without personal data: ids, rule, dates, destroyed keys, checks, event hash',
+  },
+);
+
+/** Where a case's erasure request stands; the certificate once completed. */
+export const ErasureView = Type.Object(
+  {
+    status: Type.Enum(['none', 'deferred', 'due', 'executing', 'completed']),
+    request_id: Type.Optional(Type.String()),
+    due_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    blocking: Type.Optional(Type.Array(Blocker)),
+    completed_at: Type.Optional(Type.String()),
+    certificate: Type.Optional(Certificate),
+  },
+  { additionalProperties: false },
+);
+export type ErasureViewData = Static<typeof ErasureView>;
+
+/** What the routes need from the erasure service. */
+export type ErasureOperations = {
+  endRelationship(caseId: string, endedAt: string, actor: string): Promise<ErasureViewData>;
+  placeHold(caseId: string, reasonCode: string, actor: string, requestKey: string): Promise<string>;
+  releaseHold(caseId: string, holdId: string, reasonCode: string, actor: string): Promise<void>;
+  requestErasure(caseId: string, actor: string, channel: string): Promise<ErasureViewData>;
+  status(caseId: string): Promise<ErasureViewData>;
+};
+
+const ReasonCode = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[a-z0-9_.-]+$',
+  description: 'A code, never free text',
+});
+const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
+const json = (schema: Parameters<typeof Type.Object>[0], description: string) => ({
+  description,
+  content: { 'application/json': { schema: Type.Object(schema, { additionalProperties: false }) } },
+});
+
+/**
+ * Retention and erasure of a case: the relationship's end, legal holds (admin), the erasure
+ * request (accepted at once, run by the due job when retention ends and no hold remains) and its
+ * status with the certificate. Everything here carries ids, codes and dates only.
+ */
+export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) {
+  return async function erasureOfCases(root: FastifyInstance): Promise<void> {
+    const app = root.withTypeProvider<TypeBoxTypeProvider>();
+    const tags = ['Retention and erasure'];
+    const params = Type.Object({ case_id: Id });
+    const caseMustExist = async (caseId: string) => {
+      if ((await queries.getCase(caseId)) === undefined) throw notFound('case', caseId);
+    };
+
+    app.post(
+      '/api/v1/cases/:case_id/relationship-end',
+      {
+        schema: {
+          operationId: 'endRelationship',
+          tags,
+          summary: 'Record the end of the business relationship; the retention date follows from it',
+          params,
+          body: Type.Object(
+            { ended_at: Type.String({ format: 'date-time' }) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: {
+              description: 'Recorded (or already, with this date)',
+              content: { 'application/json': { schema: ErasureView } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
+              404: ['case.not_found'],
+              409: ['retention.relationship_already_ended'],
+            }),
+          },
+        },
+      },
+      async (request) => {
+        await caseMustExist(request.params.case_id);
+        return erasure.endRelationship(request.params.case_id, request.body.ended_at, request.caller.name);
+      },
+    );
+
+    app.post(
+      '/api/v1/cases/:case_id/legal-holds',
+      {
+        config: { role: 'admin' as const },
+        schema: {
+          operationId: 'placeLegalHold',
+          tags,
+          summary: 'Place a legal hold: no erasure runs while it remains',
+          params,
+          headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
+          body: Type.Object({ reason_code: ReasonCode }, { additionalProperties: false }),
+          response: {
+            201: json({ hold_id: Type.String() }, 'Placed (or already, for a repeated Idempotency-Key)'),
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
+              404: ['case.not_found'],
+              409: ['retention.erasure_under_way'],
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        await caseMustExist(request.params.case_id);
+        const key = request.headers['idempotency-key'] ?? request.id;
+        const holdId = await erasure.placeHold(
+          request.params.case_id,
+          request.body.reason_code,
+          request.caller.name,
+          key,
+        );
+        return reply.code(201).send({ hold_id: holdId });
+      },
+    );
+
+    app.post(
+      '/api/v1/cases/:case_id/legal-holds/:hold_id/release',
+      {
+        config: { role: 'admin' as const },
+        schema: {
+          operationId: 'releaseLegalHold',
+          tags,
+          summary: 'Release a legal hold',
+          params: Type.Object({ case_id: Id, hold_id: Id }),
+          body: Type.Object({ reason_code: ReasonCode }, { additionalProperties: false }),
+          response: {
+            200: json({ hold_id: Type.String(), released: Type.Literal(true) }, 'Released'),
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
+              404: ['case.not_found', 'retention.hold_not_found'],
+            }),
+          },
+        },
+      },
+      async (request) => {
+        await caseMustExist(request.params.case_id);
+        await erasure.releaseHold(
+          request.params.case_id,
+          request.params.hold_id,
+          request.body.reason_code,
+          request.caller.name,
+        );
+        return { hold_id: request.params.hold_id, released: true as const };
+      },
+    );
+
+    app.post(
+      '/api/v1/cases/:case_id/erasure-request',
+      {
+        schema: {
+          operationId: 'requestErasure',
+          tags,
+          summary: 'Request the erasure of the case’s personal data: accepted now, run when due',
+          params,
+          response: {
+            202: {
+              description: 'Accepted (one request per case)',
+              content: { 'application/json': { schema: ErasureView } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, { 404: ['case.not_found'] }),
+          },
+        },
+      },
+      async (request, reply) => {
+        await caseMustExist(request.params.case_id);
+        const view = await erasure.requestErasure(request.params.case_id, request.caller.name, 'api');
+        return reply.code(202).send(view);
+      },
+    );
+
+    app.get(
+      '/api/v1/cases/:case_id/erasure',
+      {
+        schema: {
+          operationId: 'getErasure',
+          tags,
+          summary: 'Where the erasure request stands, what blocks it, and its certificate once completed',
+          params,
+          response: {
+            200: {
+              description: 'The erasure status',
+              content: { 'application/json': { schema: ErasureView } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, EVENT_STORE, { 404: ['case.not_found'] }),
+          },
+        },
+      },
+      async (request) => {
+        await caseMustExist(request.params.case_id);
+        return erasure.status(request.params.case_id);
+      },
+    );
+  };
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../../../src/app/config.ts';
+import { GENERATED_KEK_ID } from '../../../src/app/personal-data.ts';
+import { type RunningService, startService } from '../../../src/app/service.ts';
+import { ERASED } from '../../../src/cases/personal-data.ts';
+import {
+  createFileKeyRecords,
+  keyFilePaths,
+} from '../../../src/eventsourcing/protection/file-key-records.ts';
+import { createKeyStore, keyIdOf } from '../../../src/eventsourcing/protection/key-store.ts';
+import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+
+// Canary markers planted as the names of persons, directors and owners through the HTTP intake
+// of the embedded mode: readable through the API, absent from every byte the service writes to
+// its data directory and from every log line; a destroyed key reads as placeholders after a restart.
+
+const marker = (role: string) => `Qzv${role}${randomUUID().replaceAll('-', '')}`;
+
+/** The forms a marker could take in bytes: UTF-8, hex, and base64 at each of the three alignments. */
+function forms(value: string): string[] {
+  const base64 = ['', 'a', 'ab'].map((pad) => {
+    const encoded = Buffer.from(pad + value).toString('base64');
+    // Characters touching the padding or the marker's edges depend on neighbours: keep the middle.
+    return encoded.slice(4, -4);
+  });
+  return [value, Buffer.from(value).toString('hex'), ...base64];
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+describe('personal data in the embedded mode (HTTP intake)', () => {
+  const markers = {
+    person: marker('Person'),
+    director: marker('Director'),
+    owner: marker('Owner'),
+    rejected: marker('Rejected'),
+  };
+  const logLines: string[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  );
+  let dataDir: string;
+  let service: RunningService;
+  let kybCase: { case_id: string; position: string };
+  let kycCase: { case_id: string; position: string };
+
+  const start = async () =>
+    startService(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'debug' }), logger);
+  const get = async (path: string) => {
+    const response = await fetch(`${service.url}${path}`);
+    assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
+    return (await response.json()) as Record<string, unknown>[] & Record<string, unknown>;
+  };
+  const open = async (body: unknown, key: string, expected = 202) => {
+    const response = await fetch(`${service.url}/api/v1/cases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(body),
+    });
+    assert.equal(response.status, expected, await response.clone().text());
+    return (await response.json()) as { case_id: string; position: string };
+  };
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'kyc-canary-'));
+    service = await start();
+    const kyc = copyOf(kycIntakeExample);
+    kyc.persons[0]!.firstname = markers.person;
+    kyc.persons[0]!.lastname = markers.person;
+    kycCase = await open(kyc, `canary-kyc-${randomUUID()}`);
+    const kyb = copyOf(kybIntakeExample);
+    kyb.persons[0]!.firstname = markers.director;
+    kyb.persons[0]!.lastname = markers.director;
+    kyb.beneficial_owners[0]!.person_details.firstname = markers.owner;
+    kyb.beneficial_owners[0]!.person_details.lastname = markers.owner;
+    kybCase = await open(kyb, `canary-kyb-${randomUUID()}`);
+    // Refused, yet its raw payload is kept in the intake audit: encrypted too.
+    const rejected = copyOf(kycIntakeExample) as Record<string, unknown>;
+    rejected.persons = [{ firstname: markers.rejected, lastname: markers.rejected, birthdate: 'not a date' }];
+    await open(rejected, `canary-rejected-${randomUUID()}`, 400);
+  });
+
+  after(async () => {
+    await service?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows the names to an authorised reader through the API', async () => {
+    const persons = await get(`/api/v1/persons/case/${kycCase.case_id}?min_position=${kycCase.position}`);
+    assert.equal(persons[0]?.firstname, markers.person);
+    const kyb = await get(`/api/v1/cases/${kybCase.case_id}?min_position=${kybCase.position}`);
+    const owners = await get(`/api/v1/companies/${String(kyb.company_id)}/beneficial-owners`);
+    assert.equal(owners[0]?.firstname, markers.owner);
+    const directors = await get(`/api/v1/persons/case/${kybCase.case_id}`);
+    assert.equal(directors[0]?.lastname, markers.director);
+    const events = JSON.stringify(await get(`/api/v1/cases/${kybCase.case_id}/events`));
+    assert.ok(events.includes(markers.director) && events.includes(markers.owner));
+    const raw = JSON.stringify(await get(`/api/v1/events/raw?limit=100&min_position=${kybCase.position}`));
+    assert.ok(raw.includes(markers.rejected), 'the raw intake audit shows the refused payload');
+  });
+
+  it('writes no marker into any file of the data directory, in any encoding', async () => {
+    const files = await filesUnder(dataDir);
+    assert.ok(files.length >= 2, `expected the event log and the key file, found ${files.join(', ')}`);
+    let scanned = 0;
+    for (const file of files) {
+      const bytes = await readFile(file);
+      scanned += bytes.length;
+      for (const [role, value] of Object.entries(markers)) {
+        for (const form of forms(value)) {
+          assert.equal(bytes.indexOf(form), -1, `${role} marker found in ${file} as ${form}`);
+        }
+      }
+    }
+    // The scan looked at something: the log holds the cases' other, non-personal fields.
+    const all = Buffer.concat(await Promise.all(files.map((f) => readFile(f)))).toString('latin1');
+    assert.ok(all.includes('PersonAdded') && all.includes('kyb-client-002'), `scanned ${scanned} bytes`);
+  });
+
+  it('writes no marker into any log line', () => {
+    assert.ok(logLines.length > 0);
+    const logs = logLines.join('');
+    for (const [role, value] of Object.entries(markers)) {
+      for (const form of forms(value)) assert.ok(!logs.includes(form), `${role} marker logged as ${form}`);
+    }
+  });
+
+  it('reads the names again after a restart, and a destroyed key as placeholders for that subject only', async () => {
+    const directorId = String(
+      (await get(`/api/v1/persons/case/${kybCase.case_id}?min_position=${kybCase.position}`))[0]?.id,
+    );
+    await service.stop();
+    // Shred the director's key the way an erasure will: in the key store, nowhere else.
+    const kek = Buffer.from((await readFile(keyFilePaths(dataDir).kek, 'utf8')).trim(), 'base64');
+    const keyStore = createKeyStore({
+      records: await createFileKeyRecords(keyFilePaths(dataDir).keys),
+      kek: { id: GENERATED_KEK_ID, key: kek },
+    });
+    assert.equal(await keyStore.destroy(keyIdOf(kybCase.case_id, directorId)), 'destroyed');
+    await keyStore.close();
+
+    service = await start();
+    // In-memory read models are rebuilt from the log at start: wait for the later case's position.
+    const at = kybCase.position;
+    const persons = await get(`/api/v1/persons/case/${kycCase.case_id}?min_position=${at}`);
+    assert.equal(persons[0]?.firstname, markers.person, 'other cases keep their data');
+    const director = (await get(`/api/v1/persons/case/${kybCase.case_id}`))[0];
+    assert.equal(director?.firstname, ERASED);
+    assert.equal(director?.lastname, ERASED);
+    assert.equal(director?.birthdate, null);
+    assert.equal(director?.role_in_company, 'Director', 'what is not personal stays');
+    const kyb = await get(`/api/v1/cases/${kybCase.case_id}`);
+    const owners = await get(`/api/v1/companies/${String(kyb.company_id)}/beneficial-owners`);
+    assert.equal(owners[0]?.firstname, markers.owner);
+    const events = (await get(`/api/v1/cases/${kybCase.case_id}/events`)) as unknown as {
+      event_type: string;
+      payload: Record<string, unknown>;
+    }[];
+    const added = events.find((e) => e.event_type === 'PersonAdded');
+    assert.deepEqual(
+      [added?.payload.firstname, added?.payload.lastname],
+      [ERASED, ERASED],
+      'the history too',
+    );
+    // The first person's name also sits in the case's notifications, under their own keys: an
+    // erasure of one person must shred those too (they name no other subject).
+    const naming = events
+      .filter((e) => JSON.stringify(e).includes(markers.director))
+      .map((e) => e.event_type);
+    assert.deepEqual([...new Set(naming)], ['NotificationRequired']);
+  });
+});

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { createErasureService } from '../../../src/app/erasure-service.ts';
+import { ERASED, personalDataDeclarations } from '../../../src/cases/personal-data.ts';
+import {
+  createKeyStore,
+  createMemoryKeyRecords,
+  type KeyStore,
+} from '../../../src/eventsourcing/protection/key-store.ts';
+import { protectPersonalData } from '../../../src/eventsourcing/protection/protected-event-store.ts';
+import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
+
+const ENDED = '2026-03-01T00:00:00.000Z';
+
+async function setup(options: { failDestroys?: number } = {}) {
+  const stored = createInMemoryEventStore();
+  const keys = createKeyStore({ records: createMemoryKeyRecords(), kek: { id: 'k', key: randomBytes(32) } });
+  let failures = options.failDestroys ?? 0;
+  // A key store that fails its first destroys: the process dying mid-erasure, as seen from the store.
+  const keyStore: KeyStore = {
+    ...keys,
+    destroy: async (keyId) => {
+      if (failures > 0) {
+        failures--;
+        throw new Error('crashed while destroying keys');
+      }
+      return keys.destroy(keyId);
+    },
+  };
+  const eventStore = protectPersonalData(stored, { keyStore, declarations: personalDataDeclarations });
+  let now = new Date('2026-01-01T00:00:00.000Z');
+  const erased: string[] = [];
+  const erasure = createErasureService({
+    eventStore,
+    storedEvents: stored,
+    keyStore,
+    clock: () => now,
+    retention: { rule: 'AMLR-77', years: 5 },
+    onErased: (caseId) => erased.push(caseId),
+  });
+  const caseId = randomUUID();
+  const name = `Qzv${randomUUID().replaceAll('-', '')}`;
+  await eventStore.appendToStream(
+    `case-${caseId}`,
+    ['p1', 'p2'].map((person) => ({
+      id: randomUUID(),
+      type: 'PersonAdded',
+      data: {
+        person_id: person,
+        case_id: caseId,
+        company_id: null,
+        firstname: name,
+        lastname: name,
+        birthdate: null,
+        role_in_company: null,
+        added_at: ENDED,
+      },
+      metadata: {},
+    })),
+    'no_stream',
+  );
+  return {
+    stored,
+    eventStore,
+    keyStore,
+    erasure,
+    caseId,
+    name,
+    erased,
+    setNow: (at: string) => {
+      now = new Date(at);
+    },
+  };
+}
+
+describe('erasure service', () => {
+  it('accepts a request at once, defers it through retention and holds, then shreds and certifies', async () => {
+    const { eventStore, keyStore, erasure, caseId, name, erased, setNow } = await setup();
+    const requested = await erasure.requestErasure(caseId, 'dpo', 'api');
+    assert.ok(requested.status === 'deferred', 'accepted at once, and deferred');
+    assert.deepEqual([requested.due_at, requested.blocking], [null, ['relationship_active']]);
+    await erasure.endRelationship(caseId, ENDED, 'ops');
+    setNow('2031-02-28T23:59:59.000Z');
+    assert.deepEqual(await erasure.runDue(), [], 'nothing runs a second before the retention date');
+    assert.equal((await erasure.executeIfDue(caseId)).status, 'deferred');
+    assert.ok((await keyStore.listByScope(caseId)).every((k) => k.status === 'active'));
+
+    const holdId = await erasure.placeHold(caseId, 'litigation', 'legal', 'hold-request-1');
+    assert.equal(await erasure.placeHold(caseId, 'litigation', 'legal', 'hold-request-1'), holdId);
+    setNow('2031-06-01T00:00:00.000Z');
+    const held = await erasure.status(caseId);
+    assert.ok(held.status === 'deferred' && held.blocking.join() === 'legal_hold');
+    assert.deepEqual(await erasure.runDue(), []);
+    await erasure.releaseHold(caseId, holdId, 'settled', 'legal');
+
+    assert.deepEqual(await erasure.runDue(), [caseId]);
+    assert.deepEqual(erased, [caseId]);
+    const done = await erasure.status(caseId);
+    assert.equal(done.status, 'completed');
+    assert.ok((await keyStore.listByScope(caseId)).every((k) => k.status === 'destroyed'));
+    const events = (await eventStore.readStream(`case-${caseId}`)) ?? [];
+    assert.deepEqual(
+      events.map((e) => (e.data as { firstname: string }).firstname),
+      [ERASED, ERASED],
+    );
+
+    const certificate = done.certificate!;
+    assert.ok(!JSON.stringify(certificate).includes(name), 'the certificate names no one');
+    assert.equal(certificate.destroyed_key_ids.length, 2);
+    assert.equal(certificate.retain_until, '2031-03-01T00:00:00.000Z');
+    assert.deepEqual(
+      certificate.checks.map((c) => [c.store, c.result]),
+      [
+        ['key store', 'passed'],
+        ['event store', 'passed'],
+        ['read store', 'not_checked'],
+      ],
+    );
+    const completing = (await eventStore.readStream(`retention-${caseId}`))!.find(
+      (e) => e.type === 'ErasureCompleted',
+    )!;
+    assert.equal(
+      certificate.completing_event.sha256,
+      createHash('sha256')
+        .update(JSON.stringify({ type: completing.type, data: completing.data }))
+        .digest('hex'),
+    );
+    assert.deepEqual(await erasure.runDue(), [], 'a completed erasure does not run again');
+  });
+
+  it('finishes an erasure cut short between its start and its completion, once', async () => {
+    const { stored, erasure, caseId, setNow } = await setup({ failDestroys: 1 });
+    await erasure.requestErasure(caseId, 'dpo', 'api');
+    await erasure.endRelationship(caseId, ENDED, 'ops');
+    setNow('2032-01-01T00:00:00.000Z');
+    await assert.rejects(erasure.runDue(), /crashed while destroying keys/);
+    assert.equal((await erasure.status(caseId)).status, 'executing');
+    assert.deepEqual(await erasure.runDue(), [caseId]);
+    assert.deepEqual(await erasure.runDue(), []);
+    const types = ((await stored.readStream(`retention-${caseId}`)) ?? []).map((e) => e.type);
+    assert.deepEqual(types, ['ErasureRequested', 'RelationshipEnded', 'ErasureStarted', 'ErasureCompleted']);
+  });
+
+  it('records no personal data for the erased subjects after completion', async () => {
+    const { eventStore, erasure, caseId, setNow } = await setup();
+    await erasure.requestErasure(caseId, 'dpo', 'api');
+    await erasure.endRelationship(caseId, ENDED, 'ops');
+    setNow('2032-01-01T00:00:00.000Z');
+    await erasure.runDue();
+    await assert.rejects(
+      eventStore.appendToStream(
+        `case-${caseId}`,
+        [
+          {
+            id: randomUUID(),
+            type: 'PersonAdded',
+            data: {
+              person_id: 'p1',
+              case_id: caseId,
+              firstname: 'x',
+              lastname: 'y',
+              birthdate: null,
+              role_in_company: null,
+              company_id: null,
+              added_at: ENDED,
+            },
+            metadata: {},
+          },
+        ],
+        'any',
+      ),
+      { code: 'personal_data.subject_erased' },
+    );
+  });
+});

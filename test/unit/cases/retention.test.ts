@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  createRetentionEventRegistry,
+  erasureStatus,
+  type RetentionCommand,
+  type RetentionEvent,
+  type RetentionState,
+  retainUntil,
+  retentionDecider,
+} from '../../../src/cases/retention.ts';
+import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
+
+const CASE = 'case-1';
+const ENDED = '2026-03-01T00:00:00.000Z';
+const rule = { rule: 'AMLR-77', years: 5 };
+
+function run(commands: readonly RetentionCommand[]): { state: RetentionState; events: RetentionEvent[] } {
+  const registry = createRetentionEventRegistry();
+  let state = retentionDecider.initialState();
+  const events: RetentionEvent[] = [];
+  for (const command of commands) {
+    for (const event of retentionDecider.decide(command, state)) {
+      registry.encode(event);
+      events.push(event);
+      state = retentionDecider.evolve(state, event);
+    }
+  }
+  return { state, events };
+}
+
+const request: RetentionCommand = {
+  type: 'RequestErasure',
+  data: { case_id: CASE, request_id: 'req-1', channel: 'api', at: '2026-01-10T00:00:00.000Z', actor: 'dpo' },
+};
+const end: RetentionCommand = {
+  type: 'EndRelationship',
+  data: { case_id: CASE, ended_at: ENDED, retention: rule, at: ENDED, actor: 'ops' },
+};
+const hold = (hold_id: string, at: string): RetentionCommand => ({
+  type: 'PlaceLegalHold',
+  data: { case_id: CASE, hold_id, reason_code: 'litigation', at, actor: 'legal' },
+});
+const start = (at: string, key_ids = ['k1', 'k2']): RetentionCommand => ({
+  type: 'StartErasure',
+  data: { at, key_ids },
+});
+const isCode = (code: string) => (error: unknown) => error instanceof DomainError && error.code === code;
+
+describe('retention and erasure of a case', () => {
+  it('accepts an erasure request at once and defers it while the relationship runs', () => {
+    const { state, events } = run([request]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ErasureRequested'],
+    );
+    assert.deepEqual(erasureStatus(state, '2040-01-01T00:00:00.000Z'), {
+      status: 'deferred',
+      request_id: 'req-1',
+      due_at: null,
+      blocking: ['relationship_active'],
+    });
+    assert.throws(
+      () => retentionDecider.decide(start('2040-01-01T00:00:00.000Z'), state),
+      isCode('erasure.not_due'),
+    );
+  });
+
+  it('keeps the records until five years after the relationship ends, then the erasure is due', () => {
+    const { state } = run([request, end]);
+    assert.equal(state.relationship?.retain_until, '2031-03-01T00:00:00.000Z');
+    const dayBefore = '2031-02-28T23:59:59.999Z';
+    assert.deepEqual(erasureStatus(state, dayBefore), {
+      status: 'deferred',
+      request_id: 'req-1',
+      due_at: '2031-03-01T00:00:00.000Z',
+      blocking: ['aml_retention'],
+    });
+    assert.throws(() => retentionDecider.decide(start(dayBefore), state), isCode('erasure.not_due'));
+    assert.equal(erasureStatus(state, '2031-03-01T00:00:00.000Z').status, 'due');
+    assert.deepEqual(
+      retentionDecider.decide(start('2031-03-01T00:00:00.000Z'), state).map((e) => e.type),
+      ['ErasureStarted'],
+    );
+  });
+
+  it('lets a legal hold block a due erasure until it is released', () => {
+    const after = '2032-01-01T00:00:00.000Z';
+    const held = run([request, end, hold('h1', '2030-01-01T00:00:00.000Z')]).state;
+    assert.deepEqual(erasureStatus(held, after), {
+      status: 'deferred',
+      request_id: 'req-1',
+      due_at: '2031-03-01T00:00:00.000Z',
+      blocking: ['legal_hold'],
+    });
+    assert.throws(() => retentionDecider.decide(start(after), held), isCode('erasure.not_due'));
+    const released = run([
+      request,
+      end,
+      hold('h1', '2030-01-01T00:00:00.000Z'),
+      {
+        type: 'ReleaseLegalHold',
+        data: { case_id: CASE, hold_id: 'h1', reason_code: 'settled', at: after, actor: 'legal' },
+      },
+    ]).state;
+    assert.equal(erasureStatus(released, after).status, 'due');
+  });
+
+  it('completes only once every key it started with is destroyed, and only once', () => {
+    const at = '2031-03-02T00:00:00.000Z';
+    const started = run([request, end, start(at)]).state;
+    assert.equal(erasureStatus(started, at).status, 'executing');
+    assert.deepEqual(
+      retentionDecider.decide(start(at), started),
+      [],
+      'a second start after a crash is a no-op',
+    );
+    const checks = [{ store: 'key store', result: 'passed', detail: '2 keys destroyed, 0 active' }];
+    assert.throws(
+      () =>
+        retentionDecider.decide(
+          { type: 'CompleteErasure', data: { at, destroyed_key_ids: ['k1'], checks } },
+          started,
+        ),
+      isCode('erasure.keys_remain'),
+    );
+    const complete: RetentionCommand = {
+      type: 'CompleteErasure',
+      data: { at, destroyed_key_ids: ['k1', 'k2'], checks },
+    };
+    const { state, events } = run([request, end, start(at), complete, complete, start(at)]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ErasureRequested', 'RelationshipEnded', 'ErasureStarted', 'ErasureCompleted'],
+    );
+    assert.deepEqual(erasureStatus(state, at), {
+      status: 'completed',
+      request_id: 'req-1',
+      completed_at: at,
+    });
+    assert.throws(
+      () => retentionDecider.decide(hold('late', at), state),
+      isCode('retention.erasure_under_way'),
+    );
+  });
+
+  it('treats a repeated relationship end as done and a different one as a conflict', () => {
+    const { state } = run([end]);
+    assert.deepEqual(retentionDecider.decide(end, state), []);
+    assert.throws(
+      () =>
+        retentionDecider.decide(
+          {
+            type: 'EndRelationship',
+            data: { ...end.data, ended_at: '2027-01-01T00:00:00.000Z' },
+          } as RetentionCommand,
+          state,
+        ),
+      isCode('retention.relationship_already_ended'),
+    );
+  });
+
+  it('refuses to release a hold that is not in place, and a second request changes nothing', () => {
+    const { state } = run([request]);
+    assert.throws(
+      () =>
+        retentionDecider.decide(
+          {
+            type: 'ReleaseLegalHold',
+            data: { case_id: CASE, hold_id: 'nope', reason_code: 'x', at: ENDED, actor: 'legal' },
+          },
+          state,
+        ),
+      isCode('retention.hold_not_found'),
+    );
+    assert.deepEqual(
+      retentionDecider.decide(
+        { ...request, data: { ...request.data, request_id: 'req-2' } } as RetentionCommand,
+        state,
+      ),
+      [],
+    );
+  });
+
+  it('counts retention in calendar years, from a leap day to the first of March', () => {
+    assert.equal(retainUntil('2028-02-29T12:00:00.000Z', 5), '2033-03-01T12:00:00.000Z');
+    assert.equal(retainUntil('2026-06-30T08:00:00+02:00', 5), '2031-06-30T06:00:00.000Z');
+    assert.throws(() => retainUntil('not a date', 5), isCode('retention.invalid_date'));
+  });
+});

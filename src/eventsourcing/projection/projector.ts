@@ -566,9 +566,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         lastEventAt,
         projections: [...projections.values()].map((projection) => {
           const lane =
-            live.get(projection.name) ??
-            holding.get(projection.name) ??
-            failures.get(projection.name)?.lane;
+            live.get(projection.name) ?? holding.get(projection.name) ?? failures.get(projection.name)?.lane;
           return {
             name: projection.name,
             version: projection.version,

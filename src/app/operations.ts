@@ -109,12 +109,17 @@ export function processorsHealth(processors: ProcessorRegistry): ComponentHealth
   };
 }
 
-async function reportOf(processor: Processor): Promise<ProcessorReport> {
+async function reportOf(
+  processor: Processor,
+  rebuild: { running: boolean; error: string | null },
+): Promise<ProcessorReport> {
   const lag = await processor.lag(10_000).catch((error: unknown) => ({ error: String(error) }));
   return jsonSafe({
     ...processor.status(),
     lag,
     rebuildSupport: processor.rebuildSupport,
+    rebuilding: rebuild.running,
+    rebuildError: rebuild.error,
   }) as ProcessorReport;
 }
 
@@ -138,6 +143,12 @@ export function createOperations(deps: {
 }): Operations {
   const { processors, logger } = deps;
   const rebuilding = new Set<string>();
+  // Why the last rebuild started here failed, until the next one starts: the CLI reports it.
+  const rebuildErrors = new Map<string, string>();
+  const rebuildOf = (name: string) => ({
+    running: rebuilding.has(name),
+    error: rebuildErrors.get(name) ?? null,
+  });
 
   function find(name: string): Processor | { outcome: 'not_found'; known: string[] } {
     return (
@@ -150,20 +161,26 @@ export function createOperations(deps: {
 
   function startRebuild(name: string, run: () => Promise<void>): void {
     rebuilding.add(name);
+    rebuildErrors.delete(name);
     run()
       .then(() => logger.info({ processor: name }, 'rebuild finished'))
-      .catch((error: unknown) => logger.error({ processor: name, err: error }, 'rebuild failed'))
+      .catch((error: unknown) => {
+        rebuildErrors.set(name, error instanceof Error ? error.message : String(error));
+        logger.error({ processor: name, err: error }, 'rebuild failed');
+      })
       .finally(() => rebuilding.delete(name));
   }
 
   return {
     async processors() {
-      return Promise.all(processors.list().map(reportOf));
+      return Promise.all(
+        processors.list().map((processor) => reportOf(processor, rebuildOf(processor.name))),
+      );
     },
     async processor(name) {
       const processor = find(name);
       if ('outcome' in processor) return processor;
-      return { outcome: 'done', report: await reportOf(processor) };
+      return { outcome: 'done', report: await reportOf(processor, rebuildOf(name)) };
     },
     async retryProcessor(name) {
       const processor = find(name);

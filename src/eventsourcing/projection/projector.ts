@@ -123,6 +123,18 @@ export type Projector = {
   waitFor(position: AllPosition, timeoutMs: number): Promise<boolean>;
 };
 
+function notStarted(projection: string): RebuildProgress {
+  return {
+    projection,
+    eventsDone: 0,
+    eventsPerSecond: 0,
+    fraction: 0,
+    estimatedRemainingSeconds: null,
+    position: null,
+    done: false,
+  };
+}
+
 /** Creates the projector runtime for one group of projections sharing one subscription. */
 export function createProjector(options: ProjectorOptions): Projector {
   const logger = options.logger ?? silent;
@@ -518,15 +530,7 @@ export function createProjector(options: ProjectorOptions): Projector {
             checkpoint: slot.checkpoint,
             skips: new Set(),
           });
-          rebuilding.set(projection.name, {
-            projection: projection.name,
-            eventsDone: 0,
-            eventsPerSecond: 0,
-            fraction: 0,
-            estimatedRemainingSeconds: null,
-            position: null,
-            done: false,
-          });
+          rebuilding.set(projection.name, notStarted(projection.name));
           track(
             // A failed rebuild keeps holding: waits for later writes must not pass a collection
             // that does not follow them (they time out; lag and readiness show it).
@@ -635,6 +639,8 @@ export function createProjector(options: ProjectorOptions): Projector {
       const projection = projections.get(name);
       if (!projection) throw new Error(`unknown projection ${name}`);
       if (rebuilding.has(name)) throw new Error(`projection ${name} is already rebuilding`);
+      // Shown as rebuilding from the call on, not from the rebuild's first await.
+      rebuilding.set(name, notStarted(name));
       const task = rebuildInto(projection, onProgress);
       track(task);
       try {

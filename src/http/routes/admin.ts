@@ -68,6 +68,10 @@ const ProcessorReport = Type.Object(
     lag: Type.Union([Type.Object({}, open), Type.Null()], {
       description: 'Events it handles not handled yet and the age of the oldest; null when unknown',
     }),
+    rebuilding: Type.Boolean({ description: 'A rebuild started through this API is running' }),
+    rebuildError: Type.Union([Type.String(), Type.Null()], {
+      description: 'Why the last rebuild started through this API failed (null: it did not)',
+    }),
     rebuildSupport: Type.Object(
       { supported: Type.Boolean(), reason: Type.Optional(Type.String()) },
       { ...open, description: 'Whether rebuild can run here, and why not' },

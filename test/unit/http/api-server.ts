@@ -49,6 +49,8 @@ export const fixtures = {
     details: {},
     lag: { events: 0, eventsAtLeast: false, seconds: 0, head: null },
     rebuildSupport: { supported: true },
+    rebuilding: false,
+    rebuildError: null,
   },
   case: {
     id: 'case-1',

@@ -186,6 +186,9 @@ async function main() {
       naive: { perSecond: number; seconds: number; count: number },
     ) => {
       const same = batched.processed === naive.count ? '' : ` (UNEQUAL: naive ${naive.count} events)`;
+      console.log(
+        `${what}: batched ${fmt(batched.perSecond)} events/s, naive ${fmt(naive.perSecond)} events/s`,
+      );
       rows.push([
         `${what}${same}`,
         `${fmt(batched.perSecond)} events/s (${batched.seconds.toFixed(2)} s)`,

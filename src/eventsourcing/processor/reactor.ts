@@ -118,7 +118,12 @@ export function createReactor(options: ReactorOptions): Reactor {
       if (running) return;
       for (const skip of await options.skipLog.list(options.name)) skipped.add(skip.eventId);
       await options.resources?.open();
-      await consumer.start();
+      try {
+        await consumer.start();
+      } catch (error) {
+        await options.resources?.close().catch(() => undefined);
+        throw error;
+      }
       running = true;
       // What an earlier run parked still waits for an operator: name it from the start.
       const parked = await listParked(PARKED_AT_START).catch(() => []);

@@ -279,7 +279,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'getProjections',
           tags,
-          summary: 'The read models as one projector: state, lag, failures and rebuilds (see /processors)',
+          summary:
+            'Compatibility: the read models as one projector (state, lag, failures, rebuilds); see /processors',
           response: { 200: ProjectionsStatus, ...problemResponses(AUTH) },
         },
       },
@@ -293,7 +294,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'retryProjections',
           tags,
-          summary: 'Retry the event that stopped the projector',
+          summary:
+            'Compatibility: retry every read-model projector an event stopped; see /processors/{name}/retry',
           response: {
             202: Type.Object({ retrying: Type.Literal(true) }, closed),
             ...problemResponses(AUTH, BODY, { 409: ['projector.off'] }),
@@ -313,7 +315,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'skipProjectionEvent',
           tags,
-          summary: 'Skip the event that stopped the projector (recorded, and skipped by rebuilds too)',
+          summary:
+            'Compatibility: skip the event in every projector it stopped (recorded); see /processors/{name}/skip',
           body: Type.Object(
             {
               event_id: Type.String({ minLength: 1 }),
@@ -346,7 +349,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'rebuildProjection',
           tags,
-          summary: 'Rebuild one read model into a shadow collection and swap when caught up',
+          summary:
+            'Compatibility: rebuild one read model (shadow collection, swap); see /processors/{name}/rebuild',
           params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
           response: {
             202: Type.Object({ rebuilding: Type.String({ description: 'The projection' }) }, closed),

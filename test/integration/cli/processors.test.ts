@@ -75,6 +75,11 @@ it('a bug in one read model stops only its processor; the admin API and the CLI 
   assert.equal(ready.components.processors.processors.cases?.state, 'failed');
   assert.equal(ready.components.processors.processors.persons?.state, 'running');
 
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.match(metrics, /kyc_processor_failures\{[^}]*processor="cases"[^}]*\} 1/);
+  assert.match(metrics, /kyc_processor_running\{[^}]*processor="persons"[^}]*\} 1/);
+  assert.match(metrics, /kyc_processor_lag_events\{[^}]*processor="persons"[^}]*\} 0/);
+
   const listed = await cli('list');
   assert.equal(listed.code, 1, listed.stderr);
   assert.match(listed.stdout, /^cases\s+projector\s+failed .*1 FAILED event/m);

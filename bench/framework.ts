@@ -1,15 +1,15 @@
 /**
  * Event-sourcing framework benchmark: each measurement beside a naive baseline in the same run.
  *
- *   npx tsx bench/framework.ts [--events 20000] [--commands 2000] [--naive-events 3000] [--mongo URL | --memory-only]
+ *   npx tsx bench/framework.ts [--events 20000] [--commands 2000] [--mongo URL | --memory-only]
  *
  * - command throughput: commands/s and latency percentiles, 1 and 16 concurrent writers, each on
  *   its own streams (read, fold, decide, append against the emulator in a child process);
  * - projector throughput from the start of `$all` into the in-memory and the MongoDB read store
  *   (FerretDB when `MONGODB_URL` or `.services/env` names one), batched against a naive
- *   projector that loads, upserts and checkpoints once per event;
+ *   projector that reads the document by `_id`, writes it and checkpoints once per event;
  * - rebuild time (shadow, replay, swap) for the same events.
- * The naive baseline runs over the first `--naive-events` events and is reported as events/s.
+ * Both projectors run over the same events, from the start of `$all` to the same last position.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import type { AllPosition } from '../src/eventsourcing/core/events.ts';
+import { comparePositions } from '../src/eventsourcing/core/positions.ts';
 import type { Projection } from '../src/eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../src/eventsourcing/eventstore/esdb.ts';
 import type { EventStore } from '../src/eventsourcing/eventstore/port.ts';
@@ -34,7 +35,6 @@ const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '20000' },
     commands: { type: 'string', default: '2000' },
-    'naive-events': { type: 'string', default: '3000' },
     mongo: { type: 'string' },
     // FerretDB 1.x scans the collection on every update, so a million events there take hours.
     'memory-only': { type: 'boolean', default: false },
@@ -99,12 +99,15 @@ async function batchedProjection(
   return { perSecond: processed / seconds, seconds, rebuildSeconds, processed };
 }
 
-/** One load, one guarded upsert and one checkpoint per event: what batching is measured against. */
+/**
+ * What batching is measured against: per event one read of the document by `_id` (the lookup
+ * every server answers from its index), one guarded write and one checkpoint.
+ */
 async function naiveProjection(
   eventStore: EventStore,
   readStore: ReadStore,
   category: string,
-  limit: number,
+  last: AllPosition,
 ) {
   const projection = accountsProjection(`naive_${randomUUID().slice(0, 8)}`) as unknown as Projection;
   const slot = await readStore.createSlot(projection.name, projection.collection, 1);
@@ -118,8 +121,8 @@ async function naiveProjection(
     if (message.kind !== 'event') continue;
     const recorded = toRecorded(message.event, accountEvents);
     for (const id of projection.documentIds(recorded)) {
-      const current = (await readStore.load(slot.target, [id])).get(id);
-      const next = projection.evolve(current?.document ?? null, recorded, id);
+      const current = await readStore.get(projection.collection, id);
+      const next = projection.evolve(current, recorded, id);
       await readStore.write(
         slot.target,
         next
@@ -128,16 +131,17 @@ async function naiveProjection(
       );
     }
     await readStore.saveCheckpoint(projection.name, slot.target, recorded.position);
-    if (++count >= limit) break;
+    count++;
+    if (comparePositions(recorded.position, last) >= 0) break;
   }
   await subscription.close();
-  return { perSecond: count / ((performance.now() - started) / 1000), count };
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: count / seconds, seconds, count };
 }
 
 async function main() {
   const totalEvents = Number(args.events);
   const totalCommands = Number(args.commands);
-  const naiveLimit = Math.min(Number(args['naive-events']), totalEvents);
   const emulator = await startEmulatorProcess();
   const eventStore = createEsdbEventStore({ connectionString: emulator.connectionString });
   const url = mongoUrl();
@@ -174,21 +178,39 @@ async function main() {
     const memoryEvents = createInMemoryEventStore();
     const memoryLast = await seedAccounts(memoryEvents, category, totalEvents);
     const cpu = await batchedProjection(memoryEvents, createInMemoryReadStore(), category, memoryLast);
-    const cpuNaive = await naiveProjection(memoryEvents, createInMemoryReadStore(), category, totalEvents);
-    print(
-      `in-process event store → in-memory: batched ${fmt(cpu.perSecond)} events/s, naive ${fmt(cpuNaive.perSecond)} events/s (${(cpu.perSecond / cpuNaive.perSecond).toFixed(1)}×); rebuild ${cpu.rebuildSeconds.toFixed(2)} s`,
-    );
-
+    const cpuNaive = await naiveProjection(memoryEvents, createInMemoryReadStore(), category, memoryLast);
+    const rows: string[][] = [];
+    const row = (
+      what: string,
+      batched: { perSecond: number; seconds: number; processed: number; rebuildSeconds: number },
+      naive: { perSecond: number; seconds: number; count: number },
+    ) => {
+      const same = batched.processed === naive.count ? '' : ` (UNEQUAL: naive ${naive.count} events)`;
+      console.log(
+        `${what}: batched ${fmt(batched.perSecond)} events/s, naive ${fmt(naive.perSecond)} events/s`,
+      );
+      rows.push([
+        `${what}${same}`,
+        `${fmt(batched.perSecond)} events/s (${batched.seconds.toFixed(2)} s)`,
+        `${fmt(naive.perSecond)} events/s (${naive.seconds.toFixed(2)} s)`,
+        `${(batched.perSecond / naive.perSecond).toFixed(1)}×`,
+        `${batched.rebuildSeconds.toFixed(2)} s`,
+      ]);
+    };
+    row('in-process event store → in-memory', cpu, cpuNaive);
     for (const store of stores) {
       const batched = await batchedProjection(eventStore, store.make(), category, last);
-      const naive = await naiveProjection(eventStore, store.make(), category, naiveLimit);
-      print(
-        `emulator → ${store.name}: batched ${fmt(batched.perSecond)} events/s (${batched.seconds.toFixed(2)} s), naive ${fmt(naive.perSecond)} events/s over ${naive.count} events (${(batched.perSecond / naive.perSecond).toFixed(1)}×)`,
-      );
-      print(
-        `rebuild ${totalEvents.toLocaleString('en-US')} events → ${store.name}: ${batched.rebuildSeconds.toFixed(2)} s batched; naive would take ≈ ${(totalEvents / naive.perSecond).toFixed(1)} s`,
-      );
+      const naive = await naiveProjection(eventStore, store.make(), category, last);
+      row(`emulator → ${store.name}`, batched, naive);
     }
+    print(
+      `both over the same ${totalEvents.toLocaleString('en-US')} events; naive reads each document by _id`,
+    );
+    print(
+      '| projector | batched | naive, one read by _id + write + checkpoint per event | ratio | batched rebuild |',
+    );
+    print('|---|---:|---:|---:|---:|');
+    for (const cells of rows) print(`| ${cells.join(' | ')} |`);
   } finally {
     await eventStore.close();
     emulator.child.stdin?.end();

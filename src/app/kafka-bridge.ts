@@ -123,10 +123,11 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
     health(): Record<string, ComponentHealth> {
       const kafkaIntake = intakeHealth(inbound.status(), limits.warnings, Date.now());
       const publisher = outbound.status();
+      const consumer = outbound.consumerStatus();
       const kafkaNotifications: ComponentHealth =
-        publisher.consumer?.state === 'running'
-          ? { status: 'up', published: publisher.published, parked: publisher.consumer.parked }
-          : { status: 'degraded', detail: `publisher ${publisher.consumer?.state ?? 'not started'}` };
+        consumer.state === 'running'
+          ? { status: 'up', published: outbound.counts().published, parked: consumer.parked }
+          : { status: 'degraded', detail: `publisher ${publisher.state} (${consumer.state})` };
       return { kafkaIntake, kafkaNotifications };
     },
   };

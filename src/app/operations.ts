@@ -1,8 +1,18 @@
 import type { Logger } from 'pino';
+import { DomainError } from '../eventsourcing/core/errors.ts';
+import type { AllPosition } from '../eventsourcing/core/events.ts';
+import { comparePositions } from '../eventsourcing/core/positions.ts';
+import type { Processor } from '../eventsourcing/processor/processor.ts';
+import type { ProcessorRegistry } from '../eventsourcing/processor/registry.ts';
 import type { Lag } from '../eventsourcing/projection/lag.ts';
-import type { Projector } from '../eventsourcing/projection/projector.ts';
+import type {
+  ProjectionFailure,
+  ProjectorState,
+  ProjectorStatus,
+  RebuildProgress,
+} from '../eventsourcing/projection/projector.ts';
 import type { ComponentHealth } from '../http/health.ts';
-import type { Operations } from '../http/ports.ts';
+import type { Operations, ProcessorAction, ProcessorReport } from '../http/ports.ts';
 import { deadLetterView, readDeadLetters } from '../kafka/dead-letters.ts';
 import type { NotificationPublisher } from '../kafka/outbound.ts';
 
@@ -17,14 +27,112 @@ export function jsonSafe(value: unknown): unknown {
   return value;
 }
 
+/** The read models as one: what `/api/v1/admin/projections` and readiness report. */
+export type ProjectorsSummary = Pick<
+  ProjectorStatus,
+  'name' | 'state' | 'healthy' | 'position' | 'processedEvents' | 'failure' | 'failures' | 'rebuilds'
+> & {
+  projections: (ProjectorStatus['projections'][number] & { processor: string })[];
+  transientError: ProjectorStatus['transientError'];
+};
+
+/** The state that says most about a group: a retry or a catch-up anywhere shows. */
+const statePrecedence: readonly ProjectorState[] = ['failed', 'retrying', 'starting', 'catching_up', 'live'];
+
 /**
- * The admin operations over the projector (when this replica runs it) and, when the bridge is
- * on, the notification publisher.
+ * The projectors of the registry seen as the one read-model projector they replaced: the
+ * failures of all, the oldest checkpoint, the least settled state. Kept for the
+ * `/api/v1/admin/projections` routes, the `projections` command and readiness.
+ */
+export function projectorsSummary(processors: ProcessorRegistry): ProjectorsSummary {
+  const statuses = processors.projectors().map((processor) => ({
+    processor: processor.name,
+    status: processor.projector.status(),
+  }));
+  const failures: ProjectionFailure[] = statuses.flatMap(({ status }) => status.failures);
+  const rebuilds: RebuildProgress[] = statuses.flatMap(({ status }) => status.rebuilds);
+  let position: AllPosition | null = null;
+  let unset = false;
+  for (const { status } of statuses) {
+    if (status.position === null) unset = true;
+    else if (position === null || comparePositions(status.position, position) < 0) position = status.position;
+  }
+  const states = new Set(statuses.map(({ status }) => status.state));
+  const state =
+    statuses.length > 0 && [...states].every((s) => s === 'stopped')
+      ? 'stopped'
+      : (statePrecedence.find((s) => states.has(s)) ?? 'stopped');
+  return {
+    name: 'read-models',
+    state,
+    healthy: failures.length === 0,
+    position: unset ? null : position,
+    processedEvents: statuses.reduce((sum, { status }) => sum + status.processedEvents, 0),
+    projections: statuses.flatMap(({ processor, status }) =>
+      status.projections.map((projection) => ({ ...projection, processor })),
+    ),
+    failure: failures[0] ?? null,
+    failures,
+    transientError: statuses.find(({ status }) => status.transientError)?.status.transientError ?? null,
+    rebuilds,
+  };
+}
+
+/**
+ * Each processor's verdict for `/health/ready`: down while an event stops a projector (its read
+ * model falls behind), degraded while a reactor holds parked events (it goes on with the others).
+ */
+export function processorsHealth(processors: ProcessorRegistry): ComponentHealth {
+  const list = processors.list().map((processor) => processor.status());
+  const failed = list.filter((status) => status.state === 'failed');
+  const down = failed.some((status) => status.kind === 'projector');
+  const detail = failed
+    .map((status) => `${status.kind} ${status.name}: ${status.failures.length} event(s) wait for an operator`)
+    .join('; ');
+  return {
+    status: down ? 'down' : failed.length > 0 ? 'degraded' : 'up',
+    ...(detail === '' ? {} : { detail }),
+    processors: jsonSafe(
+      Object.fromEntries(
+        list.map((status) => [
+          status.name,
+          {
+            kind: status.kind,
+            state: status.state,
+            phase: status.phase,
+            position: status.position,
+            failures: status.failures.map(({ eventId, reason, action }) => ({ eventId, reason, action })),
+          },
+        ]),
+      ),
+    ),
+  };
+}
+
+async function reportOf(
+  processor: Processor,
+  rebuild: { running: boolean; error: string | null },
+): Promise<ProcessorReport> {
+  const lag = await processor.lag(10_000).catch((error: unknown) => ({ error: String(error) }));
+  return jsonSafe({
+    ...processor.status(),
+    lag,
+    rebuildSupport: processor.rebuildSupport,
+    rebuilding: rebuild.running,
+    rebuildError: rebuild.error,
+  }) as ProcessorReport;
+}
+
+/**
+ * The admin operations over the processors of this replica (a projector per read model unless
+ * PROJECTOR=off; the notification publisher when the bridge is on), the read models as a whole,
+ * parked notifications and dead letters.
  */
 export function createOperations(deps: {
-  /** Undefined when another replica projects (PROJECTOR=off): then only status and lag. */
-  projector: Projector | undefined;
-  /** How far the read models are behind, for replicas that do not project themselves. */
+  processors: ProcessorRegistry;
+  /** False when another replica projects (PROJECTOR=off): then only status and lag of the read models. */
+  projecting: boolean;
+  /** How far the read models are behind (this replica's projectors, or another's checkpoints). */
   lag: (maxCount: number) => Promise<Lag>;
   /** The readiness verdict on the read models, the same one `/health/ready` gives. */
   readiness: () => Promise<ComponentHealth>;
@@ -33,9 +141,75 @@ export function createOperations(deps: {
   deadLetters: { brokers: readonly string[]; topic: string } | undefined;
   logger: Logger;
 }): Operations {
-  const { projector, logger } = deps;
+  const { processors, logger } = deps;
   const rebuilding = new Set<string>();
+  // Why the last rebuild started here failed, until the next one starts: the CLI reports it.
+  const rebuildErrors = new Map<string, string>();
+  const rebuildOf = (name: string) => ({
+    running: rebuilding.has(name),
+    error: rebuildErrors.get(name) ?? null,
+  });
+
+  function find(name: string): Processor | { outcome: 'not_found'; known: string[] } {
+    return (
+      processors.get(name) ?? {
+        outcome: 'not_found',
+        known: processors.list().map((processor) => processor.name),
+      }
+    );
+  }
+
+  function startRebuild(name: string, run: () => Promise<void>): void {
+    rebuilding.add(name);
+    rebuildErrors.delete(name);
+    run()
+      .then(() => logger.info({ processor: name }, 'rebuild finished'))
+      .catch((error: unknown) => {
+        rebuildErrors.set(name, error instanceof Error ? error.message : String(error));
+        logger.error({ processor: name, err: error }, 'rebuild failed');
+      })
+      .finally(() => rebuilding.delete(name));
+  }
+
   return {
+    async processors() {
+      return Promise.all(
+        processors.list().map((processor) => reportOf(processor, rebuildOf(processor.name))),
+      );
+    },
+    async processor(name) {
+      const processor = find(name);
+      if ('outcome' in processor) return processor;
+      return { outcome: 'done', report: await reportOf(processor, rebuildOf(name)) };
+    },
+    async retryProcessor(name) {
+      const processor = find(name);
+      if ('outcome' in processor) return processor;
+      const retried = await processor.retry();
+      return { outcome: 'done', events: retried.outcome === 'retrying' ? retried.events : [] };
+    },
+    async skipProcessorEvent(name, eventId, decision) {
+      const processor = find(name);
+      if ('outcome' in processor) return processor;
+      await processor.skip(eventId, decision);
+      return { outcome: 'done', skipped: eventId };
+    },
+    rebuildProcessor(name): ProcessorAction<{ rebuilding: string }> {
+      const processor = find(name);
+      if ('outcome' in processor) return processor;
+      const support = processor.rebuildSupport;
+      if (!support.supported)
+        return { outcome: 'refused', code: 'processor.rebuild_not_supported', reason: support.reason };
+      if (rebuilding.has(name) || processor.status().rebuilds.some((r) => !r.done))
+        return {
+          outcome: 'refused',
+          code: 'processor.rebuild_refused',
+          reason: `${name} is already rebuilding`,
+        };
+      startRebuild(name, () => processor.rebuild());
+      return { outcome: 'done', rebuilding: name };
+    },
+
     async projections() {
       const lag = await deps.lag(10_000).catch((error: unknown) => ({ error: String(error) }));
       const readiness = await deps.readiness().catch(
@@ -44,7 +218,7 @@ export function createOperations(deps: {
           detail: `cannot assess: ${String(error)}`,
         }),
       );
-      if (projector === undefined) {
+      if (!deps.projecting) {
         return jsonSafe({
           state: 'off',
           // Unknown here: the projecting replica knows.
@@ -57,32 +231,42 @@ export function createOperations(deps: {
           readiness,
         }) as Record<string, unknown>;
       }
-      return jsonSafe({ ...projector.status(), lag, readiness }) as Record<string, unknown>;
+      return jsonSafe({ ...projectorsSummary(processors), lag, readiness }) as Record<string, unknown>;
     },
     retryProjections() {
-      if (projector === undefined) return false;
-      projector.retry();
+      if (!deps.projecting) return false;
+      for (const projector of processors.projectors()) void projector.retry();
       return true;
     },
     async skipEvent(eventId, decision) {
-      if (projector === undefined) return false;
-      await projector.skip(eventId, decision);
+      if (!deps.projecting) return false;
+      // The same event may stop several read models (one that none can decode stops them all).
+      const stopped = processors
+        .projectors()
+        .filter((projector) => projector.status().failures.some((failure) => failure.eventId === eventId));
+      if (stopped.length === 0) {
+        const first = projectorsSummary(processors).failure;
+        throw new DomainError(
+          'projection.not_stopped_at_event',
+          first
+            ? `The projector stopped at event ${first.eventId} in ${first.projection}, not at ${eventId}`
+            : 'The projector is not stopped',
+          { stopped_at: first?.eventId ?? null },
+        );
+      }
+      for (const projector of stopped) await projector.skip(eventId, decision);
       return true;
     },
     startRebuild(projection) {
-      if (projector === undefined) {
+      if (!deps.projecting) {
         return { started: false, reason: 'no projector runs in this replica (PROJECTOR=off)' };
       }
-      const known = projector.status().projections.some((p) => p.name === projection);
-      if (!known) return { started: false, reason: `no projection named "${projection}"` };
-      if (rebuilding.has(projection))
+      const owner = processors.projectors().find((processor) => processor.projections.includes(projection));
+      if (owner === undefined) return { started: false, reason: `no projection named "${projection}"` };
+      const key = `projection:${projection}`;
+      if (rebuilding.has(key) || rebuilding.has(owner.name))
         return { started: false, reason: `"${projection}" is already rebuilding` };
-      rebuilding.add(projection);
-      projector
-        .rebuild(projection)
-        .then(() => logger.info({ projection }, 'rebuild finished'))
-        .catch((error: unknown) => logger.error({ projection, err: error }, 'rebuild failed'))
-        .finally(() => rebuilding.delete(projection));
+      startRebuild(key, () => owner.projector.rebuild(projection));
       return { started: true };
     },
     async parked(limit) {

@@ -23,7 +23,7 @@ export type ReadModelsView = {
 export function createReadModelReadiness(deps: {
   readModels: ReadModelsView;
   /** Undefined when another replica projects (PROJECTOR=off). */
-  projectorStatus: (() => ProjectorStatus) | undefined;
+  projectorStatus: (() => Pick<ProjectorStatus, 'state' | 'healthy' | 'failure'>) | undefined;
   /** The head of `$all` when the service started (null: the log was empty; undefined: unknown). */
   headAtStart: AllPosition | null | undefined;
   maxLagSeconds: number;

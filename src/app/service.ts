@@ -31,15 +31,18 @@ import { createCommandHandler } from '../eventsourcing/command/handler.ts';
 import type { StateCacheStats } from '../eventsourcing/command/state-cache.ts';
 import { DomainError } from '../eventsourcing/core/errors.ts';
 import { createEventRegistry } from '../eventsourcing/core/event-definitions.ts';
+import type { AllPosition } from '../eventsourcing/core/events.ts';
 import { comparePositions, formatPosition } from '../eventsourcing/core/positions.ts';
 import type { Projection } from '../eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
 import { createInProcessEventStore } from '../eventsourcing/eventstore/in-process.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
+import type { ProcessorStatus } from '../eventsourcing/processor/processor.ts';
+import { createProjectorProcessor } from '../eventsourcing/processor/projector-processor.ts';
+import { createProcessorRegistry, type ProcessorRegistry } from '../eventsourcing/processor/registry.ts';
 import type { Lag } from '../eventsourcing/projection/lag.ts';
 import { relevanceOf } from '../eventsourcing/projection/lag.ts';
 import { createProjectionObserver } from '../eventsourcing/projection/observer.ts';
-import { createProjector, type Projector } from '../eventsourcing/projection/projector.ts';
 import { eventStoreSkipLog } from '../eventsourcing/projection/skip-log.ts';
 import {
   type DecryptionCounts,
@@ -67,7 +70,7 @@ import { createErasureService, type ErasureService } from './erasure-service.ts'
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { deriveId } from './name-based-ids.ts';
-import { createOperations } from './operations.ts';
+import { createOperations, processorsHealth, projectorsSummary } from './operations.ts';
 import { openKeyStore } from './personal-data.ts';
 import { createReadModelReadiness } from './readiness.ts';
 import { tracedEventStore } from './traced-event-store.ts';
@@ -140,7 +143,8 @@ function observeStatusCounts(metrics: Metrics, readStore: ReadStore): void {
 function observeParts(
   metrics: Metrics,
   readModels: { lag(maxCount: number): Promise<Lag> },
-  projector: Projector | undefined,
+  processors: ProcessorRegistry,
+  projecting: boolean,
   kafka: KafkaBridge | undefined,
   commandCache: () => StateCacheStats,
 ): void {
@@ -181,11 +185,12 @@ function observeParts(
     'Age of the oldest event the read models have not applied',
     async () => [{ value: (await lagOfScrape()).seconds, attributes: { projector: 'read-models' } }],
   );
-  if (projector !== undefined) {
+  if (projecting) {
     metrics.observe('kyc_projector_healthy', '1 when the projector runs, 0 when an event stopped it', () => [
-      { value: projector.status().healthy ? 1 : 0, attributes: { projector: 'read-models' } },
+      { value: projectorsSummary(processors).healthy ? 1 : 0, attributes: { projector: 'read-models' } },
     ]);
   }
+  observeProcessors(metrics, processors);
   if (kafka === undefined) return;
   metrics.observe(
     'kyc_kafka_dead_lettered_total',
@@ -219,19 +224,19 @@ function observeParts(
   metrics.observe(
     'kyc_notifications_published_total',
     'Notifications Kafka acknowledged',
-    () => [{ value: kafka.outbound.status().published }],
+    () => [{ value: kafka.outbound.counts().published }],
     'counter',
   );
   metrics.observe(
     'kyc_notifications_retried_total',
     'Notification publish attempts that failed and were retried',
-    () => [{ value: kafka.outbound.status().retried + (kafka.outbound.status().consumer?.retried ?? 0) }],
+    () => [{ value: kafka.outbound.counts().retried + kafka.outbound.consumerStatus().retried }],
     'counter',
   );
   metrics.observe(
     'kyc_notifications_parked_total',
     'Notifications parked after their retries ran out',
-    () => [{ value: kafka.outbound.status().consumer?.parked ?? 0 }],
+    () => [{ value: kafka.outbound.consumerStatus().parked }],
     'counter',
   );
   metrics.observe(
@@ -249,6 +254,67 @@ function observeDecryptions(metrics: Metrics, counts: () => DecryptionCounts): v
     () => Object.entries(counts()).map(([outcome, value]) => ({ value, attributes: { outcome } })),
     'counter',
   );
+}
+
+/**
+ * Per processor (label `processor`, and `kind`): its state, failures waiting for an operator,
+ * events handled and lag. Read from the registry at scrape time, so a processor registered
+ * later (the notification publisher) shows up too.
+ */
+function observeProcessors(metrics: Metrics, processors: ProcessorRegistry): void {
+  const each = (read: (status: ProcessorStatus) => number) => () =>
+    processors.list().map((processor) => {
+      const status = processor.status();
+      return { value: read(status), attributes: { processor: status.name, kind: status.kind } };
+    });
+  metrics.observe(
+    'kyc_processor_running',
+    '1 when the processor follows the log, 0 when stopped or waiting for an operator',
+    each((status) => (status.state === 'running' ? 1 : 0)),
+  );
+  metrics.observe(
+    'kyc_processor_failures',
+    'Events waiting for an operator: stopped a projector, or parked by a reactor',
+    each((status) => status.failures.length),
+  );
+  metrics.observe(
+    'kyc_processor_handled_events_total',
+    'Events the processor handled since this process started',
+    each((status) => status.handledEvents),
+    'counter',
+  );
+  // One lag read per processor and scrape serves both lag gauges.
+  let lastLags: { at: number; lags: Promise<{ name: string; kind: string; lag: Lag | null }[]> } | undefined;
+  const lags = () => {
+    if (lastLags === undefined || Date.now() - lastLags.at > 1_000) {
+      lastLags = {
+        at: Date.now(),
+        lags: Promise.all(
+          processors.list().map(async (processor) => ({
+            name: processor.name,
+            kind: processor.kind,
+            lag: await processor.lag(10_000).catch(() => null),
+          })),
+        ),
+      };
+    }
+    return lastLags.lags;
+  };
+  for (const [unit, read] of [
+    ['events', (lag: Lag) => lag.events],
+    ['seconds', (lag: Lag) => lag.seconds],
+  ] as const) {
+    metrics.observe(
+      `kyc_processor_lag_${unit}`,
+      unit === 'events'
+        ? 'Events of $all the processor handles and has not handled yet'
+        : 'Age of the oldest event the processor has not handled yet',
+      async () =>
+        (await lags()).flatMap(({ name, kind, lag }) =>
+          lag === null ? [] : [{ value: read(lag), attributes: { processor: name, kind } }],
+        ),
+    );
+  }
 }
 
 /** A connection string fit for a log line: any password replaced. */
@@ -298,8 +364,11 @@ export type RunningService = {
   url: string;
   eventStore: EventStore;
   readStore: ReadStore;
-  /** Undefined when another replica projects (PROJECTOR=off). */
-  projector: Projector | undefined;
+  /**
+   * Everything that follows the log here, by name: a projector per read model (none when another
+   * replica projects, PROJECTOR=off) and, with the Kafka bridge, the notification publisher.
+   */
+  processors: ProcessorRegistry;
   /** Retention and erasure of cases; its due job is run by the caller (no periodic trigger yet). */
   erasure: ErasureService;
   stop(): Promise<void>;
@@ -444,39 +513,52 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         return undefined;
       },
     );
-    const projector =
-      config.projector === 'off'
-        ? undefined
-        : createProjector({
-            name: 'read-models',
+    // One processor per read model: its own subscription, checkpoint and failure domain, so an
+    // event one read model cannot apply stops that one only.
+    const processors = createProcessorRegistry();
+    const projecting = config.projector !== 'off';
+    if (projecting) {
+      const projectionEvents = guardTampered(
+        createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+      );
+      // In the event store, so a skip survives restarts in every mode (memory read models too).
+      const skipLog = eventStoreSkipLog(eventStore);
+      for (const projection of projections) {
+        processors.register(
+          createProjectorProcessor({
+            name: projection.name,
             eventStore,
             readStore,
-            projections: projections.map(traced),
+            projections: [traced(projection)],
             filter: projectionFilter,
             // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
             batchDelayMs: 5,
-            events: guardTampered(createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions])),
-            // In the event store, so a skip survives restarts in every mode (memory read models too).
-            skipLog: eventStoreSkipLog(eventStore),
+            events: projectionEvents,
+            skipLog,
             logger,
-          });
-    if (projector !== undefined) {
-      await projector.start();
-      closers.push({ name: 'projector', close: () => projector.stop() });
+          }),
+        );
+      }
+      for (const processor of processors.projectors()) {
+        await processor.start();
+        closers.push({ name: `projector ${processor.name}`, close: () => processor.stop() });
+      }
     } else {
       logger.info('PROJECTOR=off: another replica projects the read models; this one serves them');
     }
-    // Where the read models stand: this replica's projector, or the checkpoints another one stores.
-    const observer =
-      projector === undefined
-        ? createProjectionObserver({
-            eventStore,
-            readStore,
-            projections: projections.map((p) => p.name),
-            relevant: relevanceOf(projections, projectionFilter),
-          })
-        : undefined;
-    const readModels = projector ?? observer!;
+    // Where the read models stand: this replica's projectors, or the checkpoints another one stores.
+    const observer = projecting
+      ? undefined
+      : createProjectionObserver({
+          eventStore,
+          readStore,
+          projections: projections.map((p) => p.name),
+          relevant: relevanceOf(projections, projectionFilter),
+        });
+    const readModels = observer ?? {
+      waitFor: (position: AllPosition, timeoutMs: number) => processors.waitFor(position, timeoutMs),
+      lag: (maxCount: number) => processors.projectorLag(maxCount),
+    };
 
     const configService =
       config.configServiceUrl === undefined
@@ -567,10 +649,10 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     if (!auth.enabled) logger.warn('API_KEYS is not set: no authentication, serving on loopback only');
     const readiness = createReadModelReadiness({
       readModels: {
-        position: () => (projector !== undefined ? projector.status().position : observer!.position()),
+        position: () => (observer === undefined ? processors.projectorPosition() : observer.position()),
         lag: (maxCount) => readModels.lag(maxCount),
       },
-      projectorStatus: projector === undefined ? undefined : () => projector.status(),
+      projectorStatus: projecting ? () => projectorsSummary(processors) : undefined,
       headAtStart,
       maxLagSeconds: config.readyMaxProjectionLagSeconds,
     });
@@ -587,7 +669,12 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         .get('cases', 'readiness-probe')
         .then((): ComponentHealth => ({ status: 'up' }))
         .catch((error: unknown): ComponentHealth => ({ status: 'down', detail: String(error) }));
-      return { eventStore: eventStoreHealth, readStore: readStoreHealth, projector: projection };
+      return {
+        eventStore: eventStoreHealth,
+        readStore: readStoreHealth,
+        projector: projection,
+        processors: processorsHealth(processors),
+      };
     };
     const kafka =
       config.kafka === undefined
@@ -601,14 +688,16 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
           }).catch((error: unknown) => {
             throw dependencyFailed('Kafka', 'KAFKA_BROKERS', config.kafka!.brokers.join(','), error);
           });
-    if (kafka !== undefined) closers.push({ name: 'kafka bridge', close: () => kafka.stop() });
-    else logger.info('KAFKA_BROKERS is not set: the Kafka bridge is off');
+    if (kafka !== undefined) {
+      closers.push({ name: 'kafka bridge', close: () => kafka.stop() });
+      processors.register(kafka.outbound);
+    } else logger.info('KAFKA_BROKERS is not set: the Kafka bridge is off');
     const healthWithKafka = async (): Promise<Record<string, ComponentHealth>> => ({
       ...(await health()),
       ...kafka?.health(),
     });
 
-    observeParts(metrics, readModels, projector, kafka, () => cases.stats());
+    observeParts(metrics, readModels, processors, projecting, kafka, () => cases.stats());
     observeDecryptions(metrics, () => personalData.decryptions());
     observeStatusCounts(metrics, readStore);
     const server = await buildServer({
@@ -620,7 +709,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         service,
         reasonCodes,
         createOperations({
-          projector,
+          processors,
+          projecting,
           lag: (maxCount) => readModels.lag(maxCount),
           readiness,
           publisher: () => kafka?.outbound,
@@ -635,7 +725,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });
-    return { server, url, eventStore, readStore, projector, erasure, stop };
+    return { server, url, eventStore, readStore, processors, erasure, stop };
   } catch (error) {
     await stop();
     throw error;

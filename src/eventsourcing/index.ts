@@ -1,6 +1,7 @@
 // The framework's one entry point: applications import from here, never from deeper paths.
 // Grouped by the data's path: events and deciders → commands → the event store → projections
-// into read stores → persistent consumers; then the testing kit.
+// into read stores → processors (projectors and reactors) and persistent consumers; then the
+// testing kit.
 
 export {
   type CommandContext,
@@ -50,7 +51,18 @@ export {
   type PersistentSource,
   type StoredEvent,
 } from './eventstore/port.ts';
-
+export type {
+  Processor,
+  ProcessorFailure,
+  ProcessorKind,
+  ProcessorState,
+  ProcessorStatus,
+  RebuildSupport,
+  RetryOutcome,
+} from './processor/processor.ts';
+export { createProjectorProcessor, type ProjectorProcessor } from './processor/projector-processor.ts';
+export { createReactor, type Reactor, type ReactorOptions } from './processor/reactor.ts';
+export { createProcessorRegistry, type ProcessorRegistry } from './processor/registry.ts';
 export { type EventRelevance, type Lag, relevanceOf } from './projection/lag.ts';
 export { createProjectionObserver, type ProjectionObserver } from './projection/observer.ts';
 export {
@@ -71,7 +83,6 @@ export {
   ReadStoreUnavailableError,
   type SkippedEvent,
 } from './readstore/port.ts';
-
 export {
   type ConsumerHandler,
   type ConsumerStatus,

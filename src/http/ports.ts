@@ -125,9 +125,34 @@ export type CaseQueries = {
   rawIntake(page: Page): Promise<Paged>;
 };
 
-/** Operations an admin may run: projector status and repair, parked notifications. */
+/** A processor as operators see it: status, lag and failures; JSON-ready (positions as strings). */
+export type ProcessorReport = Record<string, unknown> & { name: string; kind: string; state: string };
+
+/** What an operator's request did to a processor, or why it could not. */
+export type ProcessorAction<T> =
+  | ({ outcome: 'done' } & T)
+  | { outcome: 'not_found'; known: string[] }
+  | { outcome: 'refused'; code: string; reason: string };
+
+/**
+ * Operations an admin may run: every processor (projectors and reactors) by name, the read models
+ * as a whole (the older `projections` view), parked notifications and dead letters.
+ */
 export type Operations = {
-  /** Projector status with lag; JSON-ready (positions as strings). */
+  /** Every processor of this replica, in registration order. */
+  processors(): Promise<ProcessorReport[]>;
+  processor(name: string): Promise<ProcessorAction<{ report: ProcessorReport }>>;
+  /** Try the processor's failed events again (a reactor replays what it parked). */
+  retryProcessor(name: string): Promise<ProcessorAction<{ events: string[] }>>;
+  /** Pass over one failed event of the processor for good, recording who and why. */
+  skipProcessorEvent(
+    name: string,
+    eventId: string,
+    decision: { reason: string; operator: string },
+  ): Promise<ProcessorAction<{ skipped: string }>>;
+  /** Start a rebuild of the processor's read models; progress shows in its status. */
+  rebuildProcessor(name: string): ProcessorAction<{ rebuilding: string }>;
+  /** The read-model projectors as one, with lag; JSON-ready (positions as strings). */
   projections(): Promise<Record<string, unknown>>;
   /** Try the event that stopped the projector again; false when no projector runs in this replica. */
   retryProjections(): boolean;

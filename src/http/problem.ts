@@ -81,6 +81,8 @@ const domainStatus: Record<string, number> = {
   'document.invalid_transition': 409,
   'requirements.context_mismatch': 409,
   'projection.not_stopped_at_event': 409,
+  'processor.not_failed_at_event': 409,
+  'processor.rebuild_not_supported': 409,
   'revision.mismatch': 412,
   'document.version_mismatch': 412,
   'eventstore.unavailable': 503,

@@ -4,7 +4,8 @@ import { type NotificationRequired, toSeedNotificationEnvelope } from '../cases/
 import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { RecordedEvent } from '../eventsourcing/core/events.ts';
 import type { EventStore, PersistentGroupSettings } from '../eventsourcing/eventstore/port.ts';
-import { createPersistentConsumer, type PersistentConsumer } from '../eventsourcing/subscription/consumer.ts';
+import { createReactor, type Reactor } from '../eventsourcing/processor/reactor.ts';
+import { eventStoreSkipLog, type SkipLog } from '../eventsourcing/projection/skip-log.ts';
 import { currentTraceparent, inSpan, SpanKind } from '../observability/tracing.ts';
 
 export type OutboundOptions = {
@@ -14,6 +15,8 @@ export type OutboundOptions = {
   logger: Logger;
   topic: string;
   group?: string;
+  /** Where operators' skips of notifications are kept; default a stream in the event store. */
+  skipLog?: SkipLog;
   settings?: Partial<PersistentGroupSettings>;
   /** Attempts to publish one event in-process before it goes back to the server's retry queue. */
   attempts?: number;
@@ -51,13 +54,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * blip; only when those attempts run out is it nacked for the server's retry queue (order may
  * then break for that case), and after `maxRetryCount` the server parks it for an operator to
  * replay. Consumers dedupe by the `message-id` header (the event id).
+ *
+ * It is a reactor (see `createReactor`): its own subscription group and failure domain, listed
+ * with the projectors by name. A notification that cannot be published is parked and the others
+ * go on; `retry` replays what is parked, `skip` lets an operator pass one over for good.
  */
-export function createNotificationPublisher(options: OutboundOptions) {
+export function createNotificationPublisher(options: OutboundOptions): NotificationPublisher {
   const { logger } = options;
   const attempts = options.attempts ?? 5;
   const delays = options.retryDelayMs ?? { initial: 200, max: 5_000 };
   let producer: Producer | undefined;
-  let consumer: PersistentConsumer | undefined;
   let published = 0;
   let retried = 0;
 
@@ -109,43 +115,47 @@ export function createNotificationPublisher(options: OutboundOptions) {
     }
   }
 
-  const source = { all: true as const, filter: { eventTypePrefixes: ['NotificationRequired'] } };
+  const group = options.group ?? notificationGroup;
+  const reactor = createReactor({
+    name: group,
+    eventStore: options.eventStore,
+    source: { all: true, filter: { eventTypePrefixes: ['NotificationRequired'] } },
+    group,
+    settings: { strategy: 'pinned', ...options.settings },
+    events: options.events,
+    handler: publish,
+    skipLog: options.skipLog ?? eventStoreSkipLog(options.eventStore),
+    logger,
+    resources: {
+      async open() {
+        // The partitioner named explicitly (murmur2, as the Java client): keys land where other
+        // clients put them, and kafkajs does not warn about its changed default at every start.
+        producer = options.kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        });
+        await producer.connect();
+      },
+      async close() {
+        await producer?.disconnect();
+      },
+    },
+  });
 
   return {
-    async start(): Promise<void> {
-      // The partitioner named explicitly (murmur2, as the Java client): keys land where other
-      // clients put them, and kafkajs does not warn about its changed default at every start.
-      producer = options.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await producer.connect();
-      consumer = createPersistentConsumer({
-        eventStore: options.eventStore,
-        source,
-        group: options.group ?? notificationGroup,
-        settings: { strategy: 'pinned', ...options.settings },
-        events: options.events,
-        handler: publish,
-        logger,
-      });
-      await consumer.start();
-      logger.info(
-        { topic: options.topic, group: options.group ?? notificationGroup },
-        'notification publisher started',
-      );
-    },
-    async stop(): Promise<void> {
-      await consumer?.stop();
-      await producer?.disconnect();
+    ...reactor,
+    async start() {
+      await reactor.start();
+      logger.info({ topic: options.topic, group }, 'notification publisher started');
     },
     status() {
-      return { published, retried, consumer: consumer?.status() ?? null };
+      const status = reactor.status();
+      return { ...status, details: { ...status.details, published, publishRetries: retried } };
     },
-    listParked: (limit?: number) => consumer!.listParked(limit),
-    replayParked: (stopAt?: number) => consumer!.replayParked(stopAt),
+    counts: () => ({ published, retried }),
   };
 }
 
-export type NotificationPublisher = ReturnType<typeof createNotificationPublisher>;
+/** The publisher: a reactor, plus its Kafka counts (in-process publish retries included). */
+export type NotificationPublisher = Reactor & { counts(): { published: number; retried: number } };

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { streamName, testEvents } from './support.ts';
 
-const cli = new URL('../../src/app/cli.ts', import.meta.url).pathname;
+const cli = new URL('../../src/app/cli/main.ts', import.meta.url).pathname;
 const tsx = import.meta.resolve('tsx');
 
 function run(args: string[]) {

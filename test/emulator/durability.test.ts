@@ -39,7 +39,7 @@ after(() => {
   for (const dir of directories) rmSync(dir, { recursive: true, force: true });
 });
 
-const cli = new URL('../../src/app/cli.ts', import.meta.url).pathname;
+const cli = new URL('../../src/app/cli/main.ts', import.meta.url).pathname;
 const root = new URL('../..', import.meta.url).pathname;
 // Resolved here, so that the child finds the loader whatever its working directory.
 const tsx = import.meta.resolve('tsx');

@@ -21,7 +21,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 const freshDir = () => join(root, `log-${++dirs}`);
 
-const cli = new URL('../../src/app/cli.ts', import.meta.url).pathname;
+const cli = new URL('../../src/app/cli/main.ts', import.meta.url).pathname;
 const tsx = import.meta.resolve('tsx');
 
 /**

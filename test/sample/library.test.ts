@@ -8,7 +8,9 @@ import {
   createEventRegistry,
   createInMemoryEventStore,
   createInMemoryReadStore,
-  createProjector,
+  createProcessorRegistry,
+  createProjectorProcessor,
+  createReactor,
   type Decider,
   DomainError,
   deciderSpec,
@@ -16,6 +18,7 @@ import {
   defineProjection,
   type EventOf,
   projectionSpec,
+  readStoreSkipLog,
   streamName,
 } from '../../src/eventsourcing/index.ts';
 
@@ -114,19 +117,42 @@ it('runs commands through the handler and follows them with a processor into a r
   );
   assert.equal(again.outcome, 'already_handled');
 
-  const processor = createProjector({
-    name: 'library',
+  // Processors follow the log, each with its own subscription, checkpoint and failure domain.
+  const loans = createProjectorProcessor({
+    name: 'current_loans',
     eventStore,
     readStore,
     projections: [currentLoans],
     filter: { streamPrefixes: ['book-'] },
     events,
   });
-  await processor.start();
+  // A reactor: a side effect per event from a persistent subscription, acknowledged after the
+  // handler. The in-memory store has no persistent subscriptions, so this one is not started.
+  const reminded: string[] = [];
+  const reminders = createReactor({
+    name: 'loan-reminders',
+    eventStore,
+    source: { all: true, filter: { eventTypePrefixes: ['BookLent'] } },
+    events,
+    skipLog: readStoreSkipLog(readStore),
+    handler: async (event) => {
+      reminded.push(event.id);
+    },
+  });
+  const processors = createProcessorRegistry([loans, reminders]);
+  await loans.start();
   try {
-    assert.ok(lent.outcome === 'appended' && (await processor.waitFor(lent.position, 5_000)));
+    assert.ok(lent.outcome === 'appended' && (await processors.waitFor(lent.position, 5_000)));
     assert.deepEqual(await readStore.get('current_loans', 'b1'), { id: 'b1', reader: 'ann' });
+    // Operators address processors by name: status, retry, skip, rebuild.
+    const status = processors.get('current_loans')?.status();
+    assert.deepEqual([status?.kind, status?.state, status?.failures], ['projector', 'running', []]);
+    await processors.get('current_loans')?.rebuild();
+    assert.deepEqual(await readStore.get('current_loans', 'b1'), { id: 'b1', reader: 'ann' });
+    // A reactor is not rebuilt (that would repeat its side effects); it says so.
+    assert.equal(processors.get('loan-reminders')?.rebuildSupport.supported, false);
+    await assert.rejects(processors.get('loan-reminders')!.rebuild(), /cannot be rebuilt/);
   } finally {
-    await processor.stop();
+    await loans.stop();
   }
 });

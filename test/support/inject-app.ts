@@ -4,7 +4,7 @@ import { caseProjections, intakeProjections } from '../../projections/index.ts';
 import { createCaseService } from '../../src/app/case-service.ts';
 import type { ApiKey } from '../../src/app/config.ts';
 import { deriveId } from '../../src/app/name-based-ids.ts';
-import { createOperations } from '../../src/app/operations.ts';
+import { createOperations, processorsHealth, projectorsSummary } from '../../src/app/operations.ts';
 import { createReadModelReadiness } from '../../src/app/readiness.ts';
 import { apiResources } from '../../src/app/service.ts';
 import {
@@ -25,7 +25,11 @@ import { createCommandHandler } from '../../src/eventsourcing/command/handler.ts
 import { createEventRegistry } from '../../src/eventsourcing/core/event-definitions.ts';
 import type { AllPosition } from '../../src/eventsourcing/core/events.ts';
 import type { Projection } from '../../src/eventsourcing/core/projection.ts';
-import { createProjector, type Projector } from '../../src/eventsourcing/projection/projector.ts';
+import { createProjectorProcessor } from '../../src/eventsourcing/processor/projector-processor.ts';
+import {
+  createProcessorRegistry,
+  type ProcessorRegistry,
+} from '../../src/eventsourcing/processor/registry.ts';
 import { eventStoreSkipLog } from '../../src/eventsourcing/projection/skip-log.ts';
 import { createInMemoryReadStore } from '../../src/eventsourcing/readstore/memory.ts';
 import type { ReadStore } from '../../src/eventsourcing/readstore/port.ts';
@@ -38,7 +42,8 @@ export type InjectApp = {
   app: AppServer;
   eventStore: ReturnType<typeof createInMemoryEventStore>;
   readStore: ReadStore;
-  projector: Projector;
+  /** A projector processor per read model. */
+  processors: ProcessorRegistry;
   /** Resolves once the read models hold every event appended so far (read-your-writes). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -106,18 +111,26 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     cache: false,
     assumeNewStreams: true,
   });
-  const projector = createProjector({
-    name: 'read-models',
-    eventStore,
-    readStore,
-    projections: options.projections ?? [...caseProjections, ...intakeProjections],
-    filter: { streamPrefixes: ['case-', 'intake-'] },
-    batchDelayMs: 0,
-    events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
-    skipLog: eventStoreSkipLog(eventStore),
-    logger,
-  });
-  await projector.start();
+  // One projector processor per read model, as the service composes them.
+  const processors = createProcessorRegistry();
+  const projectionEvents = createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]);
+  const skipLog = eventStoreSkipLog(eventStore);
+  for (const projection of options.projections ?? [...caseProjections, ...intakeProjections]) {
+    processors.register(
+      createProjectorProcessor({
+        name: projection.name,
+        eventStore,
+        readStore,
+        projections: [projection],
+        filter: { streamPrefixes: ['case-', 'intake-'] },
+        batchDelayMs: 0,
+        events: projectionEvents,
+        skipLog,
+        logger,
+      }),
+    );
+  }
+  for (const processor of processors.projectors()) await processor.start();
 
   const service = createCaseService({
     eventStore,
@@ -129,25 +142,29 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     ids: deriveId,
     bundledRules: notificationRules,
     configService: undefined,
-    waitForPosition: (position, timeoutMs) => projector.waitFor(position, timeoutMs),
+    waitForPosition: (position, timeoutMs) => processors.waitFor(position, timeoutMs),
     clock: () => new Date(),
   });
   const readiness = createReadModelReadiness({
-    readModels: { position: () => projector.status().position, lag: (max) => projector.lag(max) },
-    projectorStatus: () => projector.status(),
+    readModels: {
+      position: () => processors.projectorPosition(),
+      lag: (max) => processors.projectorLag(max),
+    },
+    projectorStatus: () => projectorsSummary(processors),
     headAtStart: null,
     maxLagSeconds: 30,
   });
   const app = await buildServer({
     logger,
     auth: createAuthenticator(options.keys ?? []),
-    health: async () => ({ projector: await readiness() }),
+    health: async () => ({ projector: await readiness(), processors: processorsHealth(processors) }),
     resources: apiResources(
       service,
       reasonCodes,
       createOperations({
-        projector,
-        lag: (max) => projector.lag(max),
+        processors,
+        projecting: true,
+        lag: (max) => processors.projectorLag(max),
         readiness,
         publisher: () => undefined,
         deadLetters: undefined,
@@ -160,17 +177,17 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     app,
     eventStore,
     readStore,
-    projector,
+    processors,
     async settled() {
       const head: AllPosition | undefined = eventStore.all().at(-1)?.position;
       if (head === undefined) return;
-      if (!(await projector.waitFor(head, 5_000))) {
+      if (!(await processors.waitFor(head, 5_000))) {
         throw new Error(`the read models did not reach ${head.commit}-${head.prepare} within 5 s`);
       }
     },
     async close() {
       await app.close();
-      await projector.stop();
+      for (const processor of processors.list()) await processor.stop();
       await readStore.close();
       await eventStore.close();
     },

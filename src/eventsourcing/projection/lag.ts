@@ -26,7 +26,8 @@ export function relevanceOf(
   return (event) => types.has(event.type) && passes(event);
 }
 
-function filterPredicate(filter: AllFilter | undefined): EventRelevance {
+/** The events a subscription filter lets through, as a predicate (no filter: every event). */
+export function filterPredicate(filter: AllFilter | undefined): EventRelevance {
   if (filter === undefined) return () => true;
   if ('streamPrefixes' in filter) {
     return (event) => filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix));

@@ -21,16 +21,17 @@ export function createProjectionObserver(options: {
   const pollMs = options.pollMs ?? 25;
 
   /**
-   * The oldest stored checkpoint of the projections being served live; null while one has none.
-   * As in the projector, a projection being rebuilt (its slot has a shadow) or not set up yet
-   * does not hold the others back: its live collection is frozen until the swap.
+   * The oldest checkpoint of the collections that serve reads; null while one has none or a
+   * projection is not set up yet. As in the projector, a projection being rebuilt holds the
+   * others back at its serving collection's checkpoint (frozen in a rebuild's last phase and for
+   * a whole version-change rebuild), not at its shadow's: reads go to the serving one until the
+   * swap, so a wait never passes a write a read cannot see yet.
    */
   async function position(): Promise<AllPosition | null> {
     const slots = await Promise.all(options.projections.map((name) => options.readStore.slot(name)));
     let oldest: AllPosition | null = null;
     for (const slot of slots) {
-      if (slot === null || slot.shadow !== null) continue;
-      if (slot.checkpoint === null) return null;
+      if (slot === null || slot.checkpoint === null) return null;
       if (oldest === null || comparePositions(slot.checkpoint, oldest) < 0) oldest = slot.checkpoint;
     }
     return oldest;

@@ -123,6 +123,18 @@ export type Projector = {
   waitFor(position: AllPosition, timeoutMs: number): Promise<boolean>;
 };
 
+function notStarted(projection: string): RebuildProgress {
+  return {
+    projection,
+    eventsDone: 0,
+    eventsPerSecond: 0,
+    fraction: 0,
+    estimatedRemainingSeconds: null,
+    position: null,
+    done: false,
+  };
+}
+
 /** Creates the projector runtime for one group of projections sharing one subscription. */
 export function createProjector(options: ProjectorOptions): Projector {
   const logger = options.logger ?? silent;
@@ -146,7 +158,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   // Projections an operator released (retry, skip) until the loop takes them back: they still
   // hold waits back from where they stopped.
   const resuming = new Map<string, Lane>();
-  // Projections in the last phase of a rebuild, out of the live group, by their shadow lane.
+  // Projections being rebuilt whose serving collection no longer follows the log (the last phase
+  // of a rebuild; the whole of a version-change rebuild), by the lane that last served them. Its
+  // checkpoint is what reads can see until the swap, so waits and readiness are held there.
   const holding = new Map<string, Lane>();
   let transient: { reason: string; attempts: number; since: Date } | null = null;
   let processed = 0;
@@ -414,7 +428,6 @@ export function createProjector(options: ProjectorOptions): Projector {
             hooks: {
               flushed(info) {
                 done += info.matched;
-                if (holding.has(projection.name)) notifyWaiters();
                 if (Date.now() - lastReport >= 500) {
                   lastReport = Date.now();
                   report(progressOf(info.position, false));
@@ -443,12 +456,16 @@ export function createProjector(options: ProjectorOptions): Projector {
     await runShadow();
     // Take the projection out of the live group so nothing writes its old target, catch the
     // shadow up to the head once more, then swap data and checkpoint in one step.
-    const wasLive = live.has(projection.name);
+    const serving = live.get(projection.name);
     rebuilding.set(projection.name, progressOf(lane.checkpoint, false));
-    // Out of the live group until the swap, the projection still holds waits back: through its
-    // shadow's checkpoint, so a read-your-writes wait never passes a write it has not applied.
-    if (wasLive) holding.set(projection.name, lane);
-    if (wasLive) await restartLive();
+    // Out of the live group until the swap, the projection still holds waits back at the
+    // checkpoint of the collection that serves reads (frozen from here on): a wait passes a write
+    // only once a read can see it, which for later writes is after the swap. Holding the shadow's
+    // checkpoint instead would let a wait pass while reads still go to the old collection.
+    if (serving) {
+      holding.set(projection.name, serving);
+      await restartLive();
+    }
     await runShadow();
     const slot = await options.readStore.slot(projection.name);
     if (!slot) throw new Error(`projection ${projection.name} lost its slot during the rebuild`);
@@ -505,16 +522,18 @@ export function createProjector(options: ProjectorOptions): Projector {
             },
             'projection version changed; rebuilding',
           );
-          rebuilding.set(projection.name, {
-            projection: projection.name,
-            eventsDone: 0,
-            eventsPerSecond: 0,
-            fraction: 0,
-            estimatedRemainingSeconds: null,
-            position: null,
-            done: false,
+          // The old version's collection keeps serving but no longer follows the log: waits and
+          // readiness hold at its checkpoint until the rebuilt one is swapped in.
+          holding.set(projection.name, {
+            projection,
+            target: slot.target,
+            checkpoint: slot.checkpoint,
+            skips: new Set(),
           });
+          rebuilding.set(projection.name, notStarted(projection.name));
           track(
+            // A failed rebuild keeps holding: waits for later writes must not pass a collection
+            // that does not follow them (they time out; lag and readiness show it).
             rebuildInto(projection).catch((error: unknown) => {
               rebuilding.delete(projection.name);
               if (!stopping)
@@ -550,7 +569,8 @@ export function createProjector(options: ProjectorOptions): Projector {
         processedEvents: processed,
         lastEventAt,
         projections: [...projections.values()].map((projection) => {
-          const lane = live.get(projection.name) ?? failures.get(projection.name)?.lane;
+          const lane =
+            live.get(projection.name) ?? holding.get(projection.name) ?? failures.get(projection.name)?.lane;
           return {
             name: projection.name,
             version: projection.version,
@@ -619,6 +639,8 @@ export function createProjector(options: ProjectorOptions): Projector {
       const projection = projections.get(name);
       if (!projection) throw new Error(`unknown projection ${name}`);
       if (rebuilding.has(name)) throw new Error(`projection ${name} is already rebuilding`);
+      // Shown as rebuilding from the call on, not from the rebuild's first await.
+      rebuilding.set(name, notStarted(name));
       const task = rebuildInto(projection, onProgress);
       track(task);
       try {

@@ -7,6 +7,7 @@ import type {
   PersistentDelivery,
   PersistentGroupSettings,
   PersistentSource,
+  StoredEvent,
 } from '../eventstore/port.ts';
 import { toRecorded } from '../projection/apply.ts';
 import type { Logger } from '../projection/projector.ts';
@@ -43,6 +44,15 @@ export type PersistentConsumerOptions = {
   bufferSize?: number;
   backoff?: Backoff;
   logger?: Logger;
+  /**
+   * An operator decided this event is not to be handled: it is acknowledged without calling the
+   * handler (asked before decoding, so an undecodable event can be skipped too).
+   */
+  isSkipped?: (eventId: string) => boolean;
+  /** After an event was acknowledged: handled, or passed over because it is skipped. */
+  onAcked?: (event: StoredEvent, outcome: 'handled' | 'skipped') => void;
+  /** After this consumer parked an event, with the reason it gave the server. */
+  onParked?: (event: StoredEvent, reason: string) => void;
 };
 
 export type ConsumerStatus = {
@@ -118,6 +128,11 @@ export function createPersistentConsumer(options: PersistentConsumerOptions): Pe
     };
 
     async function handleOne(delivery: PersistentDelivery): Promise<boolean> {
+      if (options.isSkipped?.(delivery.event.id)) {
+        await delivery.ack();
+        options.onAcked?.(delivery.event, 'skipped');
+        return true;
+      }
       let recorded: RecordedEvent;
       try {
         recorded = toRecorded(delivery.event, options.events);
@@ -130,6 +145,7 @@ export function createPersistentConsumer(options: PersistentConsumerOptions): Pe
           'parking undecodable event',
         );
         await delivery.nack('park', reason);
+        options.onParked?.(delivery.event, reason);
         return false;
       }
       try {
@@ -147,10 +163,12 @@ export function createPersistentConsumer(options: PersistentConsumerOptions): Pe
           park ? 'handler failed for the last time; parking' : 'handler failed; nacking for retry',
         );
         await delivery.nack(park ? 'park' : 'retry', reason);
+        if (park) options.onParked?.(delivery.event, reason);
         return false;
       }
       await delivery.ack();
       status.handled++;
+      options.onAcked?.(delivery.event, 'handled');
       return true;
     }
 

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
-import type { Operations } from '../ports.ts';
+import type { Operations, ProcessorAction } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
 import { AUTH, BODY, PARAMETERS, problemResponses } from '../responses.ts';
 
@@ -32,6 +32,56 @@ const ProjectionsStatus = Type.Object(
   },
   { ...open, description: 'Projector state, lag, failure and rebuilds' },
 );
+
+const Position = Type.Union([Type.Object({ commit: Type.String(), prepare: Type.String() }), Type.Null()], {
+  description: 'Where in `$all` (commit and prepare positions as decimal strings)',
+});
+
+const ProcessorFailure = Type.Object(
+  {
+    eventId: Type.String(),
+    streamId: Type.String(),
+    type: Type.String(),
+    position: Position,
+    reason: Type.String(),
+    at: Type.String({ format: 'date-time' }),
+    action: Type.Enum(['stopped', 'parked'], {
+      description: 'A projector stopped in front of it; a reactor parked it and went on',
+    }),
+  },
+  open,
+);
+
+/** One processor: the fields a client relies on are declared; engine details stay open. */
+const ProcessorReport = Type.Object(
+  {
+    name: Type.String(),
+    kind: Type.Enum(['projector', 'reactor']),
+    state: Type.Enum(['running', 'stopped', 'failed'], {
+      description: '`failed`: events wait for an operator (retry, skip or rebuild)',
+    }),
+    phase: Type.String({ description: 'The engine state: catching_up, live, retrying, reconnecting …' }),
+    position: Position,
+    handledEvents: Type.Integer({ minimum: 0 }),
+    failures: Type.Array(ProcessorFailure),
+    rebuilds: Type.Array(Type.Object({}, open)),
+    lag: Type.Union([Type.Object({}, open), Type.Null()], {
+      description: 'Events it handles not handled yet and the age of the oldest; null when unknown',
+    }),
+    rebuilding: Type.Boolean({ description: 'A rebuild started through this API is running' }),
+    rebuildError: Type.Union([Type.String(), Type.Null()], {
+      description: 'Why the last rebuild started through this API failed (null: it did not)',
+    }),
+    rebuildSupport: Type.Object(
+      { supported: Type.Boolean(), reason: Type.Optional(Type.String()) },
+      { ...open, description: 'Whether rebuild can run here, and why not' },
+    ),
+    details: Type.Object({}, open),
+  },
+  { ...open, description: 'A processor: projector (read models) or reactor (side effects)' },
+);
+
+const ProcessorName = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) });
 
 const ParkedNotification = Type.Object(
   {
@@ -68,12 +118,159 @@ function projectorOff(): HttpProblem {
   });
 }
 
-/** Operations routes (admin role): projector status and repair, parked notifications. */
+/** The answer of a per-processor action, or the problem that says why there is none. */
+function outcomeOf<T>(name: string, action: ProcessorAction<T>): T {
+  if (action.outcome === 'not_found') {
+    throw new HttpProblem(404, 'processor.not_found', `No processor named "${name}"`, {
+      detail: `Processors: ${action.known.join(', ') || 'none'}`,
+    });
+  }
+  if (action.outcome === 'refused') throw new HttpProblem(409, action.code, action.reason);
+  return action;
+}
+
+/**
+ * Operations routes (admin role): each processor by name (status, retry, skip, rebuild); the
+ * older `/projections` routes over the read models as a whole (kept for existing clients);
+ * parked notifications and dead letters.
+ */
 export function adminRoutes(operations: Operations) {
   return async function admin(root: FastifyInstance): Promise<void> {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
     const config = { role: 'admin' as const };
     const tags = ['Operations'];
+
+    app.get(
+      '/api/v1/admin/processors',
+      {
+        config,
+        schema: {
+          operationId: 'listProcessors',
+          tags,
+          summary: 'Every processor (projectors and reactors): state, position, lag and failures',
+          response: {
+            200: Type.Object({ processors: Type.Array(ProcessorReport) }, closed),
+            ...problemResponses(AUTH),
+          },
+        },
+      },
+      async () => ({ processors: (await operations.processors()) as Static<typeof ProcessorReport>[] }),
+    );
+
+    app.get(
+      '/api/v1/admin/processors/:name',
+      {
+        config,
+        schema: {
+          operationId: 'getProcessor',
+          tags,
+          summary: 'One processor: state, position, lag, failures and rebuilds',
+          params: ProcessorName,
+          response: {
+            200: ProcessorReport,
+            ...problemResponses(AUTH, PARAMETERS, { 404: ['processor.not_found'] }),
+          },
+        },
+      },
+      async (request) =>
+        outcomeOf(request.params.name, await operations.processor(request.params.name)).report as Static<
+          typeof ProcessorReport
+        >,
+    );
+
+    app.post(
+      '/api/v1/admin/processors/:name/retry',
+      {
+        config,
+        schema: {
+          operationId: 'retryProcessor',
+          tags,
+          summary: 'Try the events the processor failed on again (a reactor replays what it parked)',
+          params: ProcessorName,
+          response: {
+            202: Type.Object(
+              {
+                processor: Type.String(),
+                events: Type.Array(Type.String(), { description: 'The failed events retried' }),
+              },
+              closed,
+            ),
+            ...problemResponses(AUTH, BODY, PARAMETERS, { 404: ['processor.not_found'] }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { name } = request.params;
+        const { events } = outcomeOf(name, await operations.retryProcessor(name));
+        return reply.status(202).send({ processor: name, events });
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/processors/:name/skip',
+      {
+        config,
+        schema: {
+          operationId: 'skipProcessorEvent',
+          tags,
+          summary: 'Pass over one event the processor failed on, for good (recorded with who and why)',
+          params: ProcessorName,
+          body: Type.Object(
+            {
+              event_id: Type.String({ minLength: 1, maxLength: 128 }),
+              reason: Type.String({ minLength: 3, maxLength: 1_000 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object(
+              { processor: Type.String(), skipped: Type.String({ description: 'The event id skipped' }) },
+              closed,
+            ),
+            ...problemResponses(AUTH, BODY, PARAMETERS, {
+              404: ['processor.not_found'],
+              409: ['processor.not_failed_at_event'],
+            }),
+          },
+        },
+      },
+      async (request) => {
+        const { name } = request.params;
+        const { skipped } = outcomeOf(
+          name,
+          await operations.skipProcessorEvent(name, request.body.event_id, {
+            reason: request.body.reason,
+            operator: request.caller.name,
+          }),
+        );
+        return { processor: name, skipped };
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/processors/:name/rebuild',
+      {
+        config,
+        schema: {
+          operationId: 'rebuildProcessor',
+          tags,
+          summary: "Rebuild a projector's read models into shadow collections and swap when caught up",
+          params: ProcessorName,
+          response: {
+            202: Type.Object({ rebuilding: Type.String({ description: 'The processor' }) }, closed),
+            ...problemResponses(AUTH, BODY, PARAMETERS, {
+              404: ['processor.not_found'],
+              409: ['processor.rebuild_not_supported', 'processor.rebuild_refused'],
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { name } = request.params;
+        const { rebuilding } = outcomeOf(name, operations.rebuildProcessor(name));
+        return reply.status(202).send({ rebuilding });
+      },
+    );
 
     app.get(
       '/api/v1/admin/projections',
@@ -82,7 +279,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'getProjections',
           tags,
-          summary: 'Projector state, lag, failure and rebuilds',
+          summary:
+            'Compatibility: the read models as one projector (state, lag, failures, rebuilds); see /processors',
           response: { 200: ProjectionsStatus, ...problemResponses(AUTH) },
         },
       },
@@ -96,7 +294,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'retryProjections',
           tags,
-          summary: 'Retry the event that stopped the projector',
+          summary:
+            'Compatibility: retry every read-model projector an event stopped; see /processors/{name}/retry',
           response: {
             202: Type.Object({ retrying: Type.Literal(true) }, closed),
             ...problemResponses(AUTH, BODY, { 409: ['projector.off'] }),
@@ -116,7 +315,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'skipProjectionEvent',
           tags,
-          summary: 'Skip the event that stopped the projector (recorded, and skipped by rebuilds too)',
+          summary:
+            'Compatibility: skip the event in every projector it stopped (recorded); see /processors/{name}/skip',
           body: Type.Object(
             {
               event_id: Type.String({ minLength: 1 }),
@@ -149,7 +349,8 @@ export function adminRoutes(operations: Operations) {
         schema: {
           operationId: 'rebuildProjection',
           tags,
-          summary: 'Rebuild one read model into a shadow collection and swap when caught up',
+          summary:
+            'Compatibility: rebuild one read model (shadow collection, swap); see /processors/{name}/rebuild',
           params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
           response: {
             202: Type.Object({ rebuilding: Type.String({ description: 'The projection' }) }, closed),

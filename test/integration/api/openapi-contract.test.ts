@@ -304,6 +304,17 @@ describe('the OpenAPI document is the contract of every answer', () => {
         '/api/v1/documents/determine-requirements',
         { body: { case_id: 'nope', entity_id: 'x', entity_type: 'PERSON' } },
       ],
+      ['GET', '/api/v1/admin/processors', '/api/v1/admin/processors'],
+      ['GET', '/api/v1/admin/processors/{name}', '/api/v1/admin/processors/cases'],
+      ['GET', '/api/v1/admin/processors/{name}', '/api/v1/admin/processors/nope'],
+      ['POST', '/api/v1/admin/processors/{name}/retry', '/api/v1/admin/processors/cases/retry'],
+      [
+        'POST',
+        '/api/v1/admin/processors/{name}/skip',
+        '/api/v1/admin/processors/cases/skip',
+        { body: { event_id: 'e-1', reason: 'not stopped there' } },
+      ],
+      ['POST', '/api/v1/admin/processors/{name}/rebuild', '/api/v1/admin/processors/nope/rebuild'],
       ['GET', '/api/v1/admin/projections', '/api/v1/admin/projections'],
       ['GET', '/api/v1/admin/projections', '/api/v1/admin/projections', { key: reader }],
       ['POST', '/api/v1/admin/projections/retry', '/api/v1/admin/projections/retry'],
@@ -334,6 +345,10 @@ describe('the OpenAPI document is the contract of every answer', () => {
       'POST /api/v1/cases 415',
       'PUT /api/v1/documents/{id}/status 404',
       'POST /api/v1/admin/projections/{name}/rebuild 409',
+      'GET /api/v1/admin/processors/{name} 200',
+      'GET /api/v1/admin/processors/{name} 404',
+      'POST /api/v1/admin/processors/{name}/skip 409',
+      'POST /api/v1/admin/processors/{name}/rebuild 404',
       'GET /api/v1/admin/dlq 409',
     ]) {
       assert.ok(seen.has(expected), `not reached: ${expected}`);

@@ -5,7 +5,7 @@ export type CliRun = { code: number | null; stdout: string; stderr: string };
 const root = new URL('../../../', import.meta.url);
 
 /**
- * Runs `src/app/cli.ts` as the operator would, in a child process with only PATH, HOME and `env`
+ * Runs `src/app/cli/main.ts` as the operator would, in a child process with only PATH, HOME and `env`
  * (so a developer's KAFKA_BROKERS or KYC_SERVICE_URL cannot leak in); resolves with its exit code
  * and output, whatever the code. Kills it and fails after `timeoutMs`.
  */
@@ -15,7 +15,7 @@ export function runCli(
   timeoutMs = 30_000,
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/cli.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/cli/main.ts', ...args], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

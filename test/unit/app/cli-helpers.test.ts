@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { progressLine, progressWriter } from '../../../src/app/commands/admin-client.ts';
-import { closest, didYouMean, editDistance } from '../../../src/app/commands/suggest.ts';
+import { progressLine, progressWriter } from '../../../src/app/cli/admin-client.ts';
+import { closest, didYouMean, editDistance } from '../../../src/app/cli/suggest.ts';
 
 describe('suggestions for a mistyped name', () => {
   it('counts insertions, deletions, substitutions and swapped neighbours', () => {

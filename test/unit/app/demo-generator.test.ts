@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { demoIntake, demoIntakes } from '../../../src/app/commands/demo-generator.ts';
+import { demoIntake, demoIntakes } from '../../../src/app/cli/demo-generator.ts';
 import { validateIntake } from '../../../src/cases/intake.ts';
 
 const today = new Date().toISOString().slice(0, 10);

@@ -6,12 +6,12 @@ import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-
 
 const at = (n: number) => ({ commit: BigInt(n), prepare: BigInt(n) });
 
-it('follows the oldest checkpoint of the projections served live; a rebuilding one does not hold it back', async () => {
+it('follows the oldest checkpoint of the serving collections; a rebuilding projection holds waits at its serving checkpoint', async () => {
   const readStore = createInMemoryReadStore();
   const observer = createProjectionObserver({
     eventStore: createInMemoryEventStore(),
     readStore,
-    projections: ['cases', 'persons', 'added_later'],
+    projections: ['cases', 'persons'],
     pollMs: 1,
   });
   const cases = await readStore.createSlot('cases', 'cases', 1);
@@ -23,8 +23,30 @@ it('follows the oldest checkpoint of the projections served live; a rebuilding o
   assert.deepEqual(await observer.position(), at(20));
   assert.equal(await observer.waitFor(at(25), 20), false, 'persons is behind 25');
 
-  // A rebuild of persons: its live collection is frozen until the swap, as in the projector.
-  await readStore.beginShadow('persons', 2);
+  // A rebuild of persons whose shadow got further than the serving collection: reads still go
+  // to the serving one, so a wait must not pass 20 until the swap carries the shadow's checkpoint.
+  const shadow = await readStore.beginShadow('persons', 2);
+  await readStore.saveCheckpoint('persons', shadow.target, at(30));
+  assert.deepEqual(await observer.position(), at(20));
+  assert.equal(await observer.waitFor(at(25), 20), false, 'the serving persons collection is at 20');
+
+  const slot = await readStore.slot('persons');
+  assert.ok(slot);
+  assert.equal((await readStore.swap('persons', slot)).outcome, 'swapped');
   assert.deepEqual(await observer.position(), at(30));
   assert.equal(await observer.waitFor(at(25), 20), true);
+});
+
+it('a projection not set up yet holds the position at null: nothing of it can be read', async () => {
+  const readStore = createInMemoryReadStore();
+  const observer = createProjectionObserver({
+    eventStore: createInMemoryEventStore(),
+    readStore,
+    projections: ['cases', 'added_later'],
+    pollMs: 1,
+  });
+  const cases = await readStore.createSlot('cases', 'cases', 1);
+  await readStore.saveCheckpoint('cases', cases.target, at(30));
+  assert.equal(await observer.position(), null);
+  assert.equal(await observer.waitFor(at(1), 10), false);
 });

@@ -100,3 +100,57 @@ test('in the last phase of a rebuild the projection still holds read-your-writes
     await projector.stop();
   }
 });
+
+test('a version-change rebuild holds read-your-writes waits at the old collection until the swap', async () => {
+  const eventStore = createInMemoryEventStore();
+  const inner = createInMemoryReadStore();
+  const writer = accountWriter(eventStore, 'vc');
+  const opened = await writer.open('a');
+  const v1 = accountsProjection('versioned');
+  const first = createProjector({
+    name: 'vc',
+    eventStore,
+    readStore: inner,
+    projections: [v1],
+    filter: { streamPrefixes: ['vc-'] },
+    events: accountEvents,
+  });
+  await first.start();
+  assert.equal(await first.waitFor(opened, 5_000), true);
+  await first.stop();
+
+  let atGate: () => void = () => {};
+  const reachedGate = new Promise<void>((resolve) => (atGate = resolve));
+  let openGate: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const readStore: ReadStore = {
+    ...inner,
+    async swap(projection, slot) {
+      atGate();
+      await gate;
+      return inner.swap(projection, slot);
+    },
+  };
+  const second = createProjector({
+    name: 'vc',
+    eventStore,
+    readStore,
+    projections: [{ ...v1, version: 2 }],
+    filter: { streamPrefixes: ['vc-'] },
+    events: accountEvents,
+  });
+  await second.start();
+  try {
+    await reachedGate;
+    assert.equal(await second.waitFor(opened, 0), true, 'the old collection has what it had');
+    const written = await writer.deposit('a', 5);
+    assert.equal(await second.waitFor(written, 0), false, 'a wait must not pass the rebuilding projection');
+    assert.deepEqual(second.status().position, opened, 'held at the serving checkpoint');
+    openGate();
+    assert.equal(await second.waitFor(written, 5_000), true);
+    assert.equal((await inner.get<{ id: string; balance: number }>('versioned', 'a'))?.balance, 5);
+  } finally {
+    openGate();
+    await second.stop();
+  }
+});

@@ -51,6 +51,21 @@ const reasonCodes: ReasonCodes = parsedReasonCodes.value;
 
 /** Read-model documents as the projections build them, so the response schemas can serialise them. */
 export const fixtures = {
+  processor: {
+    name: 'cases',
+    kind: 'projector',
+    state: 'running',
+    phase: 'live',
+    position: { commit: '10', prepare: '10' },
+    handledEvents: 3,
+    failures: [],
+    rebuilds: [],
+    details: {},
+    lag: { events: 0, eventsAtLeast: false, seconds: 0, head: null },
+    rebuildSupport: { supported: true },
+    rebuilding: false,
+    rebuildError: null,
+  },
   case: {
     id: 'case-1',
     client_id: 'kyc-client-001',
@@ -278,6 +293,29 @@ export async function apiServer(
     ...options.review,
   };
   const operations: Operations = {
+    async processors() {
+      return [fixtures.processor];
+    },
+    async processor(name) {
+      return name === fixtures.processor.name
+        ? { outcome: 'done', report: fixtures.processor }
+        : { outcome: 'not_found', known: [fixtures.processor.name] };
+    },
+    async retryProcessor(name) {
+      return name === fixtures.processor.name
+        ? { outcome: 'done', events: [] }
+        : { outcome: 'not_found', known: [fixtures.processor.name] };
+    },
+    async skipProcessorEvent(name, eventId) {
+      return name === fixtures.processor.name
+        ? { outcome: 'done', skipped: eventId }
+        : { outcome: 'not_found', known: [fixtures.processor.name] };
+    },
+    rebuildProcessor(name) {
+      return name === fixtures.processor.name
+        ? { outcome: 'done', rebuilding: name }
+        : { outcome: 'not_found', known: [fixtures.processor.name] };
+    },
     async projections() {
       return {
         state: 'running',

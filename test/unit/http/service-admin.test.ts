@@ -198,7 +198,7 @@ describe('a projection stopped by an event, repaired over the admin API (inject)
     });
     assert.equal(opened.statusCode, 202, opened.body);
     const failure = await eventually('the projector to stop at the poisoned event', () => {
-      return harness.projector.status().failures[0];
+      return harness.processors.get('poisoned')?.status().failures[0];
     });
     assert.equal(failure.projection, 'poisoned');
 

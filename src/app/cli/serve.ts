@@ -1,4 +1,4 @@
-import type { CliCommand } from '../cli.ts';
+import type { CliCommand } from './command.ts';
 
 export const serveCommand: CliCommand = {
   async run(args) {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { CliCommand } from '../cli.ts';
 import {
   CliError,
   callService,
@@ -8,6 +7,7 @@ import {
   progressWriter,
   serviceTarget,
 } from './admin-client.ts';
+import type { CliCommand } from './command.ts';
 import { demoIntakes } from './demo-generator.ts';
 
 const help = `usage: npm run --silent cli -- demo --cases <n> [--url <service>] [--kyb-ratio <0..1>]

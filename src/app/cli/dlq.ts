@@ -7,8 +7,8 @@ import {
 } from '../../kafka/dead-letters.ts';
 import type { KafkaHeaders } from '../../kafka/headers.ts';
 import { headerText } from '../../kafka/headers.ts';
-import type { CliCommand } from '../cli.ts';
 import { CliError, guarded } from './admin-client.ts';
+import type { CliCommand } from './command.ts';
 
 const help = `usage: npm run --silent cli -- dlq list [--limit <n>] [--brokers <host:port,...>] [--topic <dlq>]
 

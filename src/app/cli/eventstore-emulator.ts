@@ -1,4 +1,4 @@
-import type { CliCommand } from '../cli.ts';
+import type { CliCommand } from './command.ts';
 
 const usage = `usage: npm run --silent cli -- eventstore-emulator --port <n> [--host 127.0.0.1] [--data-dir <dir> | --memory] [--fsync always|never]
        npm run --silent cli -- eventstore-emulator repair --data-dir <dir> [--dry-run] [--no-backup]

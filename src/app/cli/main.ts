@@ -1,41 +1,41 @@
-import { didYouMean } from './commands/suggest.ts';
+import type { CliCommand } from './command.ts';
+import { didYouMean } from './suggest.ts';
 
 /**
  * Operator command line: `npm run --silent cli -- <command> [options]`.
  * Each command lives in its own module and is loaded only when called, so a quick command does
  * not pay for the imports of a heavy one; its one-line summary is kept here for the same reason.
  */
-export type CliCommand = {
-  /** Runs the command; resolves with the process exit code. */
-  run(args: readonly string[]): Promise<number>;
-};
-
 type Entry = { summary: string; load: () => Promise<CliCommand> };
 
 const commands: Record<string, Entry> = {
   serve: {
     summary: 'start the service (same as make run)',
-    load: async () => (await import('./commands/serve.ts')).serveCommand,
+    load: async () => (await import('./serve.ts')).serveCommand,
+  },
+  processors: {
+    summary: 'projectors and reactors by name: list, status, retry, skip or rebuild',
+    load: async () => (await import('./processors.ts')).processorsCommand,
   },
   projections: {
-    summary: 'read models: status, rebuild (one or --all), retry or skip the event that stopped them',
-    load: async () => (await import('./commands/projections.ts')).projectionsCommand,
+    summary: 'the read models as one: status, rebuild (one or --all), retry or skip (see processors)',
+    load: async () => (await import('./projections.ts')).projectionsCommand,
   },
   parked: {
     summary: 'notifications the publisher gave up on: list or replay them',
-    load: async () => (await import('./commands/parked.ts')).parkedCommand,
+    load: async () => (await import('./parked.ts')).parkedCommand,
   },
   dlq: {
     summary: 'list the intake messages on the dead-letter topic, with reason and violations',
-    load: async () => (await import('./commands/dlq.ts')).dlqCommand,
+    load: async () => (await import('./dlq.ts')).dlqCommand,
   },
   demo: {
     summary: 'open n realistic KYC and KYB cases through the HTTP intake',
-    load: async () => (await import('./commands/demo.ts')).demoCommand,
+    load: async () => (await import('./demo.ts')).demoCommand,
   },
   'eventstore-emulator': {
     summary: 'run the embedded EventStoreDB-compatible gRPC server on its own',
-    load: async () => (await import('./commands/eventstore-emulator.ts')).eventstoreEmulatorCommand,
+    load: async () => (await import('./eventstore-emulator.ts')).eventstoreEmulatorCommand,
   },
 };
 

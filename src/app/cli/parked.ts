@@ -1,5 +1,5 @@
-import type { CliCommand } from '../cli.ts';
 import { type AdminClient, adminClient, CliError, guarded } from './admin-client.ts';
+import type { CliCommand } from './command.ts';
 
 const help = `usage: npm run --silent cli -- parked list [--limit <n>] [--url <service>]
        npm run --silent cli -- parked replay [--stop-at <n>] [--url <service>]

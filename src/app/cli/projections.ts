@@ -1,5 +1,5 @@
-import type { CliCommand } from '../cli.ts';
 import { adminClient, guarded, progressLine, progressWriter } from './admin-client.ts';
+import type { CliCommand } from './command.ts';
 import { didYouMean } from './suggest.ts';
 
 const help = `usage: npm run --silent cli -- projections status [--url <service>]

@@ -5,8 +5,12 @@ import {
   casesProjection,
   documentRequirementsProjection,
   intakeProjections,
+  timelineProjection,
 } from '../../projections/index.ts';
 import {
+  ACCESS_STREAM_PREFIX,
+  accessEventDefinitions,
+  CASE_STREAM_PREFIX,
   CaseStatusSchema,
   caseEventDefinitions,
   caseStreamName,
@@ -14,6 +18,7 @@ import {
   createCaseEventRegistry,
   createIntakeEventRegistry,
   DOCUMENT_STATUSES,
+  INTAKE_STREAM_PREFIX,
   intakeAuditDecider,
   intakeEventDefinitions,
   intakeStreamName,
@@ -44,9 +49,11 @@ import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
+import { timelineRoutes } from '../http/routes/timeline.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
 import { inSpanSync } from '../observability/tracing.ts';
+import { type AccessLogStats, createAccessLog, type RecordingAccessLog } from './access-log.ts';
 import { createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
@@ -225,6 +232,38 @@ function observeParts(
   );
 }
 
+/** The personal-data read log: what it stored, holds, dropped, and how often the store failed it. */
+function observeAccessLog(metrics: Metrics, accessLog: RecordingAccessLog): void {
+  for (const [name, help, kind, read] of [
+    [
+      'recorded_total',
+      'Personal-data reads recorded in the event store',
+      'counter',
+      (s: AccessLogStats) => s.recorded,
+    ],
+    ['pending', 'Personal-data reads waiting to be recorded', 'gauge', (s: AccessLogStats) => s.pending],
+    [
+      'dropped_total',
+      'Personal-data reads never recorded (the queue overflowed while the store failed)',
+      'counter',
+      (s: AccessLogStats) => s.dropped,
+    ],
+    [
+      'append_failures_total',
+      'Failed appends of personal-data read records (retried)',
+      'counter',
+      (s: AccessLogStats) => s.appendFailures,
+    ],
+  ] as const) {
+    metrics.observe(
+      `kyc_personal_data_reads_${name}`,
+      help,
+      () => [{ value: read(accessLog.stats()) }],
+      kind,
+    );
+  }
+}
+
 /** A connection string fit for a log line: any password replaced. */
 function redacted(url: string): string {
   try {
@@ -351,7 +390,9 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     const projections: readonly Projection[] = [...caseProjections, ...intakeProjections];
-    const projectionFilter = { streamPrefixes: ['case-', 'intake-'] };
+    const projectionFilter = {
+      streamPrefixes: [CASE_STREAM_PREFIX, INTAKE_STREAM_PREFIX, ACCESS_STREAM_PREFIX],
+    };
     // Readiness waits for the read models to reach what the log held when this process started.
     // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.
     const headAtStart = await eventStore.headOfAll().then(
@@ -377,7 +418,13 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             filter: projectionFilter,
             // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
             batchDelayMs: 5,
-            events: createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+            events: createEventRegistry([
+              ...caseEventDefinitions,
+              ...intakeEventDefinitions,
+              ...accessEventDefinitions,
+            ]),
+            // The timeline is read per case in time order.
+            indexes: { [timelineProjection.name]: [['case_id', 'at', 'sequence']] },
             // In the event store, so a skip survives restarts in every mode (memory read models too).
             skipLog: eventStoreSkipLog(eventStore),
             logger,
@@ -491,6 +538,11 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       ...kafka?.health(),
     });
 
+    // Reads of personal data go to the event store in batches, never in the way of the read.
+    const accessLog = createAccessLog({ eventStore, logger, clock: () => new Date() });
+    closers.push({ name: 'personal-data read log', close: () => accessLog.close() });
+    observeAccessLog(metrics, accessLog);
+
     observeParts(metrics, readModels, projector, kafka, () => cases.stats());
     observeStatusCounts(metrics, readStore);
     const server = await buildServer({
@@ -499,9 +551,15 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       auth,
       health: healthWithKafka,
       resources: [
-        caseRoutes(service.commands, service.queries, (await import('../cases/intake.ts')).IntakeSchema),
+        caseRoutes(
+          service.commands,
+          service.queries,
+          (await import('../cases/intake.ts')).IntakeSchema,
+          accessLog,
+        ),
         documentRoutes(service.commands, service.queries),
-        partyRoutes(service.queries),
+        partyRoutes(service.queries, accessLog),
+        timelineRoutes(service.queries),
         adminRoutes(
           createOperations({
             projector,

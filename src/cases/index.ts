@@ -1,5 +1,6 @@
 // The case domain's public surface. Everything here is pure: no I/O, no clock, no randomness.
 
+export * from './access.ts';
 export type { CaseCommand, ChangeDocumentStatus, DetermineRequirements, OpenCase } from './commands.ts';
 export { type CountryCode, ISO_COUNTRY_CODES } from './countries.ts';
 export {

@@ -10,12 +10,14 @@ import type {
   CommandContext,
   Doc,
   Operations,
+  PersonalDataAccess,
   RefusedIntake,
 } from '../../../src/http/ports.ts';
 import { adminRoutes } from '../../../src/http/routes/admin.ts';
 import { caseRoutes } from '../../../src/http/routes/cases.ts';
 import { documentRoutes } from '../../../src/http/routes/documents.ts';
 import { partyRoutes } from '../../../src/http/routes/parties.ts';
+import { timelineRoutes } from '../../../src/http/routes/timeline.ts';
 import { buildServer } from '../../../src/http/server.ts';
 
 /** What the fake ports saw, for assertions. */
@@ -24,6 +26,7 @@ export type Recorded = {
   refused: { refusal: RefusedIntake; context: CommandContext }[];
   statusChanges: { documentId: string; change: unknown }[];
   pages: { limit: number; skip: number }[];
+  reads: PersonalDataAccess[];
 };
 
 export type ApiServerOptions = {
@@ -137,6 +140,24 @@ export const fixtures = {
     violations: [],
     error_code: null,
   },
+  timelineEntry: {
+    id: '00000000-0000-4000-8000-000000000002',
+    case_id: 'case-1',
+    at,
+    sequence: '00000000000000000011',
+    stream: 'case-case-1',
+    revision: 1,
+    event_type: 'DocumentStatusChanged',
+    category: 'document',
+    actor: { type: 'USER', id: 'analyst-042' },
+    subject: { type: 'DOCUMENT', id: 'doc-1' },
+    summary: 'PASSPORT: AWAITING_UPLOAD → UPLOADED',
+    before: { status: 'AWAITING_UPLOAD' },
+    after: { status: 'UPLOADED' },
+    reason_codes: [],
+    comment: null,
+    why: null,
+  },
   event: {
     event_id: '00000000-0000-4000-8000-000000000001',
     event_type: 'CaseOpened',
@@ -161,7 +182,8 @@ const whole = (items: Doc[]) => ({ items, total: items.length });
 export async function apiServer(
   options: ApiServerOptions = {},
 ): Promise<{ app: FastifyInstance; recorded: Recorded }> {
-  const recorded: Recorded = { opened: [], refused: [], statusChanges: [], pages: [] };
+  const recorded: Recorded = { opened: [], refused: [], statusChanges: [], pages: [], reads: [] };
+  const access = { record: (read: PersonalDataAccess) => void recorded.reads.push(read) };
   const receipt = { position: '10-10', revision: '0' };
   const commands: CaseCommands = {
     async openCase(intake, context) {
@@ -221,6 +243,10 @@ export async function apiServer(
       recorded.pages.push(page);
       return whole([fixtures.rawIntake]);
     },
+    async timelineOfCase(_caseId, _filter, page) {
+      recorded.pages.push(page);
+      return whole([fixtures.timelineEntry]);
+    },
     ...options.queries,
   };
   const operations: Operations = {
@@ -255,9 +281,10 @@ export async function apiServer(
     auth: createAuthenticator(options.keys ?? []),
     health: async () => ({ eventStore: { status: 'up' } }),
     resources: [
-      caseRoutes(commands, queries, IntakeSchema),
+      caseRoutes(commands, queries, IntakeSchema, access),
       documentRoutes(commands, queries),
-      partyRoutes(queries),
+      partyRoutes(queries, access),
+      timelineRoutes(queries),
       adminRoutes(operations),
     ],
   });

@@ -47,6 +47,7 @@ import { createAuthenticator } from '../http/auth.ts';
 import type { ComponentHealth } from '../http/health.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
+import { consoleRoutes } from '../http/routes/console.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { timelineRoutes } from '../http/routes/timeline.ts';
@@ -560,6 +561,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
         documentRoutes(service.commands, service.queries),
         partyRoutes(service.queries, accessLog),
         timelineRoutes(service.queries),
+        consoleRoutes,
         adminRoutes(
           createOperations({
             projector,

@@ -15,6 +15,7 @@ import type {
 } from '../../../src/http/ports.ts';
 import { adminRoutes } from '../../../src/http/routes/admin.ts';
 import { caseRoutes } from '../../../src/http/routes/cases.ts';
+import { consoleRoutes } from '../../../src/http/routes/console.ts';
 import { documentRoutes } from '../../../src/http/routes/documents.ts';
 import { partyRoutes } from '../../../src/http/routes/parties.ts';
 import { timelineRoutes } from '../../../src/http/routes/timeline.ts';
@@ -285,6 +286,7 @@ export async function apiServer(
       documentRoutes(commands, queries),
       partyRoutes(queries, access),
       timelineRoutes(queries),
+      consoleRoutes,
       adminRoutes(operations),
     ],
   });

@@ -13,11 +13,16 @@ export function recordPersonalDataRead(
 ): void {
   if (subjects.length === 0) return;
   const correlation = request.headers['x-correlation-id'];
-  access.record({
-    caseId,
-    reader: request.caller.name,
-    route: `${request.method} ${request.routeOptions.url ?? request.url}`,
-    subjects,
-    correlationId: typeof correlation === 'string' && correlation !== '' ? correlation : request.id,
-  });
+  try {
+    access.record({
+      caseId,
+      reader: request.caller.name,
+      route: `${request.method} ${request.routeOptions.url ?? request.url}`,
+      subjects,
+      correlationId: typeof correlation === 'string' && correlation !== '' ? correlation : request.id,
+    });
+  } catch (error) {
+    // The answer goes out all the same; the missing record is an error in the log.
+    request.log.error({ err: error, case_id: caseId }, 'could not record a personal-data read');
+  }
 }

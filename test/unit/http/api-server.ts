@@ -5,6 +5,7 @@ import { IntakeSchema, validateIntake } from '../../../src/cases/intake.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import { createAuthenticator } from '../../../src/http/auth.ts';
 import type {
+  AccessLog,
   CaseCommands,
   CaseQueries,
   CommandContext,
@@ -35,6 +36,8 @@ export type ApiServerOptions = {
   commands?: Partial<CaseCommands>;
   queries?: Partial<CaseQueries>;
   operations?: Partial<Operations>;
+  /** Where reads of personal data go; by default into `recorded.reads`. */
+  access?: AccessLog;
 };
 
 const at = '2026-01-02T03:04:05.000Z';
@@ -184,7 +187,7 @@ export async function apiServer(
   options: ApiServerOptions = {},
 ): Promise<{ app: FastifyInstance; recorded: Recorded }> {
   const recorded: Recorded = { opened: [], refused: [], statusChanges: [], pages: [], reads: [] };
-  const access = { record: (read: PersonalDataAccess) => void recorded.reads.push(read) };
+  const access = options.access ?? { record: (read: PersonalDataAccess) => void recorded.reads.push(read) };
   const receipt = { position: '10-10', revision: '0' };
   const commands: CaseCommands = {
     async openCase(intake, context) {

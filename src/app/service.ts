@@ -44,6 +44,7 @@ import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
 import { createAuthenticator } from '../http/auth.ts';
+import type { AccessLog } from '../http/ports.ts';
 import type { ComponentHealth } from '../http/health.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
@@ -310,11 +311,23 @@ async function loadRules<T>(
   return parsed.value;
 }
 
+export type StartOptions = {
+  /**
+   * False serves personal data without recording who read it: only for the benchmark that
+   * measures what the recording costs (bench/personal-data-reads.ts); never a configuration.
+   */
+  recordPersonalDataReads?: boolean;
+};
+
 /**
  * Builds and starts every part of the service from the configuration, and returns how to stop
  * it: parts are closed in reverse order of their start, so nothing writes into a closed client.
  */
-export async function startService(config: Readonly<Config>, logger: Logger): Promise<RunningService> {
+export async function startService(
+  config: Readonly<Config>,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningService> {
   const closers: { name: string; close: () => Promise<unknown> }[] = [];
   const stop = async (): Promise<void> => {
     for (const { name, close } of closers.reverse()) {
@@ -540,9 +553,13 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     // Reads of personal data go to the event store in batches, never in the way of the read.
-    const accessLog = createAccessLog({ eventStore, logger, clock: () => new Date() });
-    closers.push({ name: 'personal-data read log', close: () => accessLog.close() });
-    observeAccessLog(metrics, accessLog);
+    let accessLog: AccessLog = { record() {} };
+    if (options.recordPersonalDataReads !== false) {
+      const recording = createAccessLog({ eventStore, logger, clock: () => new Date() });
+      closers.push({ name: 'personal-data read log', close: () => recording.close() });
+      observeAccessLog(metrics, recording);
+      accessLog = recording;
+    }
 
     observeParts(metrics, readModels, projector, kafka, () => cases.stats());
     observeStatusCounts(metrics, readStore);

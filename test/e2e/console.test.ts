@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { pino } from 'pino';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { loadConfig } from '../../src/app/config.ts';
 import { type RunningService, startService } from '../../src/app/service.ts';
 import { ensureChromium, launchChromium } from '../support/browser.ts';
@@ -116,6 +116,7 @@ describe('reviewer console in a browser', () => {
     const timeline = await rita.locator('#timeline li').allTextContents();
     assert.ok(timeline.some((entry) => /case opened/.test(entry)));
     assert.ok(timeline.some((entry) => /UPLOADED → VERIFIED_MANUAL/.test(entry)));
-    if (screenshots !== undefined) await rita.screenshot({ path: join(screenshots, 'console-kyb.png'), fullPage: true });
+    if (screenshots !== undefined)
+      await rita.screenshot({ path: join(screenshots, 'console-kyb.png'), fullPage: true });
   });
 });

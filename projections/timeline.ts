@@ -1,5 +1,5 @@
 import type { PersonalDataRead } from '../src/cases/access.ts';
-import type { CaseEvent } from '../src/cases/events.ts';
+import type { CaseDecisionRecordedData, CaseEvent } from '../src/cases/events.ts';
 import type { RecordedEvent } from '../src/eventsourcing/core/events.ts';
 import { defineProjection, type EventHandler } from '../src/eventsourcing/core/projection.ts';
 
@@ -132,6 +132,62 @@ export const describeEvent: Describers = {
     subject: { type: 'NOTIFICATION', id: data.notification_id },
     why: `rule ${data.rule_id} (${data.rule_source}${data.fallback_reason === null ? '' : `: ${data.fallback_reason}`})`,
   }),
+  CaseAssigned: ({ data }) => ({
+    category: 'assignment',
+    summary:
+      data.previous_assignee === null
+        ? `Assigned to ${data.assignee}`
+        : `Reassigned from ${data.previous_assignee} to ${data.assignee}`,
+    actor: data.actor,
+    before: { assignee: data.previous_assignee },
+    after: { assignee: data.assignee },
+  }),
+  CaseDecisionRecorded: ({ data }) => ({
+    category: 'decision',
+    summary: decisionSummary(data),
+    actor: data.actor,
+    after: {
+      decision: data.decision,
+      ...(data.decision === 'APPROVE'
+        ? { approvals_so_far: data.approvals_so_far, approvals_needed: data.approvals_needed }
+        : {}),
+      ...(data.decision === 'REQUEST_INFORMATION'
+        ? { requested_documents: data.requested_documents, requested_fields: data.requested_fields }
+        : {}),
+    },
+    reason_codes: [...data.reason_codes],
+    comment: data.comment,
+  }),
+  CaseClosed: ({ data }) => ({
+    category: 'status',
+    summary: 'Case closed',
+    actor: data.actor,
+    reason_codes: [data.reason_code],
+    comment: data.comment,
+  }),
+  CaseReopened: ({ data }) => ({
+    category: 'status',
+    summary: 'Case reopened',
+    actor: data.actor,
+    reason_codes: [data.reason_code],
+    comment: data.comment,
+  }),
+  RiskRated: ({ data }) => ({
+    category: 'risk',
+    summary: `Risk rated ${data.rating} (score ${data.score})`,
+    actor: { type: 'SYSTEM', id: null },
+    after: { rating: data.rating, score: data.score },
+    reason_codes: data.factors.map((factor) => factor.factor),
+    why: `rules ${data.rules_version}, ${data.trigger}: ${data.factors.map((f) => `${f.factor} ${f.input} +${f.points}`).join(', ') || 'no factor'}`,
+  }),
+  RiskOverridden: ({ data }) => ({
+    category: 'risk',
+    summary: `Risk overridden to ${data.rating}`,
+    actor: data.actor,
+    before: { rating: data.computed_rating },
+    after: { rating: data.rating },
+    comment: data.reason,
+  }),
   PersonalDataRead: ({ data }) => ({
     category: 'access',
     summary: `Personal data read: ${subjectCounts(data.subjects)}`,
@@ -139,6 +195,21 @@ export const describeEvent: Describers = {
     why: data.route,
   }),
 };
+
+function decisionSummary(data: CaseDecisionRecordedData): string {
+  switch (data.decision) {
+    case 'APPROVE':
+      return data.approvals_needed > 1
+        ? `Approved (${data.approvals_so_far} of ${data.approvals_needed} approvals)`
+        : 'Approved';
+    case 'REJECT':
+      return 'Rejected';
+    case 'REQUEST_INFORMATION': {
+      const asked = data.requested_documents.length + data.requested_fields.length;
+      return `More information requested (${asked} item${asked === 1 ? '' : 's'})`;
+    }
+  }
+}
 
 function subjectCounts(subjects: readonly { type: string }[]): string {
   if (subjects.length === 0) return 'no subjects';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type Actor,
   type CaseCommand,
   type CaseDecider,
   CaseErrorCodes,
@@ -24,7 +25,16 @@ import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { AllPosition } from '../eventsourcing/core/events.ts';
 import { type EventStore, EventStoreUnavailableError } from '../eventsourcing/eventstore/port.ts';
 import type { FindQuery, ReadStore } from '../eventsourcing/readstore/port.ts';
-import type { CaseCommands, CaseQueries, CommandContext, CommandReceipt, Doc } from '../http/ports.ts';
+import type {
+  CaseCommands,
+  CaseQueries,
+  CommandContext,
+  CommandReceipt,
+  Doc,
+  ReviewCommands,
+  ReviewQueries,
+  ReviewReceipt,
+} from '../http/ports.ts';
 import type { IntakeContext, IntakePort, Rejection } from '../kafka/inbound.ts';
 import type { ConfigServiceClient } from '../notification-rules/config-service.ts';
 import { currentTraceparent, inSpan } from '../observability/tracing.ts';
@@ -47,6 +57,8 @@ export type CaseServiceDependencies = {
   observe?: {
     command(type: string, outcome: string, seconds: number): void;
     eventsAppended(category: string, count: number): void;
+    /** A case left IN_REVIEW after this many seconds in it. */
+    reviewEnded?(seconds: number): void;
   };
 };
 
@@ -192,9 +204,113 @@ export function createCaseService(deps: CaseServiceDependencies) {
       },
       withRules,
     );
-    if (result.outcome === 'appended') deps.observe?.eventsAppended('case', result.events.length);
+    if (result.outcome === 'appended') {
+      deps.observe?.eventsAppended('case', result.events.length);
+      observeReviewTime(result.events, result.state);
+    }
     return { ...receiptOf(result, context), outcome: result.outcome };
   }
+
+  /** Time in review, measured from the case's own times, when a command takes it out of IN_REVIEW. */
+  function observeReviewTime(events: readonly CaseEvent[], state: CaseState): void {
+    if (deps.observe?.reviewEnded === undefined || state.status === 'NONE') return;
+    const started = state.review_started_at;
+    for (const event of events) {
+      if (event.type !== 'CaseStatusChanged' || event.data.old_status !== 'IN_REVIEW' || started === null)
+        continue;
+      const seconds = (Date.parse(event.data.changed_at) - Date.parse(started)) / 1000;
+      if (Number.isFinite(seconds) && seconds >= 0) deps.observe.reviewEnded(seconds);
+    }
+  }
+
+  /** Runs a review command as the caller (a USER named by the API key) and tells the case's status after it. */
+  async function review(
+    caseId: string,
+    command: (actor: Actor, at: string) => CaseCommand,
+    context: CommandContext,
+  ): Promise<ReviewReceipt> {
+    const receipt = await run(
+      caseId,
+      command({ type: 'USER', id: context.actor }, deps.clock().toISOString()),
+      context,
+    );
+    const state = receipt.state;
+    // A command on a case that does not exist has already failed with case.not_found.
+    const status = state.status === 'NONE' ? 'OPEN' : state.status;
+    return {
+      case_id: caseId,
+      position: receipt.position,
+      revision: receipt.revision,
+      status,
+      changed: receipt.wrote,
+    };
+  }
+
+  const reviewCommands: ReviewCommands = {
+    assignCase: (caseId, assignee, context) =>
+      review(
+        caseId,
+        (actor, at) => ({ type: 'AssignCase', data: { case_id: caseId, assignee, actor, at } }),
+        context,
+      ),
+    recordDecision: (caseId, request, context) =>
+      review(
+        caseId,
+        (actor, at) => ({
+          type: 'RecordDecision',
+          data: {
+            case_id: caseId,
+            decision: request.decision,
+            reason_codes: request.reason_codes,
+            comment: request.comment ?? null,
+            requested_documents: request.requested_documents ?? [],
+            requested_fields: request.requested_fields ?? [],
+            actor,
+            at,
+          },
+        }),
+        context,
+      ),
+    closeCase: (caseId, request, context) =>
+      review(
+        caseId,
+        (actor, at) => ({
+          type: 'CloseCase',
+          data: {
+            case_id: caseId,
+            reason_code: request.reason_code,
+            comment: request.comment ?? null,
+            actor,
+            at,
+          },
+        }),
+        context,
+      ),
+    reopenCase: (caseId, request, context) =>
+      review(
+        caseId,
+        (actor, at) => ({
+          type: 'ReopenCase',
+          data: {
+            case_id: caseId,
+            reason_code: request.reason_code,
+            comment: request.comment ?? null,
+            actor,
+            at,
+          },
+        }),
+        context,
+      ),
+    overrideRisk: (caseId, request, context) =>
+      review(
+        caseId,
+        (actor, at) => ({
+          type: 'OverrideRisk',
+          data: { case_id: caseId, rating: request.rating, reason: request.reason, actor, at },
+        }),
+        context,
+      ),
+  };
 
   async function openCase(intake: Intake, context: CommandContext) {
     const caseId = caseIdFor(deps.ids, context.idempotencyKey);
@@ -466,6 +582,19 @@ export function createCaseService(deps: CaseServiceDependencies) {
       ),
   };
 
+  const reviewQueries: ReviewQueries = {
+    reviewQueue: ({ assignee, risk, status }, { limit, skip }) =>
+      paged(
+        'cases',
+        page(limit, skip, [['review_queue_since', 1]], {
+          in_review_queue: true,
+          ...(assignee === undefined ? {} : { assignee }),
+          ...(risk === undefined ? {} : { 'risk.effective': risk }),
+          ...(status === undefined ? {} : { status }),
+        }),
+      ),
+  };
+
   /** The Kafka bridge's view: validation, opening, and the audit of what was refused. */
   const intake: IntakePort = {
     validate(value) {
@@ -523,7 +652,7 @@ export function createCaseService(deps: CaseServiceDependencies) {
     };
   }
 
-  return { commands, queries, intake };
+  return { commands, queries, intake, review: reviewCommands, reviewQueries };
 }
 
 export type CaseService = ReturnType<typeof createCaseService>;

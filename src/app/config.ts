@@ -5,7 +5,7 @@
  * against this list by a test.
  */
 
-import type { ApiKey, Role } from '../http/auth.ts';
+import { type ApiKey, ROLES, type Role } from '../http/auth.ts';
 
 export type { ApiKey, Role };
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -100,7 +100,7 @@ export const variables: readonly Variable[] = [
     name: 'API_KEYS',
     default: '(unset)',
     meaning:
-      'Comma-separated name:role:secret entries, role one of reader, operator, admin. Unset: no authentication, loopback only.',
+      'Comma-separated name:role:secret entries, role one of reader, operator, reviewer, approver, admin (each may do what the ones before it may; the name is the person recorded on events). Unset: no authentication, loopback only.',
   },
   {
     name: 'KAFKA_BROKERS',
@@ -168,7 +168,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const logFormats: readonly LogFormat[] = ['pretty', 'json'];
-const roles: readonly Role[] = ['reader', 'operator', 'admin'];
+const roles: readonly Role[] = ROLES;
 
 /** Reads the configuration; throws ConfigError naming every invalid variable. */
 export function loadConfig(env: Env): Readonly<Config> {

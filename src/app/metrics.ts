@@ -40,6 +40,24 @@ export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
   const eventsAppended = meter.createCounter('kyc_events_appended_total', {
     description: 'Events appended, by stream category',
   });
+  const reviewSeconds = meter.createHistogram('kyc_case_review_duration_seconds', {
+    description: 'Time a case spent IN_REVIEW, observed when it leaves (decided, closed)',
+    unit: 's',
+    advice: {
+      explicitBucketBoundaries: [
+        60,
+        300,
+        900,
+        3_600,
+        4 * 3_600,
+        8 * 3_600,
+        86_400,
+        3 * 86_400,
+        7 * 86_400,
+        30 * 86_400,
+      ],
+    },
+  });
   const requests = meter.createCounter('kyc_http_requests_total', {
     description: 'API requests, by route, method and status',
   });
@@ -67,6 +85,9 @@ export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
     },
     eventsAppended(category: string, count: number): void {
       if (count > 0) eventsAppended.add(count, { category });
+    },
+    reviewEnded(seconds: number): void {
+      reviewSeconds.record(seconds);
     },
     request(route: string, method: string, status: number, seconds: number): void {
       if (isDocsRoute(route)) return;

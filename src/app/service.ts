@@ -23,7 +23,9 @@ import {
   intakeEventDefinitions,
   intakeStreamName,
   parseNotificationRules,
+  parseReasonCodes,
   parseRequirementRules,
+  parseRiskRules,
 } from '../cases/index.ts';
 import { startEmulator } from '../emulator/index.ts';
 import { createCommandHandler } from '../eventsourcing/command/handler.ts';
@@ -51,6 +53,7 @@ import { caseRoutes } from '../http/routes/cases.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
+import { reviewRoutes } from '../http/routes/review.ts';
 import { timelineRoutes } from '../http/routes/timeline.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
@@ -376,11 +379,19 @@ export async function startService(
       });
     }
 
-    const [requirementRules, bundledRules] = await Promise.all([
+    const [requirementRules, bundledRules, riskRules, reasonCodes] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
       loadRules('notification-rules.json', parseNotificationRules),
+      loadRules('risk-rules.json', parseRiskRules),
+      loadRules('reason-codes.json', parseReasonCodes),
     ]);
-    const decider = createCaseDecider({ ids: deriveId, requirementRules, notificationRules: bundledRules });
+    const decider = createCaseDecider({
+      ids: deriveId,
+      requirementRules,
+      notificationRules: bundledRules,
+      riskRules,
+      reasonCodes,
+    });
     const caseEvents = createCaseEventRegistry();
     const cases = createCommandHandler({
       eventStore,
@@ -577,6 +588,11 @@ export async function startService(
         ),
         documentRoutes(service.commands, service.queries),
         partyRoutes(service.queries, accessLog),
+        reviewRoutes(
+          service.review,
+          { ...service.reviewQueries, waitForPosition: service.queries.waitForPosition },
+          reasonCodes,
+        ),
         timelineRoutes(service.queries),
         consoleRoutes,
         adminRoutes(

@@ -1,5 +1,5 @@
 import type { DocumentStatus, EntityType } from './documents.ts';
-import type { Actor } from './events.ts';
+import type { Actor, Decision, RiskRating } from './events.ts';
 import type { Intake } from './intake.ts';
 import type { NotificationResolutions } from './notifications.ts';
 
@@ -55,4 +55,80 @@ export type ChangeDocumentStatus = {
   };
 };
 
-export type CaseCommand = OpenCase | DetermineRequirements | ChangeDocumentStatus;
+/** Give the case to a reviewer: from PENDING_REVIEW (or MORE_INFORMATION_REQUESTED) it goes IN_REVIEW. */
+export type AssignCase = {
+  type: 'AssignCase';
+  data: {
+    case_id: string;
+    assignee: string;
+    actor: Actor;
+    at: string;
+    notifications?: NotificationResolutions;
+  };
+};
+
+/** Approve, reject or ask for more information; only IN_REVIEW. */
+export type RecordDecision = {
+  type: 'RecordDecision';
+  data: {
+    case_id: string;
+    /** Typed loosely on purpose: the decider rejects unknown values with a stable code. */
+    decision: Decision | (string & {});
+    reason_codes: readonly string[];
+    comment: string | null;
+    requested_documents: readonly string[];
+    requested_fields: readonly string[];
+    actor: Actor;
+    at: string;
+    notifications?: NotificationResolutions;
+  };
+};
+
+/** Close a case in any status but CLOSED, with a reason code. */
+export type CloseCase = {
+  type: 'CloseCase';
+  data: {
+    case_id: string;
+    reason_code: string;
+    comment: string | null;
+    actor: Actor;
+    at: string;
+    notifications?: NotificationResolutions;
+  };
+};
+
+/** Reopen a CLOSED case, with a reason code. */
+export type ReopenCase = {
+  type: 'ReopenCase';
+  data: {
+    case_id: string;
+    reason_code: string;
+    comment: string | null;
+    actor: Actor;
+    at: string;
+    notifications?: NotificationResolutions;
+  };
+};
+
+/** Set the effective risk rating by hand, beside the computed one. */
+export type OverrideRisk = {
+  type: 'OverrideRisk';
+  data: {
+    case_id: string;
+    rating: RiskRating | (string & {});
+    reason: string;
+    actor: Actor;
+    at: string;
+    notifications?: NotificationResolutions;
+  };
+};
+
+export type CaseCommand =
+  | OpenCase
+  | DetermineRequirements
+  | ChangeDocumentStatus
+  | AssignCase
+  | RecordDecision
+  | CloseCase
+  | ReopenCase
+  | OverrideRisk;

@@ -1,8 +1,19 @@
 import type { Decider } from '../eventsourcing/core/decider.ts';
 import { DomainError } from '../eventsourcing/core/errors.ts';
-import type { CaseCommand, ChangeDocumentStatus, DetermineRequirements, OpenCase } from './commands.ts';
+import type {
+  AssignCase,
+  CaseCommand,
+  ChangeDocumentStatus,
+  CloseCase,
+  DetermineRequirements,
+  OpenCase,
+  OverrideRisk,
+  RecordDecision,
+  ReopenCase,
+} from './commands.ts';
 import {
   allowedTransitions,
+  canRequestAgain,
   canTransition,
   type DocumentStatus,
   type EntityType,
@@ -10,7 +21,17 @@ import {
   isResolved,
 } from './documents.ts';
 import { CaseErrorCodes } from './errors.ts';
-import type { Actor, CaseEvent, CaseStatus, IntakeWarning } from './events.ts';
+import {
+  type Actor,
+  type CaseEvent,
+  type CaseStatus,
+  DECISIONS,
+  type Decision,
+  type IntakeWarning,
+  RISK_RATINGS,
+  type RiskFactor,
+  type RiskRating,
+} from './events.ts';
 import {
   beneficialOwnerIdFor,
   caseIdFor,
@@ -32,6 +53,18 @@ import {
   triggerFor,
 } from './notifications.ts';
 import { type EntityFacts, type RequirementRules, requiredDocuments } from './requirements.ts';
+import {
+  allowedActions,
+  allowedStatuses,
+  type CaseAction,
+  canDo,
+  type ReasonAction,
+  type ReasonCodes,
+  RISK_OVERRIDE_STATUSES,
+  reasonCodesFor,
+  unacceptedReasonCodes,
+} from './review.ts';
+import { type RiskInputs, type RiskResult, type RiskRules, rateRisk, sameRating } from './risk.ts';
 
 // --- state --------------------------------------------------------------------------------------
 
@@ -57,10 +90,49 @@ export type OpenedCase = {
   /** The first person of the intake: the notification's contact, as in the older service. */
   primary_contact: { firstname: string; lastname: string } | null;
   persons: Readonly<Record<string, { role_in_company: string | null }>>;
-  beneficial_owners: Readonly<Record<string, { is_ubo: boolean }>>;
+  /** `country` is for the risk rating; the intake does not carry one yet, so it is null. */
+  beneficial_owners: Readonly<Record<string, { is_ubo: boolean; country: string | null }>>;
   requirements: Readonly<Record<string, RequirementState>>;
   notifications: number;
+  /** Risk inputs the company brought; null for KYC. */
+  company: RiskInputs['company'];
+  /** The person reviewing the case (an API key name), kept until someone else is assigned. */
+  assignee: string | null;
+  /** When the case entered its status; with review_started_at, feeds time-in-status metrics. */
+  status_since: string;
+  /** When the case last entered IN_REVIEW; kept after it leaves, until the next review. */
+  review_started_at: string | null;
+  risk: {
+    computed: RiskResult | null;
+    override: { rating: RiskRating; reason: string; by: string } | null;
+  };
+  /** Who approved in the current review (reset when a review starts): four eyes. */
+  approvals: readonly { by: string; at: string }[];
+  /** The last decision of the current review, to recognise the same decision sent again. */
+  last_decision: DecisionRecord | null;
+  /** The closure (reopening) in effect, to recognise the same request sent again. */
+  last_closure: StatusRequestRecord | null;
+  last_reopening: StatusRequestRecord | null;
 };
+
+type DecisionRecord = {
+  by: string;
+  decision: Decision;
+  reason_codes: readonly string[];
+  comment: string | null;
+  requested_documents: readonly string[];
+  requested_fields: readonly string[];
+};
+
+type StatusRequestRecord = { by: string; reason_code: string; comment: string | null };
+
+/** Who a person is for four eyes: the actor's id (the API key name), else its type. */
+const personOf = (actor: Actor): string => actor.id ?? actor.type;
+
+/** The rating that counts: the manual override when there is one, else the computed rating. */
+export function effectiveRisk(state: OpenedCase): RiskRating | null {
+  return state.risk.override?.rating ?? state.risk.computed?.rating ?? null;
+}
 
 export type CaseState = { status: 'NONE' } | OpenedCase;
 
@@ -84,13 +156,29 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
       beneficial_owners: {},
       requirements: {},
       notifications: 0,
+      company: null,
+      assignee: null,
+      status_since: data.opened_at,
+      review_started_at: null,
+      risk: { computed: null, override: null },
+      approvals: [],
+      last_decision: null,
+      last_closure: null,
+      last_reopening: null,
     };
   }
   // Anything else before CaseOpened cannot come from our decider; ignore it rather than invent a case.
   if (state.status === 'NONE') return state;
   switch (event.type) {
     case 'CompanyRegistered':
-      return state;
+      return {
+        ...state,
+        company: {
+          country_of_incorporation: event.data.country_of_incorporation,
+          residence_country: event.data.registered_address.country,
+          industry_sector: event.data.industry_sector,
+        },
+      };
     case 'PersonAdded': {
       const { person_id, role_in_company, firstname, lastname } = event.data;
       return {
@@ -104,7 +192,7 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
         ...state,
         beneficial_owners: {
           ...state.beneficial_owners,
-          [event.data.beneficial_owner_id]: { is_ubo: event.data.is_ubo },
+          [event.data.beneficial_owner_id]: { is_ubo: event.data.is_ubo, country: null },
         },
       };
     case 'DocumentRequired': {
@@ -132,10 +220,56 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
         },
       };
     }
-    case 'CaseStatusChanged':
-      return { ...state, status: event.data.new_status };
+    case 'CaseStatusChanged': {
+      const { new_status, changed_at } = event.data;
+      if (new_status !== 'IN_REVIEW') return { ...state, status: new_status, status_since: changed_at };
+      // A new review: approvals and the last decision belong to the previous one.
+      return {
+        ...state,
+        status: new_status,
+        status_since: changed_at,
+        review_started_at: changed_at,
+        approvals: [],
+        last_decision: null,
+      };
+    }
     case 'NotificationRequired':
       return { ...state, notifications: state.notifications + 1 };
+    case 'CaseAssigned':
+      return { ...state, assignee: event.data.assignee };
+    case 'CaseDecisionRecorded': {
+      const data = event.data;
+      const by = personOf(data.actor);
+      return {
+        ...state,
+        approvals:
+          data.decision === 'APPROVE' ? [...state.approvals, { by, at: data.decided_at }] : state.approvals,
+        last_decision: {
+          by,
+          decision: data.decision,
+          reason_codes: data.reason_codes,
+          comment: data.comment,
+          requested_documents: data.requested_documents,
+          requested_fields: data.requested_fields,
+        },
+      };
+    }
+    case 'CaseClosed': {
+      const { reason_code, comment, actor } = event.data;
+      return { ...state, last_closure: { by: personOf(actor), reason_code, comment }, last_reopening: null };
+    }
+    case 'CaseReopened': {
+      const { reason_code, comment, actor } = event.data;
+      return { ...state, last_reopening: { by: personOf(actor), reason_code, comment }, last_closure: null };
+    }
+    case 'RiskRated': {
+      const { rating, score, factors, rules_version } = event.data;
+      return { ...state, risk: { ...state.risk, computed: { rating, score, factors, rules_version } } };
+    }
+    case 'RiskOverridden': {
+      const { rating, reason, actor } = event.data;
+      return { ...state, risk: { ...state.risk, override: { rating, reason, by: personOf(actor) } } };
+    }
     default: {
       const unknown: never = event;
       throw new Error(`unknown case event ${JSON.stringify(unknown)}`);
@@ -151,6 +285,8 @@ export type CaseDeciderDependencies = {
   requirementRules: RequirementRules;
   /** The bundled rules: used for any trigger the command carries no resolution for. */
   notificationRules: NotificationRules;
+  riskRules: RiskRules;
+  reasonCodes: ReasonCodes;
 };
 
 export type CaseDecider = Decider<CaseCommand, CaseEvent, CaseState> & {
@@ -183,6 +319,16 @@ export function createCaseDecider(deps: CaseDeciderDependencies): CaseDecider {
         return determineRequirements(deps, command, state, resolve);
       case 'ChangeDocumentStatus':
         return changeDocumentStatus(deps, command, state, resolve);
+      case 'AssignCase':
+        return assignCase(deps, command, state);
+      case 'RecordDecision':
+        return recordDecision(deps, command, state, resolve);
+      case 'CloseCase':
+        return closeCase(deps, command, state);
+      case 'ReopenCase':
+        return reopenCase(deps, command, state);
+      case 'OverrideRisk':
+        return overrideRisk(command, state);
       default: {
         const unknown: never = command;
         throw new Error(`unknown case command ${JSON.stringify(unknown)}`);
@@ -343,6 +489,7 @@ function openCase(
   // Documents are determined for every entity at once: company, then persons, then owners.
   const current = opened(batch);
   for (const entity of entitiesOf(current)) requireDocuments(deps, batch, entity, at, actor);
+  rate(deps, batch, 'intake', at);
   notify(deps, batch, 'CASE_CREATED', {}, at, resolve);
   checkReadiness(deps, batch, at, resolve);
   return batch.events;
@@ -580,14 +727,19 @@ function requireCase(state: CaseState, caseId: string): OpenedCase {
   return state;
 }
 
+/** At least one requirement, and every one verified or not applicable. */
+function allDocumentsResolved(state: OpenedCase): boolean {
+  const requirements = Object.values(state.requirements);
+  return requirements.length > 0 && requirements.every((r) => isResolved(r.status));
+}
+
 /**
  * A case with at least one requirement, all verified or not applicable, is ready for review; one
  * with an outstanding requirement is open. Moving into review notifies; moving back does not.
  */
 function checkReadiness(deps: CaseDeciderDependencies, batch: Batch, at: string, resolve: Resolve): void {
   const current = opened(batch);
-  const requirements = Object.values(current.requirements);
-  const ready = requirements.length > 0 && requirements.every((r) => isResolved(r.status));
+  const ready = allDocumentsResolved(current);
   if (current.status === 'OPEN' && ready) {
     record(batch, {
       type: 'CaseStatusChanged',
@@ -596,6 +748,18 @@ function checkReadiness(deps: CaseDeciderDependencies, batch: Batch, at: string,
         old_status: 'OPEN',
         new_status: 'PENDING_REVIEW',
         reason: 'all_documents_resolved',
+        changed_at: at,
+      },
+    });
+    notify(deps, batch, 'CASE_READY_FOR_REVIEW', {}, at, resolve);
+  } else if (current.status === 'MORE_INFORMATION_REQUESTED' && ready) {
+    record(batch, {
+      type: 'CaseStatusChanged',
+      data: {
+        case_id: current.case_id,
+        old_status: 'MORE_INFORMATION_REQUESTED',
+        new_status: 'PENDING_REVIEW',
+        reason: 'resubmitted',
         changed_at: at,
       },
     });
@@ -647,4 +811,356 @@ function notify(
       at,
     }),
   });
+}
+
+// --- review -------------------------------------------------------------------------------------
+
+/** 409 naming the statuses and actions the case's status allows (CASE_TRANSITIONS). */
+function invalidTransition(state: OpenedCase, action: CaseAction | 'override_risk'): DomainError {
+  const actions = action === 'override_risk' ? [] : allowedActions(state.status);
+  return new DomainError(
+    CaseErrorCodes.CaseInvalidTransition,
+    `a case in ${state.status} cannot ${action.replaceAll('_', ' ')}; allowed: ${actions.join(', ') || 'none'}`,
+    {
+      case_id: state.case_id,
+      status: state.status,
+      action,
+      allowed: allowedStatuses(state.status),
+      allowed_actions: allowedActions(state.status),
+      ...(action === 'override_risk' ? { override_allowed_in: [...RISK_OVERRIDE_STATUSES] } : {}),
+    },
+  );
+}
+
+function assertReasonCodes(
+  deps: CaseDeciderDependencies,
+  action: ReasonAction,
+  codes: readonly string[],
+): void {
+  const refused = unacceptedReasonCodes(deps.reasonCodes, action, codes);
+  if (codes.length > 0 && refused.length === 0) return;
+  const accepted = reasonCodesFor(deps.reasonCodes, action);
+  throw new DomainError(
+    CaseErrorCodes.ReasonCodeInvalid,
+    codes.length === 0
+      ? `${action} needs at least one reason code`
+      : `reason code(s) not accepted for ${action}: ${refused.join(', ')}`,
+    { action, refused, accepted },
+  );
+}
+
+/** Inputs of the risk rating, as the case's events recorded them. */
+function riskInputsOf(state: OpenedCase): RiskInputs {
+  return {
+    traitement_type: state.traitement_type,
+    case_type: state.case_type,
+    company: state.company,
+    person_countries: [],
+    beneficial_owners: Object.values(state.beneficial_owners),
+  };
+}
+
+/** Rates the case; records RiskRated only when the result differs from the last one. */
+function rate(deps: CaseDeciderDependencies, batch: Batch, trigger: string, at: string): void {
+  const current = opened(batch);
+  const result = rateRisk(deps.riskRules, riskInputsOf(current));
+  if (current.risk.computed !== null && sameRating(current.risk.computed, result)) return;
+  record(batch, {
+    type: 'RiskRated',
+    data: {
+      case_id: current.case_id,
+      rating: result.rating,
+      score: result.score,
+      factors: result.factors.map((factor: RiskFactor) => ({ ...factor })),
+      rules_version: result.rules_version,
+      trigger,
+      rated_at: at,
+    },
+  });
+}
+
+function changeStatus(
+  batch: Batch,
+  to: CaseStatus,
+  reason: Extract<CaseEvent, { type: 'CaseStatusChanged' }>['data']['reason'],
+  at: string,
+): void {
+  const current = opened(batch);
+  record(batch, {
+    type: 'CaseStatusChanged',
+    data: { case_id: current.case_id, old_status: current.status, new_status: to, reason, changed_at: at },
+  });
+}
+
+function assignCase(deps: CaseDeciderDependencies, command: AssignCase, state: CaseState): CaseEvent[] {
+  const { case_id, assignee, actor, at } = command.data;
+  const current = requireCase(state, case_id);
+  if (current.status === 'IN_REVIEW' && current.assignee === assignee) return [];
+  if (!canDo(current.status, 'assign')) throw invalidTransition(current, 'assign');
+  const batch = startBatch(state);
+  // A review looks at the rating under the rules in force now: a newer rules file may rate differently.
+  rate(deps, batch, 'rules_changed', at);
+  if (current.assignee !== assignee) {
+    record(batch, {
+      type: 'CaseAssigned',
+      data: { case_id, assignee, previous_assignee: current.assignee, actor, assigned_at: at },
+    });
+  }
+  if (current.status !== 'IN_REVIEW') changeStatus(batch, 'IN_REVIEW', 'review_started', at);
+  return batch.events;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((item, i) => item === b[i]);
+
+function isDecision(value: string): value is Decision {
+  return (DECISIONS as readonly string[]).includes(value);
+}
+
+const DECISION_ACTIONS: Record<Decision, CaseAction> = {
+  APPROVE: 'approve',
+  REJECT: 'reject',
+  REQUEST_INFORMATION: 'request_information',
+};
+
+function recordDecision(
+  deps: CaseDeciderDependencies,
+  command: RecordDecision,
+  state: CaseState,
+  resolve: Resolve,
+): CaseEvent[] {
+  const { case_id, decision, comment, actor, at } = command.data;
+  const current = requireCase(state, case_id);
+  if (!isDecision(decision)) {
+    throw new DomainError(CaseErrorCodes.DecisionUnknown, `unknown decision ${decision}`, {
+      decision,
+      allowed: [...DECISIONS],
+    });
+  }
+  const by = personOf(actor);
+  const wanted: DecisionRecord = {
+    by,
+    decision,
+    reason_codes: [...command.data.reason_codes],
+    comment,
+    requested_documents: [...command.data.requested_documents],
+    requested_fields: [...command.data.requested_fields],
+  };
+  // The same person sending the same decision again (a retry) changes nothing.
+  const last = current.last_decision;
+  if (
+    last !== null &&
+    last.by === wanted.by &&
+    last.decision === wanted.decision &&
+    last.comment === wanted.comment &&
+    sameList(last.reason_codes, wanted.reason_codes) &&
+    sameList(last.requested_documents, wanted.requested_documents) &&
+    sameList(last.requested_fields, wanted.requested_fields)
+  ) {
+    return [];
+  }
+  if (!canDo(current.status, DECISION_ACTIONS[decision])) {
+    throw invalidTransition(current, DECISION_ACTIONS[decision]);
+  }
+  assertReasonCodes(deps, decision, wanted.reason_codes);
+
+  const approvalsNeeded = effectiveRisk(current) === 'HIGH' ? 2 : 1;
+  if (decision === 'APPROVE') {
+    if (!allDocumentsResolved(current)) {
+      throw new DomainError(
+        CaseErrorCodes.DocumentsOutstanding,
+        'every document must be resolved before approval',
+        {
+          case_id,
+          outstanding: Object.entries(current.requirements)
+            .filter(([, requirement]) => !isResolved(requirement.status))
+            .map(([id]) => id),
+        },
+      );
+    }
+    if (current.approvals.some((approval) => approval.by === by)) {
+      throw new DomainError(CaseErrorCodes.AlreadyApproved, `${by} already approved this case`, {
+        case_id,
+        approvals: current.approvals.map((approval) => approval.by),
+        approvals_needed: approvalsNeeded,
+      });
+    }
+    if (current.risk.override !== null && current.risk.override.by === by) {
+      throw new DomainError(CaseErrorCodes.OwnOverride, `${by} set the risk override and cannot approve`, {
+        case_id,
+        override_by: by,
+      });
+    }
+  }
+  if (decision === 'REQUEST_INFORMATION') {
+    if (wanted.requested_documents.length === 0 && wanted.requested_fields.length === 0) {
+      throw new DomainError(
+        CaseErrorCodes.InformationUnspecified,
+        'REQUEST_INFORMATION must name at least one document or field',
+        { case_id },
+      );
+    }
+    const unknown = wanted.requested_documents.filter((id) => current.requirements[id] === undefined);
+    if (unknown.length > 0) {
+      throw new DomainError(
+        CaseErrorCodes.RequestedDocumentNotFound,
+        `no document requirement ${unknown.join(', ')} in case ${case_id}`,
+        { case_id, document_requirement_ids: unknown },
+      );
+    }
+  }
+
+  const batch = startBatch(state);
+  const approvalsSoFar = decision === 'APPROVE' ? current.approvals.length + 1 : 0;
+  record(batch, {
+    type: 'CaseDecisionRecorded',
+    data: {
+      case_id,
+      decision,
+      reason_codes: [...wanted.reason_codes],
+      comment,
+      requested_documents: [...wanted.requested_documents],
+      requested_fields: [...wanted.requested_fields],
+      approvals_needed: decision === 'APPROVE' ? approvalsNeeded : 0,
+      approvals_so_far: approvalsSoFar,
+      actor,
+      decided_at: at,
+    },
+  });
+  const details = { reason_codes: wanted.reason_codes.join(','), decided_by: by };
+  switch (decision) {
+    case 'APPROVE':
+      // Four eyes: a HIGH-risk case stays IN_REVIEW until a second person approves.
+      if (approvalsSoFar < approvalsNeeded) return batch.events;
+      changeStatus(batch, 'APPROVED', 'approved', at);
+      notify(deps, batch, 'CASE_APPROVED', details, at, resolve);
+      return batch.events;
+    case 'REJECT':
+      changeStatus(batch, 'REJECTED', 'rejected', at);
+      notify(deps, batch, 'CASE_REJECTED', details, at, resolve);
+      return batch.events;
+    case 'REQUEST_INFORMATION':
+      for (const id of wanted.requested_documents) requestAgain(batch, id, wanted, actor, at);
+      changeStatus(batch, 'MORE_INFORMATION_REQUESTED', 'information_requested', at);
+      notify(
+        deps,
+        batch,
+        'CASE_MORE_INFORMATION_REQUESTED',
+        {
+          ...details,
+          requested_documents: wanted.requested_documents
+            .map((id) => current.requirements[id]?.document_type ?? id)
+            .join(','),
+          requested_fields: wanted.requested_fields.join(','),
+        },
+        at,
+        resolve,
+      );
+      return batch.events;
+    default: {
+      const unknown: never = decision;
+      throw new Error(`unknown decision ${String(unknown)}`);
+    }
+  }
+}
+
+/** Sends one document back to AWAITING_UPLOAD for a request for information. */
+function requestAgain(batch: Batch, id: string, decision: DecisionRecord, actor: Actor, at: string): void {
+  const current = opened(batch);
+  const requirement = current.requirements[id];
+  if (requirement === undefined || !canRequestAgain(requirement.status)) return;
+  const why = decision.comment ?? decision.reason_codes.join(', ');
+  record(batch, {
+    type: 'DocumentStatusChanged',
+    data: {
+      document_requirement_id: id,
+      case_id: current.case_id,
+      entity_id: requirement.entity_id,
+      entity_type: requirement.entity_type,
+      document_type: requirement.document_type,
+      old_status: requirement.status,
+      new_status: 'AWAITING_UPLOAD',
+      actor,
+      updated_by: personOf(actor),
+      notes_added: [`Requested again by the reviewer: ${why}`],
+      metadata_changes: { requested_reason_codes: [...decision.reason_codes] },
+      changed_at: at,
+    },
+  });
+}
+
+function closeCase(deps: CaseDeciderDependencies, command: CloseCase, state: CaseState): CaseEvent[] {
+  const { case_id, reason_code, comment, actor, at } = command.data;
+  const current = requireCase(state, case_id);
+  const last = current.last_closure;
+  if (
+    current.status === 'CLOSED' &&
+    last !== null &&
+    last.by === personOf(actor) &&
+    last.reason_code === reason_code &&
+    last.comment === comment
+  ) {
+    return [];
+  }
+  if (!canDo(current.status, 'close')) throw invalidTransition(current, 'close');
+  assertReasonCodes(deps, 'CLOSE', [reason_code]);
+  const batch = startBatch(state);
+  record(batch, { type: 'CaseClosed', data: { case_id, reason_code, comment, actor, closed_at: at } });
+  changeStatus(batch, 'CLOSED', 'closed', at);
+  return batch.events;
+}
+
+function reopenCase(deps: CaseDeciderDependencies, command: ReopenCase, state: CaseState): CaseEvent[] {
+  const { case_id, reason_code, comment, actor, at } = command.data;
+  const current = requireCase(state, case_id);
+  const last = current.last_reopening;
+  if (
+    current.status !== 'CLOSED' &&
+    last !== null &&
+    last.by === personOf(actor) &&
+    last.reason_code === reason_code &&
+    last.comment === comment
+  ) {
+    return [];
+  }
+  if (!canDo(current.status, 'reopen')) throw invalidTransition(current, 'reopen');
+  assertReasonCodes(deps, 'REOPEN', [reason_code]);
+  const batch = startBatch(state);
+  record(batch, { type: 'CaseReopened', data: { case_id, reason_code, comment, actor, reopened_at: at } });
+  changeStatus(batch, allDocumentsResolved(current) ? 'PENDING_REVIEW' : 'OPEN', 'reopened', at);
+  return batch.events;
+}
+
+function overrideRisk(command: OverrideRisk, state: CaseState): CaseEvent[] {
+  const { case_id, rating, reason, actor, at } = command.data;
+  const current = requireCase(state, case_id);
+  if (!(RISK_RATINGS as readonly string[]).includes(rating)) {
+    throw new DomainError(CaseErrorCodes.RiskUnknownRating, `unknown risk rating ${rating}`, {
+      rating,
+      allowed: [...RISK_RATINGS],
+    });
+  }
+  const override = current.risk.override;
+  if (
+    override !== null &&
+    override.rating === rating &&
+    override.reason === reason &&
+    override.by === personOf(actor)
+  ) {
+    return [];
+  }
+  if (!RISK_OVERRIDE_STATUSES.includes(current.status)) throw invalidTransition(current, 'override_risk');
+  return [
+    {
+      type: 'RiskOverridden',
+      data: {
+        case_id,
+        rating: rating as RiskRating,
+        computed_rating: current.risk.computed?.rating ?? null,
+        reason,
+        actor,
+        overridden_at: at,
+      },
+    },
+  ];
 }

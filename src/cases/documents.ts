@@ -31,6 +31,13 @@ export const DOCUMENT_TRANSITIONS: Readonly<Record<DocumentStatus, readonly Docu
   NOT_APPLICABLE: ['AWAITING_UPLOAD'],
 };
 
+/**
+ * The one move outside the table: a reviewer's request for more information sends a named
+ * document back to AWAITING_UPLOAD from any other status, VERIFIED_MANUAL included, because the
+ * person reviewing the case decides the document no longer suffices. Only RecordDecision takes it.
+ */
+export const canRequestAgain = (from: DocumentStatus): boolean => from !== 'AWAITING_UPLOAD';
+
 /** Statuses that no longer hold a case back from review. */
 export const RESOLVED_STATUSES: readonly DocumentStatus[] = [
   'VERIFIED_SYSTEM',

@@ -27,7 +27,17 @@ export const ActorSchema = Type.Object(
 export type Actor = Static<typeof ActorSchema>;
 
 export const TraitementTypeSchema = Type.Enum(['KYC', 'KYB']);
-export const CaseStatusSchema = Type.Enum(['OPEN', 'PENDING_REVIEW']);
+/** The case's lifecycle; the transition table is CASE_TRANSITIONS in review.ts. */
+export const CASE_STATUSES = [
+  'OPEN',
+  'PENDING_REVIEW',
+  'IN_REVIEW',
+  'MORE_INFORMATION_REQUESTED',
+  'APPROVED',
+  'REJECTED',
+  'CLOSED',
+] as const;
+export const CaseStatusSchema = Type.Enum([...CASE_STATUSES]);
 export type CaseStatus = Static<typeof CaseStatusSchema>;
 const Country = Type.Enum([...ISO_COUNTRY_CODES]);
 const DocumentStatusSchema = Type.Enum([...DOCUMENT_STATUSES]);
@@ -144,8 +154,101 @@ export const CaseStatusChangedSchema = Type.Object({
   case_id: Type.String(),
   old_status: CaseStatusSchema,
   new_status: CaseStatusSchema,
-  reason: Type.Enum(['all_documents_resolved', 'documents_outstanding']),
+  reason: Type.Enum([
+    'all_documents_resolved',
+    'documents_outstanding',
+    'review_started',
+    'approved',
+    'rejected',
+    'information_requested',
+    'resubmitted',
+    'closed',
+    'reopened',
+  ]),
   changed_at: Timestamp,
+});
+
+export const CaseAssignedSchema = Type.Object({
+  case_id: Type.String(),
+  /** The API key name of the person who now reviews the case. */
+  assignee: Type.String(),
+  previous_assignee: nullable(Type.String()),
+  actor: ActorSchema,
+  assigned_at: Timestamp,
+});
+
+export const DECISIONS = ['APPROVE', 'REJECT', 'REQUEST_INFORMATION'] as const;
+export const DecisionSchema = Type.Enum([...DECISIONS]);
+export type Decision = Static<typeof DecisionSchema>;
+
+export const CaseDecisionRecordedSchema = Type.Object({
+  case_id: Type.String(),
+  decision: DecisionSchema,
+  /** Codes from src/cases/rules/reason-codes.json. */
+  reason_codes: Type.Array(Type.String()),
+  comment: nullable(Type.String()),
+  /** document_requirement_ids sent back to AWAITING_UPLOAD (REQUEST_INFORMATION only). */
+  requested_documents: Type.Array(Type.String()),
+  /** Names of the fields the client is asked to complete or correct (REQUEST_INFORMATION only). */
+  requested_fields: Type.Array(Type.String()),
+  /** Approvals the case needed when this decision was taken: 2 for an effective HIGH risk, else 1. */
+  approvals_needed: Type.Integer({ minimum: 0 }),
+  /** Approvals counted in this review, this one included (0 for other decisions). */
+  approvals_so_far: Type.Integer({ minimum: 0 }),
+  actor: ActorSchema,
+  decided_at: Timestamp,
+});
+
+export const CaseClosedSchema = Type.Object({
+  case_id: Type.String(),
+  reason_code: Type.String(),
+  comment: nullable(Type.String()),
+  actor: ActorSchema,
+  closed_at: Timestamp,
+});
+
+export const CaseReopenedSchema = Type.Object({
+  case_id: Type.String(),
+  reason_code: Type.String(),
+  comment: nullable(Type.String()),
+  actor: ActorSchema,
+  reopened_at: Timestamp,
+});
+
+export const RISK_RATINGS = ['LOW', 'MEDIUM', 'HIGH'] as const;
+export const RiskRatingSchema = Type.Enum([...RISK_RATINGS]);
+export type RiskRating = Static<typeof RiskRatingSchema>;
+
+export const RiskFactorSchema = Type.Object({
+  /** Which rule of the rules file, e.g. "country_of_incorporation". */
+  factor: Type.String(),
+  /** The case's value the rule looked at, as text ("IR", "3", "crypto exchange"). */
+  input: Type.String(),
+  points: Type.Number(),
+  detail: Type.String(),
+});
+export type RiskFactor = Static<typeof RiskFactorSchema>;
+
+export const RiskRatedSchema = Type.Object({
+  case_id: Type.String(),
+  rating: RiskRatingSchema,
+  score: Type.Number(),
+  /** Every rule that added points, in rules-file order. */
+  factors: Type.Array(RiskFactorSchema),
+  rules_version: Type.String(),
+  /** What made the rating run: "intake", or "rules_changed" when a newer rules file rates differently. */
+  trigger: Type.String(),
+  rated_at: Timestamp,
+});
+
+export const RiskOverriddenSchema = Type.Object({
+  case_id: Type.String(),
+  rating: RiskRatingSchema,
+  /** The computed rating at the time, kept beside the override. */
+  computed_rating: nullable(RiskRatingSchema),
+  reason: Type.String(),
+  actor: ActorSchema,
+  overridden_at: Timestamp,
 });
 
 export const RuleSourceSchema = Type.Enum(['config-service', 'bundled']);
@@ -177,6 +280,12 @@ export type DocumentRequiredData = Static<typeof DocumentRequiredSchema>;
 export type DocumentStatusChangedData = Static<typeof DocumentStatusChangedSchema>;
 export type CaseStatusChangedData = Static<typeof CaseStatusChangedSchema>;
 export type NotificationRequiredData = Static<typeof NotificationRequiredSchema>;
+export type CaseAssignedData = Static<typeof CaseAssignedSchema>;
+export type CaseDecisionRecordedData = Static<typeof CaseDecisionRecordedSchema>;
+export type CaseClosedData = Static<typeof CaseClosedSchema>;
+export type CaseReopenedData = Static<typeof CaseReopenedSchema>;
+export type RiskRatedData = Static<typeof RiskRatedSchema>;
+export type RiskOverriddenData = Static<typeof RiskOverriddenSchema>;
 
 export type CaseOpened = DomainEvent<'CaseOpened', CaseOpenedData>;
 export type CompanyRegistered = DomainEvent<'CompanyRegistered', CompanyRegisteredData>;
@@ -186,6 +295,12 @@ export type DocumentRequired = DomainEvent<'DocumentRequired', DocumentRequiredD
 export type DocumentStatusChanged = DomainEvent<'DocumentStatusChanged', DocumentStatusChangedData>;
 export type CaseStatusChanged = DomainEvent<'CaseStatusChanged', CaseStatusChangedData>;
 export type NotificationRequired = DomainEvent<'NotificationRequired', NotificationRequiredData>;
+export type CaseAssigned = DomainEvent<'CaseAssigned', CaseAssignedData>;
+export type CaseDecisionRecorded = DomainEvent<'CaseDecisionRecorded', CaseDecisionRecordedData>;
+export type CaseClosed = DomainEvent<'CaseClosed', CaseClosedData>;
+export type CaseReopened = DomainEvent<'CaseReopened', CaseReopenedData>;
+export type RiskRated = DomainEvent<'RiskRated', RiskRatedData>;
+export type RiskOverridden = DomainEvent<'RiskOverridden', RiskOverriddenData>;
 
 export type CaseEvent =
   | CaseOpened
@@ -195,7 +310,13 @@ export type CaseEvent =
   | DocumentRequired
   | DocumentStatusChanged
   | CaseStatusChanged
-  | NotificationRequired;
+  | NotificationRequired
+  | CaseAssigned
+  | CaseDecisionRecorded
+  | CaseClosed
+  | CaseReopened
+  | RiskRated
+  | RiskOverridden;
 
 export type CaseEventType = CaseEvent['type'];
 
@@ -209,6 +330,12 @@ export const CASE_EVENT_SCHEMAS = {
   DocumentStatusChanged: DocumentStatusChangedSchema,
   CaseStatusChanged: CaseStatusChangedSchema,
   NotificationRequired: NotificationRequiredSchema,
+  CaseAssigned: CaseAssignedSchema,
+  CaseDecisionRecorded: CaseDecisionRecordedSchema,
+  CaseClosed: CaseClosedSchema,
+  CaseReopened: CaseReopenedSchema,
+  RiskRated: RiskRatedSchema,
+  RiskOverridden: RiskOverriddenSchema,
 } as const satisfies Record<CaseEventType, TSchema>;
 
 /**
@@ -224,6 +351,12 @@ export const CASE_EVENT_VERSIONS = {
   DocumentStatusChanged: 1,
   CaseStatusChanged: 1,
   NotificationRequired: 1,
+  CaseAssigned: 1,
+  CaseDecisionRecorded: 1,
+  CaseClosed: 1,
+  CaseReopened: 1,
+  RiskRated: 1,
+  RiskOverridden: 1,
 } as const satisfies Record<CaseEventType, number>;
 
 /** The framework's event definitions of the case stream (all at version 1, so no upcasters yet). */
@@ -259,6 +392,28 @@ export const caseEventDefinitions = [
     type: 'NotificationRequired',
     schema: NotificationRequiredSchema,
     version: CASE_EVENT_VERSIONS.NotificationRequired,
+  }),
+  defineEvent({
+    type: 'CaseAssigned',
+    schema: CaseAssignedSchema,
+    version: CASE_EVENT_VERSIONS.CaseAssigned,
+  }),
+  defineEvent({
+    type: 'CaseDecisionRecorded',
+    schema: CaseDecisionRecordedSchema,
+    version: CASE_EVENT_VERSIONS.CaseDecisionRecorded,
+  }),
+  defineEvent({ type: 'CaseClosed', schema: CaseClosedSchema, version: CASE_EVENT_VERSIONS.CaseClosed }),
+  defineEvent({
+    type: 'CaseReopened',
+    schema: CaseReopenedSchema,
+    version: CASE_EVENT_VERSIONS.CaseReopened,
+  }),
+  defineEvent({ type: 'RiskRated', schema: RiskRatedSchema, version: CASE_EVENT_VERSIONS.RiskRated }),
+  defineEvent({
+    type: 'RiskOverridden',
+    schema: RiskOverriddenSchema,
+    version: CASE_EVENT_VERSIONS.RiskOverridden,
   }),
 ] as const;
 

@@ -1,13 +1,24 @@
 // The case domain's public surface. Everything here is pure: no I/O, no clock, no randomness.
 
 export * from './access.ts';
-export type { CaseCommand, ChangeDocumentStatus, DetermineRequirements, OpenCase } from './commands.ts';
+export type {
+  AssignCase,
+  CaseCommand,
+  ChangeDocumentStatus,
+  CloseCase,
+  DetermineRequirements,
+  OpenCase,
+  OverrideRisk,
+  RecordDecision,
+  ReopenCase,
+} from './commands.ts';
 export { type CountryCode, ISO_COUNTRY_CODES } from './countries.ts';
 export {
   type CaseDecider,
   type CaseDeciderDependencies,
   type CaseState,
   createCaseDecider,
+  effectiveRisk,
   evolveCase,
   initialCaseState,
   type OpenedCase,
@@ -15,6 +26,7 @@ export {
 } from './decider.ts';
 export {
   allowedTransitions,
+  canRequestAgain,
   canTransition,
   DOCUMENT_STATUSES,
   DOCUMENT_TRANSITIONS,
@@ -33,4 +45,6 @@ export * from './intake-audit.ts';
 export { INPUT_LIMITS, type InputLimits, inputLimitViolations } from './limits.ts';
 export * from './notifications.ts';
 export * from './requirements.ts';
+export * from './review.ts';
+export * from './risk.ts';
 export type { Parsed, Violation } from './validation.ts';

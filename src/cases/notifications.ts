@@ -8,7 +8,14 @@ import { matchesSchema, type Parsed, schemaViolations } from './validation.ts';
 // notification to send. The rule is resolved BEFORE deciding and recorded in the
 // NotificationRequired event, so replaying the stream never asks the service again.
 
-export const NOTIFICATION_EVENTS = ['CASE_CREATED', 'DOCUMENT_REJECTED', 'CASE_READY_FOR_REVIEW'] as const;
+export const NOTIFICATION_EVENTS = [
+  'CASE_CREATED',
+  'DOCUMENT_REJECTED',
+  'CASE_READY_FOR_REVIEW',
+  'CASE_APPROVED',
+  'CASE_REJECTED',
+  'CASE_MORE_INFORMATION_REQUESTED',
+] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 /**

@@ -2,15 +2,20 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { HttpProblem } from './problem.ts';
 
-/** What an API key may do: reader < operator < admin. */
-export type Role = 'reader' | 'operator' | 'admin';
+/**
+ * What an API key may do, each role all that the ones before it may: reader (read) < operator
+ * (intake and documents) < reviewer (assign, decide, close) < approver (reopen, override risk) <
+ * admin (operations). The matrix of routes and roles is in README.md.
+ */
+export const ROLES = ['reader', 'operator', 'reviewer', 'approver', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 /** A named key with its role; the secret is what callers send. */
 export type ApiKey = { name: string; role: Role; secret: string };
 
 /** Who called: the API key's name is the actor recorded on every event a request causes. */
 export type Caller = { name: string; role: Role };
 
-const rank: Record<Role, number> = { reader: 0, operator: 1, admin: 2 };
+const rank: Record<Role, number> = { reader: 0, operator: 1, reviewer: 2, approver: 3, admin: 4 };
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 

@@ -1,3 +1,5 @@
+import type { CaseStatus } from '../cases/events.ts';
+
 /**
  * What the HTTP layer needs from the rest of the service, and nothing more. The composition root
  * implements these over the command handlers and the read store; routes never see a driver.
@@ -37,6 +39,45 @@ export type RefusedIntake = {
   raw_text: string | null;
   error_code: string;
   violations: { path: string; message: string }[];
+};
+
+/** A review command's answer: where its events landed, and the case's status after it. */
+export type ReviewReceipt = CommandReceipt & {
+  case_id: string;
+  status: CaseStatus;
+  /** False when the command changed nothing (the same request again). */
+  changed: boolean;
+};
+
+export type DecisionRequest = {
+  decision: string;
+  reason_codes: string[];
+  comment?: string;
+  requested_documents?: string[];
+  requested_fields?: string[];
+};
+
+export type ReasonRequest = { reason_code: string; comment?: string };
+
+/** The review lifecycle (src/cases/review.ts); each answers 409 `case.invalid_transition` when not allowed. */
+export type ReviewCommands = {
+  assignCase(caseId: string, assignee: string, context: CommandContext): Promise<ReviewReceipt>;
+  recordDecision(caseId: string, decision: DecisionRequest, context: CommandContext): Promise<ReviewReceipt>;
+  closeCase(caseId: string, request: ReasonRequest, context: CommandContext): Promise<ReviewReceipt>;
+  reopenCase(caseId: string, request: ReasonRequest, context: CommandContext): Promise<ReviewReceipt>;
+  overrideRisk(
+    caseId: string,
+    override: { rating: string; reason: string },
+    context: CommandContext,
+  ): Promise<ReviewReceipt>;
+};
+
+/** Filters of the review queue; all optional. */
+export type ReviewQueueFilter = { assignee?: string; risk?: string; status?: string };
+
+export type ReviewQueries = {
+  /** Cases awaiting review (PENDING_REVIEW, IN_REVIEW), the longest waiting first. */
+  reviewQueue(filter: ReviewQueueFilter, page: Page): Promise<Paged>;
 };
 
 export type CaseCommands = {

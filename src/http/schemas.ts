@@ -2,7 +2,7 @@ import Type, { type TSchema } from 'typebox';
 import { TIMELINE_CATEGORIES } from '../../projections/timeline.ts';
 import { ISO_COUNTRY_CODES } from '../cases/countries.ts';
 import { DOCUMENT_STATUSES, ENTITY_TYPES } from '../cases/documents.ts';
-import { CASE_EVENT_TYPES } from '../cases/events.ts';
+import { CASE_EVENT_TYPES, CASE_STATUSES, DECISIONS, RISK_RATINGS } from '../cases/events.ts';
 import { INTAKE_OUTCOMES } from '../cases/intake-audit.ts';
 
 // The read-model documents as the API serves them. Each schema is registered once by the server
@@ -16,9 +16,10 @@ const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC
 const DateOnly = Type.String({ description: 'ISO 8601 date (YYYY-MM-DD)', examples: ['1990-01-15'] });
 const Country = Type.Enum([...ISO_COUNTRY_CODES], { description: 'ISO 3166-1 alpha-2' });
 
-export const CASE_STATUSES = ['OPEN', 'PENDING_REVIEW'] as const;
+export { CASE_STATUSES };
 export const CaseStatus = Type.Enum([...CASE_STATUSES], {
-  description: 'OPEN until every document requirement is resolved, then PENDING_REVIEW',
+  description:
+    'OPEN until every document requirement is resolved, then PENDING_REVIEW; IN_REVIEW once assigned; then APPROVED, REJECTED or MORE_INFORMATION_REQUESTED; CLOSED when closed (see the case transition table)',
 });
 export const TraitementType = Type.Enum(['KYC', 'KYB']);
 export const DocumentStatus = Type.Enum([...DOCUMENT_STATUSES]);
@@ -30,6 +31,39 @@ const Violation = Type.Object(
 );
 
 const closed = { additionalProperties: false } as const;
+const RiskRating = Type.Enum([...RISK_RATINGS]);
+
+const CaseRisk = Type.Object(
+  {
+    computed: nullable(RiskRating),
+    score: nullable(Type.Number()),
+    factors: Type.Array(
+      Type.Object(
+        { factor: Type.String(), input: Type.String(), points: Type.Number(), detail: Type.String() },
+        closed,
+      ),
+      { description: 'Every rule that added points to the computed rating' },
+    ),
+    rules_version: nullable(
+      Type.String({ description: 'Version of the risk rules file that rated the case' }),
+    ),
+    rated_at: nullable(Timestamp),
+    override: nullable(
+      Type.Object(
+        {
+          rating: RiskRating,
+          computed_rating: nullable(RiskRating),
+          reason: Type.String(),
+          by: Type.String(),
+          at: Timestamp,
+        },
+        closed,
+      ),
+    ),
+    effective: nullable(RiskRating),
+  },
+  { ...closed, description: 'The computed rating and any manual override, side by side; `effective` counts' },
+);
 
 const CaseDocument = Type.Object(
   {
@@ -61,6 +95,34 @@ const CaseDocument = Type.Object(
         closed,
       ),
     ),
+    assignee: nullable(Type.String({ description: 'The reviewer (API key name)' })),
+    risk: CaseRisk,
+    approvals: Type.Array(Type.Object({ by: Type.String(), at: Timestamp }, closed), {
+      description: 'APPROVE decisions of the current review; a HIGH-risk case needs two by different people',
+    }),
+    last_decision: nullable(
+      Type.Object(
+        {
+          decision: Type.Enum([...DECISIONS]),
+          reason_codes: Type.Array(Type.String()),
+          comment: nullable(Type.String()),
+          by: Type.String(),
+          at: Timestamp,
+        },
+        closed,
+      ),
+    ),
+    status_since: Timestamp,
+    time_in_status: Type.Object(
+      Object.fromEntries(CASE_STATUSES.map((status) => [status, Type.Number({ minimum: 0 })])),
+      {
+        ...closed,
+        description:
+          'Seconds spent in each status before the current one, every status present; the current stint runs from status_since',
+      },
+    ),
+    in_review_queue: Type.Boolean({ description: 'PENDING_REVIEW or IN_REVIEW' }),
+    review_queue_since: nullable(Timestamp),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

@@ -123,7 +123,10 @@ const MAX_POSITION_PART = 2n ** 64n - 1n;
  * Read-your-writes: when the client sends back the position its command returned, wait briefly
  * for the read models to reach it; if they do not, say so instead of serving stale data.
  */
-export async function awaitReadModel(queries: CaseQueries, minPosition: string | undefined): Promise<void> {
+export async function awaitReadModel(
+  queries: Pick<CaseQueries, 'waitForPosition'>,
+  minPosition: string | undefined,
+): Promise<void> {
   if (minPosition === undefined) return;
   // Twenty digits can exceed what a log position holds (64 bits): refused, never passed on.
   if (minPosition.split('-').some((part) => BigInt(part) > MAX_POSITION_PART)) {

@@ -50,7 +50,7 @@ describe('the case decider behind the command handler', () => {
     });
     assert.equal(second.outcome, 'already_handled');
     const stream = await eventStore.readStream(caseStreamName(caseId));
-    assert.equal(stream?.length, 9);
+    assert.equal(stream?.length, 10);
   });
 
   it('stores events that read back identical to what was decided', async () => {

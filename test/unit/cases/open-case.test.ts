@@ -19,10 +19,17 @@ const decider = createDecider();
 describe('OpenCase: KYC', () => {
   const events = given(decider, []).when(openCase(kycIntakeExample));
 
-  it('opens the case, adds the person, requires their documents and notifies, in that order', () => {
+  it('opens the case, adds the person, requires their documents, rates the risk and notifies, in that order', () => {
     assert.deepEqual(
       events.map((e) => e.type),
-      ['CaseOpened', 'PersonAdded', 'DocumentRequired', 'DocumentRequired', 'NotificationRequired'],
+      [
+        'CaseOpened',
+        'PersonAdded',
+        'DocumentRequired',
+        'DocumentRequired',
+        'RiskRated',
+        'NotificationRequired',
+      ],
     );
   });
 
@@ -117,7 +124,7 @@ describe('OpenCase: KYC', () => {
 describe('OpenCase: KYB', () => {
   const events = given(decider, []).when(openCase(kybIntakeExample));
 
-  it('registers the company, links the director, adds the owner, requires documents and notifies', () => {
+  it('registers the company, links the director, adds the owner, requires documents, rates and notifies', () => {
     assert.deepEqual(
       events.map((e) => e.type),
       [
@@ -129,6 +136,7 @@ describe('OpenCase: KYB', () => {
         'DocumentRequired',
         'DocumentRequired',
         'DocumentRequired',
+        'RiskRated',
         'NotificationRequired',
       ],
     );

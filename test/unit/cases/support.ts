@@ -7,6 +7,8 @@ import type { IdDeriver } from '../../../src/cases/ids.ts';
 import { type Intake, validateIntake } from '../../../src/cases/intake.ts';
 import { type NotificationRules, parseNotificationRules } from '../../../src/cases/notifications.ts';
 import { parseRequirementRules, type RequirementRules } from '../../../src/cases/requirements.ts';
+import { parseReasonCodes, type ReasonCodes } from '../../../src/cases/review.ts';
+import { parseRiskRules, type RiskRules } from '../../../src/cases/risk.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 
 /** Readable and deterministic: ids show what they were derived from. */
@@ -27,11 +29,25 @@ export function bundledNotificationRules(): NotificationRules {
   return parsed.value;
 }
 
+export function bundledRiskRules(): RiskRules {
+  const parsed = parseRiskRules(rulesFile('risk-rules.json'));
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  return parsed.value;
+}
+
+export function bundledReasonCodes(): ReasonCodes {
+  const parsed = parseReasonCodes(rulesFile('reason-codes.json'));
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  return parsed.value;
+}
+
 export function createDecider(overrides: Partial<Parameters<typeof createCaseDecider>[0]> = {}): CaseDecider {
   return createCaseDecider({
     ids: readableIds,
     requirementRules: bundledRequirementRules(),
     notificationRules: bundledNotificationRules(),
+    riskRules: bundledRiskRules(),
+    reasonCodes: bundledReasonCodes(),
     ...overrides,
   });
 }

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { ApiKey } from '../../../src/app/config.ts';
 import { IntakeSchema, validateIntake } from '../../../src/cases/intake.ts';
+import { parseReasonCodes, type ReasonCodes } from '../../../src/cases/review.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import { createAuthenticator } from '../../../src/http/auth.ts';
 import type {
@@ -13,12 +15,15 @@ import type {
   Operations,
   PersonalDataAccess,
   RefusedIntake,
+  ReviewCommands,
+  ReviewReceipt,
 } from '../../../src/http/ports.ts';
 import { adminRoutes } from '../../../src/http/routes/admin.ts';
 import { caseRoutes } from '../../../src/http/routes/cases.ts';
 import { consoleRoutes } from '../../../src/http/routes/console.ts';
 import { documentRoutes } from '../../../src/http/routes/documents.ts';
 import { partyRoutes } from '../../../src/http/routes/parties.ts';
+import { reviewRoutes } from '../../../src/http/routes/review.ts';
 import { timelineRoutes } from '../../../src/http/routes/timeline.ts';
 import { buildServer } from '../../../src/http/server.ts';
 
@@ -27,6 +32,8 @@ export type Recorded = {
   opened: { intake: unknown; context: CommandContext }[];
   refused: { refusal: RefusedIntake; context: CommandContext }[];
   statusChanges: { documentId: string; change: unknown }[];
+  /** Review commands: which one, on which case, with what body, as whom. */
+  reviews: { command: string; caseId: string; body: unknown; context: CommandContext }[];
   pages: { limit: number; skip: number }[];
   reads: PersonalDataAccess[];
 };
@@ -35,12 +42,19 @@ export type ApiServerOptions = {
   keys?: ApiKey[];
   commands?: Partial<CaseCommands>;
   queries?: Partial<CaseQueries>;
+  review?: Partial<ReviewCommands>;
   operations?: Partial<Operations>;
   /** Where reads of personal data go; by default into `recorded.reads`. */
   access?: AccessLog;
 };
 
 const at = '2026-01-02T03:04:05.000Z';
+
+const parsedReasonCodes = parseReasonCodes(
+  JSON.parse(readFileSync(new URL('../../../src/cases/rules/reason-codes.json', import.meta.url), 'utf8')),
+);
+if (!parsedReasonCodes.ok) throw new Error(JSON.stringify(parsedReasonCodes.violations));
+const reasonCodes: ReasonCodes = parsedReasonCodes.value;
 
 /** Read-model documents as the projections build them, so the response schemas can serialise them. */
 export const fixtures = {
@@ -65,6 +79,30 @@ export const fixtures = {
       NOT_APPLICABLE: 0,
     },
     intake_warnings: [],
+    assignee: null,
+    risk: {
+      computed: 'LOW',
+      score: 0,
+      factors: [],
+      rules_version: '2026-12.1',
+      rated_at: at,
+      override: null,
+      effective: 'LOW',
+    },
+    approvals: [],
+    last_decision: null,
+    status_since: at,
+    time_in_status: {
+      OPEN: 0,
+      PENDING_REVIEW: 0,
+      IN_REVIEW: 0,
+      MORE_INFORMATION_REQUESTED: 0,
+      APPROVED: 0,
+      REJECTED: 0,
+      CLOSED: 0,
+    },
+    in_review_queue: false,
+    review_queue_since: null,
     created_at: at,
     updated_at: at,
   },
@@ -186,7 +224,14 @@ const whole = (items: Doc[]) => ({ items, total: items.length });
 export async function apiServer(
   options: ApiServerOptions = {},
 ): Promise<{ app: FastifyInstance; recorded: Recorded }> {
-  const recorded: Recorded = { opened: [], refused: [], statusChanges: [], pages: [], reads: [] };
+  const recorded: Recorded = {
+    opened: [],
+    refused: [],
+    statusChanges: [],
+    pages: [],
+    reviews: [],
+    reads: [],
+  };
   const access = options.access ?? { record: (read: PersonalDataAccess) => void recorded.reads.push(read) };
   const receipt = { position: '10-10', revision: '0' };
   const commands: CaseCommands = {
@@ -253,6 +298,22 @@ export async function apiServer(
     },
     ...options.queries,
   };
+  const reviewed =
+    (command: string) =>
+    async (caseId: string, body: unknown, context: CommandContext): Promise<ReviewReceipt> => {
+      recorded.reviews.push({ command, caseId, body, context });
+      if (caseId !== 'case-1')
+        throw new DomainError('case.not_found', `no case ${caseId}`, { case_id: caseId });
+      return { ...receipt, case_id: caseId, status: 'IN_REVIEW', changed: true };
+    };
+  const review: ReviewCommands = {
+    assignCase: reviewed('assignCase'),
+    recordDecision: reviewed('recordDecision'),
+    closeCase: reviewed('closeCase'),
+    reopenCase: reviewed('reopenCase'),
+    overrideRisk: reviewed('overrideRisk'),
+    ...options.review,
+  };
   const operations: Operations = {
     async projections() {
       return {
@@ -288,6 +349,17 @@ export async function apiServer(
       caseRoutes(commands, queries, IntakeSchema, access),
       documentRoutes(commands, queries),
       partyRoutes(queries, access),
+      reviewRoutes(
+        review,
+        {
+          waitForPosition: queries.waitForPosition,
+          async reviewQueue(_filter, page) {
+            recorded.pages.push(page);
+            return { items: [fixtures.case], total: 1 };
+          },
+        },
+        reasonCodes,
+      ),
       timelineRoutes(queries),
       consoleRoutes,
       adminRoutes(operations),

@@ -89,12 +89,16 @@ describe('errors that guide', () => {
   it('a value outside an enumeration is refused naming the allowed values', async () => {
     const { app } = await apiServer();
     const problem = assertProblem(
-      await app.inject({ method: 'GET', url: '/api/v1/cases?status=CLOSED' }),
+      await app.inject({ method: 'GET', url: '/api/v1/cases?status=DONE' }),
       400,
       'request.invalid',
     );
     assert.deepEqual(problem.violations, [
-      { path: 'querystring/status', message: 'must be one of: OPEN, PENDING_REVIEW' },
+      {
+        path: 'querystring/status',
+        message:
+          'must be one of: OPEN, PENDING_REVIEW, IN_REVIEW, MORE_INFORMATION_REQUESTED, APPROVED, REJECTED, CLOSED',
+      },
     ]);
     const status = assertProblem(
       await app.inject({

@@ -16,8 +16,16 @@ import { copyOf, kybIntakeExample } from '../support/intake-examples.ts';
 const KEYS = {
   intake: 'intake-secret-0123456789',
   rita: 'rita-secret-0123456789',
+  alice: 'alice-secret-0123456789',
+  bob: 'bob-secret-0123456789',
 };
-const API_KEYS = [`intake:operator:${KEYS.intake}`, `rita:operator:${KEYS.rita}`].join(',');
+/** An intake system, a reviewer, and two approvers: the four eyes. */
+const API_KEYS = [
+  `intake:operator:${KEYS.intake}`,
+  `rita:reviewer:${KEYS.rita}`,
+  `alice:approver:${KEYS.alice}`,
+  `bob:approver:${KEYS.bob}`,
+].join(',');
 
 /** Where screenshots go, to look at the page after a run (SCREENSHOT_DIR), else nowhere. */
 const screenshots = process.env.SCREENSHOT_DIR;
@@ -101,22 +109,117 @@ describe('reviewer console in a browser', () => {
     }
   }
 
-  it('walks a KYB case from intake to review through the console', async (t) => {
+  /** The person's tab, waiting for a message in its status line (or failing on its error). */
+  async function expectStatus(page: Page, text: string): Promise<void> {
+    await expectShown(page, page.getByRole('status').filter({ hasText: text }));
+  }
+
+  async function pickFromQueue(page: Page, caseId: string): Promise<void> {
+    await page.getByRole('button', { name: 'Refresh queue' }).click();
+    const row = page.locator(`#queue-table button[data-case="${caseId}"]`);
+    await expectShown(page, row);
+    await row.click();
+    await expectShown(page, page.getByRole('heading', { name: `Case ${caseId}` }));
+  }
+
+  async function decide(page: Page, decision: string, reasonCode: string, comment: string): Promise<void> {
+    await page.getByLabel(decision, { exact: true }).check();
+    await page.getByLabel(reasonCode).check();
+    await page.getByLabel('Comment').fill(comment);
+    await page.getByRole('button', { name: 'Record decision' }).click();
+  }
+
+  const caseStatus = (page: Page) => page.locator('#case-summary dt:text-is("Status") + dd').textContent();
+  const timelineOf = (page: Page) => page.locator('#timeline li').allTextContents();
+
+  it('takes a high-risk KYB case from intake to a four-eyes approval, through the console', async (t) => {
     if (!ensureChromium(t)) return;
     browser = await launchChromium();
     context = browser.context;
     context.setDefaultTimeout(20_000);
     const intake = copyOf(kybIntakeExample);
+    // Incorporated in a high-risk country: rated HIGH, so approval needs two people.
+    intake.company_profile.country_of_incorporation = 'IR';
     const caseId = await openCase(intake, 'console-kyb');
 
+    // The reviewer resolves every document, finds the case in the queue and takes it.
     const rita = await consoleAs(KEYS.rita);
     await showCase(rita, caseId);
-    const moved = await verifyEveryDocument(rita);
-    assert.ok(moved >= 2, `moved ${moved} document steps`);
-    const timeline = await rita.locator('#timeline li').allTextContents();
-    assert.ok(timeline.some((entry) => /case opened/.test(entry)));
-    assert.ok(timeline.some((entry) => /UPLOADED → VERIFIED_MANUAL/.test(entry)));
+    assert.ok((await verifyEveryDocument(rita)) >= 2);
+    await pickFromQueue(rita, caseId);
+    assert.equal(await rita.locator('#case-summary dt:text-is("Risk") + dd').textContent(), 'HIGH');
+    assert.ok((await rita.locator('#risk-factors tbody tr').count()) >= 1, 'the risk factors are listed');
+    await rita.getByLabel('Assign to').fill('rita');
+    await rita.getByLabel('Assign to').press('Enter');
+    await expectStatus(rita, 'Assigned to rita');
+    assert.equal(await caseStatus(rita), 'IN_REVIEW');
+
+    // First approver.
+    const alice = await consoleAs(KEYS.alice);
+    await pickFromQueue(alice, caseId);
+    await decide(alice, 'Approve', 'DOCUMENTS_VERIFIED', 'Registry extract and IDs checked');
+    await expectStatus(alice, 'Decision APPROVE recorded; case IN_REVIEW');
+    // Nobody approves twice: the API's refusal is shown to the person.
+    await decide(alice, 'Approve', 'RISK_ACCEPTED', 'Again');
+    const refusal = alice.getByRole('alert');
+    await refusal.waitFor();
+    assert.match((await refusal.textContent()) ?? '', /already approved/);
+
+    // Second approver: the case is approved.
+    const bob = await consoleAs(KEYS.bob);
+    await pickFromQueue(bob, caseId);
+    await decide(bob, 'Approve', 'RISK_ACCEPTED', 'Second pair of eyes');
+    await expectStatus(bob, 'Decision APPROVE recorded; case APPROVED');
+    assert.equal(await caseStatus(bob), 'APPROVED');
+
+    const timeline = await timelineOf(bob);
+    for (const step of [
+      /KYB case opened/,
+      /Risk rated HIGH/,
+      /UPLOADED → VERIFIED_MANUAL/,
+      /Case OPEN → PENDING_REVIEW/,
+      /Assigned to rita/,
+      /alice.*Approved \(1 of 2 approvals\)/,
+      /bob.*Approved \(2 of 2 approvals\)/,
+      /Case IN_REVIEW → APPROVED/,
+      /rita.*Personal data read/,
+    ]) {
+      assert.ok(
+        timeline.some((entry) => step.test(entry)),
+        `the timeline shows ${step}:\n${timeline.join('\n')}`,
+      );
+    }
+    if (screenshots !== undefined) {
+      await bob.screenshot({ path: join(screenshots, 'console-approved.png'), fullPage: true });
+      await alice.screenshot({ path: join(screenshots, 'console-refusal.png') });
+    }
+  });
+
+  it('takes another case to a rejection, through the console', async (t) => {
+    if (!ensureChromium(t)) return;
+    browser ??= await launchChromium();
+    context = browser.context;
+    const caseId = await openCase(copyOf(kybIntakeExample), 'console-reject');
+    const rita = await consoleAs(KEYS.rita);
+    await showCase(rita, caseId);
+    await verifyEveryDocument(rita);
+    await pickFromQueue(rita, caseId);
+    await rita.getByLabel('Assign to').fill('rita');
+    await rita.getByRole('button', { name: 'Assign', exact: true }).click();
+    await expectStatus(rita, 'Assigned to rita');
+    await decide(rita, 'Reject', 'IDENTITY_MISMATCH', 'Director ID does not match the register');
+    await expectStatus(rita, 'Decision REJECT recorded; case REJECTED');
+    assert.equal(await caseStatus(rita), 'REJECTED');
+    const timeline = await timelineOf(rita);
+    assert.ok(
+      timeline.some((entry) => /rita.*Rejected.*IDENTITY_MISMATCH.*Director ID does not match/s.test(entry)),
+      timeline.join('\n'),
+    );
+    assert.ok(timeline.some((entry) => /Case IN_REVIEW → REJECTED/.test(entry)));
+    // Off the queue once decided.
+    await rita.getByRole('button', { name: 'Refresh queue' }).click();
+    await rita.locator(`#queue-table button[data-case="${caseId}"]`).waitFor({ state: 'detached' });
     if (screenshots !== undefined)
-      await rita.screenshot({ path: join(screenshots, 'console-kyb.png'), fullPage: true });
+      await rita.screenshot({ path: join(screenshots, 'console-rejected.png'), fullPage: true });
   });
 });

@@ -325,16 +325,13 @@ function renderCase(found, company, persons, owners, documents, timeline) {
 
 function riskLine(risk) {
   if (!risk.effective) return 'Not rated yet.';
-  const computed = typeof risk.computed === 'object' && risk.computed !== null ? risk.computed : null;
   const parts = [`Effective: ${risk.effective}.`];
-  if (computed) parts.push(`Computed: ${computed.rating ?? '—'} (score ${computed.score ?? '—'}).`);
-  else if (risk.computed) parts.push(`Computed: ${risk.computed}.`);
-  const override = risk.override;
-  if (override)
+  if (risk.computed)
     parts.push(
-      `Overridden to ${override.rating ?? override} by ${override.by ?? override.actor?.id ?? '—'}: ${override.reason ?? ''}`,
+      `Computed: ${risk.computed} (score ${risk.score ?? '—'}, rules ${risk.rules_version ?? '—'}).`,
     );
-  if (risk.rules_version) parts.push(`Rules ${risk.rules_version}.`);
+  const override = risk.override;
+  if (override) parts.push(`Overridden to ${override.rating} by ${override.by}: ${override.reason}`);
   return parts.join(' ');
 }
 

@@ -172,6 +172,8 @@ describe('reviewer console in a browser', () => {
     await expectStatus(bob, 'Decision APPROVE recorded; case APPROVED');
     assert.equal(await caseStatus(bob), 'APPROVED');
 
+    // Reads of personal data are in the timeline too, shown on request.
+    await bob.getByLabel('Show reads of personal data').check();
     const timeline = await timelineOf(bob);
     for (const step of [
       /KYB case opened/,

@@ -15,7 +15,14 @@ const DOCUMENT_TRANSITIONS = {
 };
 
 const $ = (selector) => document.querySelector(selector);
-const state = { caseId: null, reasonCodes: null, documents: [], names: new Map() };
+const state = {
+  caseId: null,
+  reasonCodes: null,
+  documents: [],
+  names: new Map(),
+  parties: null,
+  timeline: [],
+};
 
 /** A DOM element with attributes and children (strings become text nodes). */
 function el(tag, attributes = {}, ...children) {
@@ -202,32 +209,38 @@ async function openCase(caseId, position) {
     consistent === '' ? path : `${path}${path.includes('?') ? '&' : '?'}${consistent}`;
   const id = encodeURIComponent(caseId);
   const found = await api('GET', withPosition(`/cases/${id}`));
-  const [persons, documents, timeline, reasonCodes] = await Promise.all([
-    api('GET', `/persons/case/${id}?limit=500`),
+  const isNewCase = state.caseId !== caseId;
+  const [parties, documents, timeline, reasonCodes] = await Promise.all([
+    // Parties do not change after intake, and every read of them is recorded: read once per case.
+    isNewCase || state.parties === null ? loadParties(found) : state.parties,
     api('GET', withPosition(`/documents/case/${id}?limit=500`)),
     api('GET', withPosition(`/cases/${id}/timeline?limit=500`)),
     state.reasonCodes ?? api('GET', '/reason-codes'),
   ]);
   state.reasonCodes = reasonCodes;
-  let company = null;
-  let owners = [];
-  if (found.company_id) {
-    const companyId = encodeURIComponent(found.company_id);
-    [company, owners] = await Promise.all([
-      api('GET', `/companies/${companyId}`),
-      api('GET', `/companies/${companyId}/beneficial-owners?limit=500`),
-    ]);
-  }
-  const isNewCase = state.caseId !== caseId;
   state.caseId = caseId;
+  state.parties = parties;
   state.documents = documents;
-  renderCase(found, company, persons, owners, documents, timeline);
+  state.timeline = timeline;
+  renderCase(found, parties.company, parties.persons, parties.owners, documents);
   $('#case').hidden = false;
   if (isNewCase) $('#case-title').focus();
   say(`Case ${caseId} loaded.`);
 }
 
-function renderCase(found, company, persons, owners, documents, timeline) {
+async function loadParties(found) {
+  const id = encodeURIComponent(found.id);
+  const persons = api('GET', `/persons/case/${id}?limit=500`);
+  if (!found.company_id) return { company: null, persons: await persons, owners: [] };
+  const companyId = encodeURIComponent(found.company_id);
+  const [company, owners] = await Promise.all([
+    api('GET', `/companies/${companyId}`),
+    api('GET', `/companies/${companyId}/beneficial-owners?limit=500`),
+  ]);
+  return { company, persons: await persons, owners };
+}
+
+function renderCase(found, company, persons, owners, documents) {
   $('#case-title').textContent = `Case ${found.id}`;
   const risk = found.risk ?? {};
   const approvals = found.approvals ?? [];
@@ -320,8 +333,16 @@ function renderCase(found, company, persons, owners, documents, timeline) {
 
   renderReasonCodes();
   renderRequestedDocuments();
-  $('#timeline').replaceChildren(...timeline.map(timelineItem));
+  renderTimeline();
 }
+
+function renderTimeline() {
+  const showReads = $('#show-reads').checked;
+  const entries = state.timeline.filter((entry) => showReads || entry.category !== 'access');
+  $('#timeline').replaceChildren(...entries.map(timelineItem));
+}
+
+$('#show-reads').addEventListener('change', renderTimeline);
 
 function riskLine(risk) {
   if (!risk.effective) return 'Not rated yet.';
@@ -381,11 +402,22 @@ $('#documents').addEventListener('submit', (event) => {
   });
 });
 
+/** `status: UPLOADED → VERIFIED_MANUAL; assignee: rita`, field by field. */
+function changeText(before, after) {
+  if (!before && !after) return null;
+  const text = (value) => (Array.isArray(value) ? value.join(', ') || 'none' : String(value ?? '—'));
+  const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
+  return fields
+    .map((field) => {
+      const has = (side) => side !== null && side !== undefined && Object.hasOwn(side, field);
+      if (has(before) && has(after)) return `${field}: ${text(before[field])} → ${text(after[field])}`;
+      return `${field}: ${text((has(after) ? after : before)[field])}`;
+    })
+    .join('; ');
+}
+
 function timelineItem(entry) {
-  const change =
-    entry.before || entry.after
-      ? `${JSON.stringify(entry.before ?? {})} → ${JSON.stringify(entry.after ?? {})}`
-      : null;
+  const change = changeText(entry.before, entry.after);
   const why = [
     entry.reason_codes?.length ? `Reasons: ${entry.reason_codes.join(', ')}` : null,
     entry.why ? `Why: ${entry.why}` : null,
@@ -455,6 +487,7 @@ function renderRequestedDocuments() {
   const box = $('#requested-documents');
   const asking = selectedDecision() === 'REQUEST_INFORMATION';
   box.hidden = !asking;
+  $('#requested-fields-field').hidden = !asking;
   $('#requested-fields').disabled = !asking;
   box.replaceChildren(
     el('legend', {}, 'Documents to ask for again'),

@@ -181,6 +181,65 @@ describe('the OpenAPI document is the contract of every answer', () => {
     }
   });
 
+  it('the review flow, from PENDING_REVIEW to closed and reopened, answers as declared', async () => {
+    const opened = await call('POST', '/api/v1/cases', '/api/v1/cases', { body: copyOf(kycIntakeExample) });
+    const caseId = opened.body.case_id as string;
+    const documents = await call(
+      'GET',
+      '/api/v1/documents/case/{case_id}',
+      `/api/v1/documents/case/${caseId}?min_position=${opened.body.position}`,
+    );
+    for (const doc of documents.body as unknown as Json[]) {
+      for (const status of ['UPLOADED', 'VERIFIED_MANUAL']) {
+        await call('PUT', '/api/v1/documents/{id}/status', `/api/v1/documents/${doc.id}/status`, {
+          body: { new_status: status },
+        });
+      }
+    }
+    assert.equal((await call('GET', '/api/v1/reason-codes', '/api/v1/reason-codes')).status, 200);
+    const queue = await eventually(
+      () => call('GET', '/api/v1/review-queue', '/api/v1/review-queue?limit=200'),
+      (answer) => (answer.body as unknown as Json[]).some((item) => item.id === caseId),
+      'the case to join the review queue',
+    );
+    assert.equal(queue.status, 200);
+    const review = (name: string, body: unknown, key?: string) =>
+      call('POST', `/api/v1/cases/{case_id}/${name}`, `/api/v1/cases/${caseId}/${name}`, {
+        body,
+        ...(key === undefined ? {} : { key }),
+      });
+    assert.equal((await review('assignment', { assignee: 'ops' }, reader)).status, 403);
+    assert.equal(
+      (
+        await call('POST', '/api/v1/cases/{case_id}/assignment', '/api/v1/cases/nope/assignment', {
+          body: { assignee: 'ops' },
+        })
+      ).status,
+      404,
+    );
+    assert.equal((await review('assignment', { assignee: 'ops' })).status, 200);
+    assert.equal(
+      (await review('decisions', { decision: 'APPROVE', reason_codes: ['NO_SUCH_CODE'] })).status,
+      400,
+    );
+    const approved = await review('decisions', { decision: 'APPROVE', reason_codes: ['DOCUMENTS_VERIFIED'] });
+    assert.equal(approved.body.status, 'APPROVED');
+    assert.equal(
+      (await review('decisions', { decision: 'REJECT', reason_codes: ['IDENTITY_MISMATCH'] })).status,
+      409,
+    );
+    assert.equal((await review('risk-override', { rating: 'HIGH', reason: 'late' })).status, 409);
+    assert.equal((await review('close', { reason_code: 'DECISION_COMMUNICATED' })).status, 200);
+    assert.equal((await review('reopen', { reason_code: 'PERIODIC_REVIEW' })).status, 200);
+    assert.equal((await review('risk-override', { rating: 'HIGH', reason: 'Adverse media' })).status, 200);
+    const found = await call(
+      'GET',
+      '/api/v1/cases/{case_id}',
+      `/api/v1/cases/${caseId}?min_position=${approved.body.position}`,
+    );
+    assert.equal(found.status, 200);
+  });
+
   it('the KYB flow (company, director, owner) answers as declared', async () => {
     const opened = await call('POST', '/api/v1/cases', '/api/v1/cases', {
       body: copyOf(kybIntakeExample),

@@ -23,6 +23,22 @@ describe('timeline route', () => {
     assert.deepEqual(recorded.reads, []);
   });
 
+  it('refuses paging past its limits and ids past 128 characters', async () => {
+    const { app } = await apiServer({ keys });
+    for (const url of [
+      '/api/v1/cases/case-1/timeline?limit=0',
+      '/api/v1/cases/case-1/timeline?limit=501',
+      '/api/v1/cases/case-1/timeline?skip=-1',
+      '/api/v1/cases/case-1/timeline?limit=1e3',
+      '/api/v1/cases/case-1/timeline?unknown=1',
+      `/api/v1/cases/${'x'.repeat(129)}/timeline`,
+    ]) {
+      const response = await app.inject({ method: 'GET', url, headers: asAuditor });
+      assert.equal(response.statusCode, 400, url);
+      assert.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8', url);
+    }
+  });
+
   it('answers 404 for an unknown case and 400 for an unknown category', async () => {
     const { app } = await apiServer({ keys });
     const missing = await app.inject({

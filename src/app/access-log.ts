@@ -55,6 +55,8 @@ export function createAccessLog(options: AccessLogOptions): RecordingAccessLog {
   let pending: { caseId: string; event: NewEvent }[] = [];
   let flushing: Promise<void> | undefined;
   let closed = false;
+  // Failed appends are retried every interval: warn once per outage, not once per attempt.
+  let failingSince: Date | undefined;
 
   const timer = setInterval(() => void flush(), flushIntervalMs);
   timer.unref();
@@ -116,12 +118,22 @@ export function createAccessLog(options: AccessLogOptions): RecordingAccessLog {
           try {
             await options.eventStore.appendToStream(accessStreamName(caseId), events, 'any');
             stats.recorded += events.length;
+            if (failingSince !== undefined) {
+              options.logger.info(
+                { failing_since: failingSince.toISOString() },
+                'personal-data read records stored again',
+              );
+              failingSince = undefined;
+            }
           } catch (error) {
             stats.appendFailures += 1;
-            options.logger.warn(
-              { err: error, case_id: caseId, records: events.length },
-              'personal-data read records not stored yet: kept for the next attempt',
-            );
+            if (failingSince === undefined) {
+              failingSince = options.clock();
+              options.logger.warn(
+                { err: error, case_id: caseId, records: events.length },
+                'personal-data read records not stored yet: kept and retried every interval',
+              );
+            }
             for (const event of events) failed.push({ caseId, event });
           }
         }),

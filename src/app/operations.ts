@@ -66,7 +66,11 @@ export function createOperations(deps: {
     },
     async skipEvent(eventId, decision) {
       if (projector === undefined) return false;
-      await projector.skip(eventId, decision);
+      // One event can stop several projections (the cases and the timeline both read CaseOpened):
+      // the operator's decision is about the event, so it is skipped in each of them.
+      do {
+        await projector.skip(eventId, decision);
+      } while (projector.status().failures.some((failure) => failure.eventId === eventId));
       return true;
     },
     startRebuild(projection) {

@@ -898,8 +898,9 @@ function assignCase(deps: CaseDeciderDependencies, command: AssignCase, state: C
   if (current.status === 'IN_REVIEW' && current.assignee === assignee) return [];
   if (!canDo(current.status, 'assign')) throw invalidTransition(current, 'assign');
   const batch = startBatch(state);
-  // A review looks at the rating under the rules in force now: a newer rules file may rate differently.
-  rate(deps, batch, 'rules_changed', at);
+  // A review looks at the rating under the rules in force now: a newer rules file may rate
+  // differently, and a case opened before ratings existed gets its first one.
+  rate(deps, batch, current.risk.computed === null ? 'first_review' : 'rules_changed', at);
   if (current.assignee !== assignee) {
     record(batch, {
       type: 'CaseAssigned',

@@ -236,7 +236,10 @@ export const RiskRatedSchema = Type.Object({
   /** Every rule that added points, in rules-file order. */
   factors: Type.Array(RiskFactorSchema),
   rules_version: Type.String(),
-  /** What made the rating run: "intake", or "rules_changed" when a newer rules file rates differently. */
+  /**
+   * What made the rating run: "intake"; "rules_changed" when a newer rules file rates differently
+   * at assignment; "first_review" for a case opened before ratings existed.
+   */
   trigger: Type.String(),
   rated_at: Timestamp,
 });

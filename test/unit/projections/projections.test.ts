@@ -72,6 +72,80 @@ describe('projection definitions', () => {
 });
 
 describe('cases read model', () => {
+  it('follows a review: assignee, risk with its override, approvals, queue and time in each status', () => {
+    const at = (minutes: number) => new Date(Date.parse(AT) + minutes * 60_000).toISOString();
+    const alice = { type: 'USER', id: 'alice' };
+    const ready = walk(kyc, [
+      change(PASSPORT, 'UPLOADED', { at: at(0) }),
+      change(PASSPORT, 'VERIFIED_MANUAL', { at: at(0) }),
+      change(PROOF, 'UPLOADED', { at: at(0) }),
+      change(PROOF, 'VERIFIED_MANUAL', { at: at(10) }),
+    ]);
+    let events = ready;
+    const then = (command: Parameters<typeof decider.decide>[0]) => {
+      events = [...events, ...given(decider, events).when(command)];
+    };
+    then({ type: 'AssignCase', data: { case_id: CASE, assignee: 'alice', actor: alice, at: at(40) } });
+    const queued = project(casesProjection, events).get(CASE);
+    assert.equal(queued?.in_review_queue, true);
+    assert.equal(queued?.review_queue_since, at(10));
+    assert.equal(queued?.assignee, 'alice');
+    then({
+      type: 'OverrideRisk',
+      data: {
+        case_id: CASE,
+        rating: 'HIGH',
+        reason: 'Adverse media',
+        actor: { type: 'USER', id: 'carol' },
+        at: at(50),
+      },
+    });
+    const decision = (by: string, minutes: number) =>
+      then({
+        type: 'RecordDecision',
+        data: {
+          case_id: CASE,
+          decision: 'APPROVE',
+          reason_codes: ['DOCUMENTS_VERIFIED'],
+          comment: null,
+          requested_documents: [],
+          requested_fields: [],
+          actor: { type: 'USER', id: by },
+          at: at(minutes),
+        },
+      });
+    decision('alice', 60);
+    decision('bob', 100);
+    const doc = project(casesProjection, events).get(CASE);
+    assert.equal(doc?.status, 'APPROVED');
+    assert.deepEqual(doc?.approvals, [
+      { by: 'alice', at: at(60) },
+      { by: 'bob', at: at(100) },
+    ]);
+    assert.deepEqual(doc?.last_decision, {
+      decision: 'APPROVE',
+      reason_codes: ['DOCUMENTS_VERIFIED'],
+      comment: null,
+      by: 'bob',
+      at: at(100),
+    });
+    assert.equal(doc?.risk.computed, 'LOW');
+    assert.equal(doc?.risk.effective, 'HIGH');
+    assert.equal(doc?.risk.override?.by, 'carol');
+    assert.equal(doc?.status_since, at(100));
+    assert.equal(doc?.in_review_queue, false);
+    assert.equal(doc?.review_queue_since, null);
+    // OPEN from intake (AT) to minute 10, PENDING_REVIEW 10 → 40, IN_REVIEW 40 → 100.
+    assert.equal(doc?.time_in_status.OPEN, 600);
+    assert.equal(doc?.time_in_status.PENDING_REVIEW, 1_800);
+    assert.equal(doc?.time_in_status.IN_REVIEW, 3_600);
+  });
+
+  it('rebuilds the same document, ratings included, from the same events read back as stored', () => {
+    const stored = JSON.parse(JSON.stringify(kyb)) as CaseEvent[];
+    assert.deepEqual(project(casesProjection, stored).get(CASE), project(casesProjection, kyb).get(CASE));
+  });
+
   it('builds the case document from a KYC opening', () => {
     assert.deepEqual(project(casesProjection, kyc).get(CASE), {
       id: CASE,

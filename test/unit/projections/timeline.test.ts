@@ -106,6 +106,80 @@ describe('case timeline', () => {
     assert.equal(entry?.why, 'GET /api/v1/persons/case/:case_id');
   });
 
+  it('tells assignments, ratings, overrides and decisions with who, before, after and why', () => {
+    const alice = { type: 'USER', id: 'alice' };
+    const review: CaseEvent[] = [
+      {
+        type: 'RiskRated',
+        data: {
+          case_id: CASE,
+          rating: 'HIGH',
+          score: 70,
+          factors: [
+            { factor: 'country_of_incorporation', input: 'IR', points: 60, detail: 'high-risk country' },
+          ],
+          rules_version: '2026-12.1',
+          trigger: 'intake',
+          rated_at: AT,
+        },
+      },
+      {
+        type: 'CaseAssigned',
+        data: {
+          case_id: CASE,
+          assignee: 'rita',
+          previous_assignee: null,
+          actor: REVIEWER,
+          assigned_at: LATER,
+        },
+      },
+      {
+        type: 'RiskOverridden',
+        data: {
+          case_id: CASE,
+          rating: 'MEDIUM',
+          computed_rating: 'HIGH',
+          reason: 'Parent listed on a regulated exchange',
+          actor: alice,
+          overridden_at: LATER,
+        },
+      },
+      {
+        type: 'CaseDecisionRecorded',
+        data: {
+          case_id: CASE,
+          decision: 'APPROVE',
+          reason_codes: ['DOCUMENTS_VERIFIED'],
+          comment: 'checked',
+          requested_documents: [],
+          requested_fields: [],
+          approvals_needed: 2,
+          approvals_so_far: 1,
+          actor: REVIEWER,
+          decided_at: LATER,
+        },
+      },
+    ];
+    const [rated, assigned, overridden, decided] = entriesOf(review);
+    assert.deepEqual(
+      [rated?.summary, rated?.after, rated?.reason_codes],
+      ['Risk rated HIGH (score 70)', { rating: 'HIGH', score: 70 }, ['country_of_incorporation']],
+    );
+    assert.match(rated?.why ?? '', /rules 2026-12\.1, intake: country_of_incorporation IR \+60/);
+    assert.deepEqual(
+      [assigned?.summary, assigned?.before, assigned?.after, assigned?.actor],
+      ['Assigned to rita', { assignee: null }, { assignee: 'rita' }, REVIEWER],
+    );
+    assert.deepEqual(
+      [overridden?.before, overridden?.after, overridden?.comment, overridden?.actor],
+      [{ rating: 'HIGH' }, { rating: 'MEDIUM' }, 'Parent listed on a regulated exchange', alice],
+    );
+    assert.deepEqual(
+      [decided?.summary, decided?.reason_codes, decided?.comment, decided?.category],
+      ['Approved (1 of 2 approvals)', ['DOCUMENTS_VERIFIED'], 'checked', 'decision'],
+    );
+  });
+
   it('rebuilds identically: replaying the same events gives the same entries', () => {
     const first = project(timelineProjection, opened);
     const replayed = project(timelineProjection, opened, first);

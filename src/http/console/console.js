@@ -41,6 +41,8 @@ function el(tag, attributes = {}, ...children) {
 
 const badge = (text) => el('span', { className: `badge ${text}` }, text ?? '—');
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+const shortWhen = (iso) =>
+  iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }) : '—';
 
 // --- talking to the API ------------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ async function loadQueue() {
       el('td', {}, badge(found.status)),
       el('td', {}, badge(found.risk?.effective ?? '—')),
       el('td', {}, found.assignee ?? '—'),
-      el('td', {}, when(found.status_since ?? found.updated_at)),
+      el('td', {}, shortWhen(found.status_since ?? found.updated_at)),
     ),
   );
   $('#queue-table tbody').replaceChildren(...rows);
@@ -182,7 +184,7 @@ async function loadQueue() {
   say(`Queue: ${rows.length} case${rows.length === 1 ? '' : 's'} waiting.`);
 }
 
-const shortId = (id) => (id.length > 24 ? `${id.slice(0, 12)}…${id.slice(-8)}` : id);
+const shortId = (id) => (id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id);
 
 $('#queue-filters').addEventListener('submit', (event) => {
   event.preventDefault();

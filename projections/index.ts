@@ -4,6 +4,7 @@ import { companiesProjection } from './companies.ts';
 import { documentRequirementsProjection } from './document-requirements.ts';
 import { personsProjection } from './persons.ts';
 import { rawIntakeProjection } from './raw-intake.ts';
+import { timelineProjection } from './timeline.ts';
 
 export * from './beneficial-owners.ts';
 export * from './cases.ts';
@@ -11,14 +12,16 @@ export * from './companies.ts';
 export * from './document-requirements.ts';
 export * from './persons.ts';
 export * from './raw-intake.ts';
+export * from './timeline.ts';
 
-/** The read models built from the `case-` streams. */
+/** The read models built from the `case-` streams (the timeline also from the `access-` ones). */
 export const caseProjections = [
   casesProjection,
   personsProjection,
   companiesProjection,
   beneficialOwnersProjection,
   documentRequirementsProjection,
+  timelineProjection,
 ] as const;
 
 /** The read model built from the `intake-` streams. */

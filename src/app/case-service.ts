@@ -567,6 +567,19 @@ export function createCaseService(deps: CaseServiceDependencies) {
     documentsOfCase: (caseId, filter, { limit, skip }) =>
       paged('document_requirements', page(limit, skip, [['created_at', 1]], { ...filter, case_id: caseId })),
     rawIntake: ({ limit, skip }) => paged('raw_events', page(limit, skip, [['received_at', -1]])),
+    timelineOfCase: (caseId, filter, { limit, skip }) =>
+      paged(
+        'case_timeline',
+        page(
+          limit,
+          skip,
+          [
+            ['at', 1],
+            ['sequence', 1],
+          ],
+          { ...filter, case_id: caseId },
+        ),
+      ),
   };
 
   const reviewQueries: ReviewQueries = {

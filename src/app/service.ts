@@ -6,8 +6,12 @@ import {
   casesProjection,
   documentRequirementsProjection,
   intakeProjections,
+  timelineProjection,
 } from '../../projections/index.ts';
 import {
+  ACCESS_STREAM_PREFIX,
+  accessEventDefinitions,
+  CASE_STREAM_PREFIX,
   CaseStatusSchema,
   caseEventDefinitions,
   caseStreamName,
@@ -15,6 +19,7 @@ import {
   createCaseEventRegistry,
   createIntakeEventRegistry,
   DOCUMENT_STATUSES,
+  INTAKE_STREAM_PREFIX,
   intakeAuditDecider,
   intakeEventDefinitions,
   intakeStreamName,
@@ -54,16 +59,19 @@ import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
 import { createAuthenticator } from '../http/auth.ts';
 import type { ComponentHealth } from '../http/health.ts';
-import type { Operations } from '../http/ports.ts';
+import type { AccessLog, Operations } from '../http/ports.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { caseRoutes } from '../http/routes/cases.ts';
+import { consoleRoutes } from '../http/routes/console.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { erasureRoutes } from '../http/routes/erasure.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { reviewRoutes } from '../http/routes/review.ts';
+import { timelineRoutes } from '../http/routes/timeline.ts';
 import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
 import { inSpanSync } from '../observability/tracing.ts';
+import { type AccessLogStats, createAccessLog, type RecordingAccessLog } from './access-log.ts';
 import { type CaseService, createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { createErasureService, type ErasureService } from './erasure-service.ts';
@@ -317,6 +325,38 @@ function observeProcessors(metrics: Metrics, processors: ProcessorRegistry): voi
   }
 }
 
+/** The personal-data read log: what it stored, holds, dropped, and how often the store failed it. */
+function observeAccessLog(metrics: Metrics, accessLog: RecordingAccessLog): void {
+  for (const [name, help, kind, read] of [
+    [
+      'recorded_total',
+      'Personal-data reads recorded in the event store',
+      'counter',
+      (s: AccessLogStats) => s.recorded,
+    ],
+    ['pending', 'Personal-data reads waiting to be recorded', 'gauge', (s: AccessLogStats) => s.pending],
+    [
+      'dropped_total',
+      'Personal-data reads never recorded (the queue overflowed while the store failed)',
+      'counter',
+      (s: AccessLogStats) => s.dropped,
+    ],
+    [
+      'append_failures_total',
+      'Failed appends of personal-data read records (retried)',
+      'counter',
+      (s: AccessLogStats) => s.appendFailures,
+    ],
+  ] as const) {
+    metrics.observe(
+      `kyc_personal_data_reads_${name}`,
+      help,
+      () => [{ value: read(accessLog.stats()) }],
+      kind,
+    );
+  }
+}
+
 /** A connection string fit for a log line: any password replaced. */
 function redacted(url: string): string {
   try {
@@ -339,22 +379,29 @@ function dependencyFailed(dependency: string, variable: string, address: string,
  * The HTTP resources over the case service and the admin operations: one list, so the process
  * and the route tests that inject (test/support/inject-app.ts) serve the same routes.
  */
-export function apiResources(
-  service: Pick<CaseService, 'commands' | 'queries' | 'review' | 'reviewQueries'>,
-  reasonCodes: ReasonCodes,
-  operations: Operations,
-  erasure?: ErasureService,
-): FastifyPluginAsync[] {
+export function apiResources(parts: {
+  service: Pick<CaseService, 'commands' | 'queries' | 'review' | 'reviewQueries'>;
+  reasonCodes: ReasonCodes;
+  operations: Operations;
+  /** Where reads of personal data are recorded; none when left out. */
+  accessLog?: AccessLog;
+  /** Retention and erasure routes; left out when there is no erasure service. */
+  erasure?: ErasureService;
+}): FastifyPluginAsync[] {
+  const { service, reasonCodes, operations, erasure } = parts;
+  const accessLog = parts.accessLog ?? { record() {} };
   return [
-    caseRoutes(service.commands, service.queries, IntakeSchema),
+    caseRoutes(service.commands, service.queries, IntakeSchema, accessLog),
     documentRoutes(service.commands, service.queries),
-    partyRoutes(service.queries),
+    partyRoutes(service.queries, accessLog),
     reviewRoutes(
       service.review,
       { ...service.reviewQueries, waitForPosition: service.queries.waitForPosition },
       reasonCodes,
     ),
+    timelineRoutes(service.queries),
     ...(erasure === undefined ? [] : [erasureRoutes(erasure, service.queries)]),
+    consoleRoutes,
     adminRoutes(operations),
   ];
 }
@@ -391,11 +438,23 @@ async function loadRules<T>(
   return parsed.value;
 }
 
+export type StartOptions = {
+  /**
+   * False serves personal data without recording who read it: only for the benchmark that
+   * measures what the recording costs (bench/personal-data-reads.ts); never a configuration.
+   */
+  recordPersonalDataReads?: boolean;
+};
+
 /**
  * Builds and starts every part of the service from the configuration, and returns how to stop
  * it: parts are closed in reverse order of their start, so nothing writes into a closed client.
  */
-export async function startService(config: Readonly<Config>, logger: Logger): Promise<RunningService> {
+export async function startService(
+  config: Readonly<Config>,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningService> {
   const closers: { name: string; close: () => Promise<unknown> }[] = [];
   const stop = async (): Promise<void> => {
     for (const { name, close } of closers.reverse()) {
@@ -498,7 +557,9 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     });
 
     const projections: readonly Projection[] = [...caseProjections, ...intakeProjections];
-    const projectionFilter = { streamPrefixes: ['case-', 'intake-'] };
+    const projectionFilter = {
+      streamPrefixes: [CASE_STREAM_PREFIX, INTAKE_STREAM_PREFIX, ACCESS_STREAM_PREFIX],
+    };
     // Readiness waits for the read models to reach what the log held when this process started.
     // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.
     const headAtStart = await eventStore.headOfAll().then(
@@ -519,7 +580,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
     const projecting = config.projector !== 'off';
     if (projecting) {
       const projectionEvents = guardTampered(
-        createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]),
+        createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions, ...accessEventDefinitions]),
       );
       // In the event store, so a skip survives restarts in every mode (memory read models too).
       const skipLog = eventStoreSkipLog(eventStore);
@@ -534,6 +595,8 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
             // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
             batchDelayMs: 5,
             events: projectionEvents,
+            // The timeline is read per case in time order.
+            indexes: { [timelineProjection.name]: [['case_id', 'at', 'sequence']] },
             skipLog,
             logger,
           }),
@@ -697,6 +760,15 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       ...kafka?.health(),
     });
 
+    // Reads of personal data go to the event store in batches, never in the way of the read.
+    let accessLog: AccessLog = { record() {} };
+    if (options.recordPersonalDataReads !== false) {
+      const recording = createAccessLog({ eventStore, logger, clock: () => new Date() });
+      closers.push({ name: 'personal-data read log', close: () => recording.close() });
+      observeAccessLog(metrics, recording);
+      accessLog = recording;
+    }
+
     observeParts(metrics, readModels, processors, projecting, kafka, () => cases.stats());
     observeDecryptions(metrics, () => personalData.decryptions());
     observeStatusCounts(metrics, readStore);
@@ -705,10 +777,11 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
       logger,
       auth,
       health: healthWithKafka,
-      resources: apiResources(
+      resources: apiResources({
         service,
         reasonCodes,
-        createOperations({
+        accessLog,
+        operations: createOperations({
           processors,
           projecting,
           lag: (maxCount) => readModels.lag(maxCount),
@@ -721,7 +794,7 @@ export async function startService(config: Readonly<Config>, logger: Logger): Pr
           logger,
         }),
         erasure,
-      ),
+      }),
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });

@@ -1,5 +1,6 @@
 // The case domain's public surface. Everything here is pure: no I/O, no clock, no randomness.
 
+export * from './access.ts';
 export type {
   AssignCase,
   CaseCommand,

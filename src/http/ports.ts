@@ -123,6 +123,8 @@ export type CaseQueries = {
   getDocument(documentId: string): Promise<Doc | undefined>;
   documentsOfCase(caseId: string, filter: Record<string, string | boolean>, page: Page): Promise<Paged>;
   rawIntake(page: Page): Promise<Paged>;
+  /** The case's timeline, oldest first; `category` narrows it to one kind of entry. */
+  timelineOfCase(caseId: string, filter: { category?: string }, page: Page): Promise<Paged>;
 };
 
 /** A processor as operators see it: status, lag and failures; JSON-ready (positions as strings). */
@@ -167,3 +169,17 @@ export type Operations = {
   /** Intake messages on the dead-letter topic (oldest first), or undefined when the bridge is off. */
   deadLetters(limit: number): Promise<{ total: number; letters: Record<string, unknown>[] } | undefined>;
 };
+
+/** A read that returned personal data, as the route saw it. */
+export type PersonalDataAccess = {
+  caseId: string;
+  /** The caller's API key name. */
+  reader: string;
+  /** Method and route template, e.g. `GET /api/v1/persons/case/:case_id`. */
+  route: string;
+  subjects: { type: 'PERSON' | 'BENEFICIAL_OWNER' | 'COMPANY' | 'CASE'; id: string }[];
+  correlationId: string;
+};
+
+/** Where routes report reads of personal data. `record` never waits and never throws. */
+export type AccessLog = { record(access: PersonalDataAccess): void };

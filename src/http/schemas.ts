@@ -1,4 +1,5 @@
 import Type, { type TSchema } from 'typebox';
+import { TIMELINE_CATEGORIES } from '../../projections/timeline.ts';
 import { ISO_COUNTRY_CODES } from '../cases/countries.ts';
 import { DOCUMENT_STATUSES, ENTITY_TYPES } from '../cases/documents.ts';
 import { CASE_EVENT_TYPES, CASE_STATUSES, DECISIONS, RISK_RATINGS } from '../cases/events.ts';
@@ -250,6 +251,38 @@ const CaseEvent = Type.Object(
   { ...closed, description: 'An event of a case stream, as stored' },
 );
 
+const Who = Type.Object(
+  {
+    type: Type.String({
+      description: 'USER (an API key name), INTAKE, SYSTEM, or COMMAND (the caller of the command)',
+    }),
+    id: nullable(Type.String()),
+  },
+  closed,
+);
+
+const TimelineEntry = Type.Object(
+  {
+    id: Type.String({ description: 'The id of the event the entry stands for' }),
+    case_id: Type.String(),
+    at: Timestamp,
+    sequence: Type.String({ pattern: '^[0-9]+$', description: 'Place in the whole log, zero-padded' }),
+    stream: Type.String({ description: '`case-<id>`, or `access-<id>` for reads of personal data' }),
+    revision: Type.Integer({ minimum: 0 }),
+    event_type: Type.String(),
+    category: Type.Enum([...TIMELINE_CATEGORIES]),
+    actor: Who,
+    subject: nullable(Type.Object({ type: Type.String(), id: Type.String() }, closed)),
+    summary: Type.String(),
+    before: nullable(Type.Object({}, { additionalProperties: true })),
+    after: nullable(Type.Object({}, { additionalProperties: true })),
+    reason_codes: Type.Array(Type.String()),
+    comment: nullable(Type.String()),
+    why: nullable(Type.String()),
+  },
+  { ...closed, description: 'One change to a case, or one read of its personal data: who, when, what, why' },
+);
+
 /** Every shared response schema, by its `$id` (the name under components/schemas). */
 export const SHARED_SCHEMAS = {
   CaseDocument,
@@ -259,6 +292,7 @@ export const SHARED_SCHEMAS = {
   DocumentRequirementDocument,
   RawIntakeDocument,
   CaseEvent,
+  TimelineEntry,
 } as const;
 
 export type SharedSchemaName = keyof typeof SHARED_SCHEMAS;

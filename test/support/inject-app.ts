@@ -158,10 +158,10 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     logger,
     auth: createAuthenticator(options.keys ?? []),
     health: async () => ({ projector: await readiness(), processors: processorsHealth(processors) }),
-    resources: apiResources(
+    resources: apiResources({
       service,
       reasonCodes,
-      createOperations({
+      operations: createOperations({
         processors,
         projecting: true,
         lag: (max) => processors.projectorLag(max),
@@ -170,7 +170,7 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
         deadLetters: undefined,
         logger,
       }),
-    ),
+    }),
   });
 
   return {

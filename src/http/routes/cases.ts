@@ -4,7 +4,8 @@ import Type, { type TSchema } from 'typebox';
 import Compile from 'typebox/compile';
 import { DomainError } from '../../eventsourcing/core/errors.ts';
 import { BodyRefused, rawBodyOf } from '../body.ts';
-import type { CaseCommands, CaseQueries } from '../ports.ts';
+import { recordPersonalDataRead } from '../personal-data.ts';
+import type { AccessLog, CaseCommands, CaseQueries } from '../ports.ts';
 import { invalidRequest, problemErrorHandler, problemFor, type Violation } from '../problem.ts';
 import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import { CaseStatus, ref, TraitementType } from '../schemas.ts';
@@ -92,7 +93,7 @@ const auditText = (raw: Buffer | undefined | null): string | null =>
  * Cases: intake over HTTP (the same contract as the Kafka message), listing, one case, and its
  * history. `intake` is the intake schema, the single source of truth for Kafka, HTTP and OpenAPI.
  */
-export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake: TSchema) {
+export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake: TSchema, access: AccessLog) {
   return async function cases(root: FastifyInstance): Promise<void> {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['Cases'];
@@ -276,10 +277,25 @@ export function caseRoutes(commands: CaseCommands, queries: CaseQueries, intake:
           links.push({ rel: 'prev', params: { from_revision: Math.max(0, fromRevision - limit), limit } });
         }
         setPageHeaders(request, reply, found.total, links);
+        recordPersonalDataRead(access, request, request.params.case_id, peopleIn(found.items));
         return found.items;
       },
     );
   };
+}
+
+/** The people whose names a page of case events holds. */
+function peopleIn(events: readonly Record<string, unknown>[]) {
+  return events.flatMap((event): { type: 'PERSON' | 'BENEFICIAL_OWNER'; id: string }[] => {
+    const payload = (event.payload ?? {}) as Record<string, unknown>;
+    if (event.event_type === 'PersonAdded' && typeof payload.person_id === 'string') {
+      return [{ type: 'PERSON', id: payload.person_id }];
+    }
+    if (event.event_type === 'BeneficialOwnerAdded' && typeof payload.beneficial_owner_id === 'string') {
+      return [{ type: 'BENEFICIAL_OWNER', id: payload.beneficial_owner_id }];
+    }
+    return [];
+  });
 }
 
 /**

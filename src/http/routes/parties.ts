@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import type { CaseQueries } from '../ports.ts';
+import { recordPersonalDataRead } from '../personal-data.ts';
+import type { AccessLog, CaseQueries } from '../ports.ts';
 import { AUTH, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import { ref } from '../schemas.ts';
 import {
@@ -20,8 +21,11 @@ import {
 /** Owners of a company are read whole by older clients: a larger default page. */
 const OWNERS_PAGE_LIMIT = 100;
 
-/** Persons, companies and their beneficial owners: read-only views of what cases recorded. */
-export function partyRoutes(queries: CaseQueries) {
+/**
+ * Persons, companies and their beneficial owners: read-only views of what cases recorded. Every
+ * answer holding names of people (persons, owners, raw intake) is reported to `access`.
+ */
+export function partyRoutes(queries: CaseQueries, access: AccessLog) {
   return async function parties(root: FastifyInstance): Promise<void> {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -49,6 +53,12 @@ export function partyRoutes(queries: CaseQueries) {
         const page = pageOf({ limit, skip });
         const found = await queries.personsOfCase(request.params.case_id, page);
         setOffsetPageHeaders(request, reply, found.total, page);
+        recordPersonalDataRead(
+          access,
+          request,
+          request.params.case_id,
+          found.items.map((person) => ({ type: 'PERSON', id: person.id })),
+        );
         return found.items;
       },
     );
@@ -94,12 +104,17 @@ export function partyRoutes(queries: CaseQueries) {
       async (request, reply) => {
         const { min_position, limit, skip } = request.query;
         await awaitReadModel(queries, min_position);
-        if ((await queries.getCompany(request.params.company_id)) === undefined) {
-          throw notFound('company', request.params.company_id);
-        }
+        const company = await queries.getCompany(request.params.company_id);
+        if (company === undefined) throw notFound('company', request.params.company_id);
         const page = pageOf({ limit, skip }, OWNERS_PAGE_LIMIT);
         const found = await queries.ownersOfCompany(request.params.company_id, page);
         setOffsetPageHeaders(request, reply, found.total, page);
+        recordPersonalDataRead(
+          access,
+          request,
+          String(company.case_id),
+          found.items.map((owner) => ({ type: 'BENEFICIAL_OWNER', id: owner.id })),
+        );
         return found.items;
       },
     );
@@ -124,6 +139,12 @@ export function partyRoutes(queries: CaseQueries) {
         const page = pageOf({ limit, skip });
         const found = await queries.rawIntake(page);
         setOffsetPageHeaders(request, reply, found.total, page);
+        // A payload holds the names of the case's people: one record per case served.
+        const cases = new Set(
+          found.items.flatMap((item) => (typeof item.case_id === 'string' ? [item.case_id] : [])),
+        );
+        for (const caseId of cases)
+          recordPersonalDataRead(access, request, caseId, [{ type: 'CASE', id: caseId }]);
         return found.items;
       },
     );

@@ -169,6 +169,16 @@ describe('the OpenAPI document is the contract of every answer', () => {
     );
     assert.equal(Number(events.headers.get('x-total-count')), 2 + rest.body.length);
     assert.equal((await call('GET', '/api/v1/events/raw', '/api/v1/events/raw')).status, 200);
+    // The persons read above is recorded a moment later, in the case's access stream.
+    const timeline = await eventually(
+      () => call('GET', '/api/v1/cases/{case_id}/timeline', `/api/v1/cases/${caseId}/timeline?limit=500`),
+      (answer) => answer.body.some((entry) => entry.category === 'access'),
+      'the read of the persons to show in the timeline',
+    );
+    const types = new Set(timeline.body.map((entry) => entry.event_type));
+    for (const type of ['CaseOpened', 'DocumentStatusChanged', 'CaseStatusChanged', 'PersonalDataRead']) {
+      assert.ok(types.has(type), `the timeline lacks ${type}`);
+    }
   });
 
   it('the review flow, from PENDING_REVIEW to closed and reopened, answers as declared', async () => {
@@ -277,6 +287,8 @@ describe('the OpenAPI document is the contract of every answer', () => {
     const cases: [string, string, string, Parameters<typeof call>[3]?][] = [
       ['GET', '/api/v1/cases/{case_id}', '/api/v1/cases/nope'],
       ['GET', '/api/v1/cases/{case_id}/events', '/api/v1/cases/nope/events'],
+      ['GET', '/api/v1/cases/{case_id}/timeline', '/api/v1/cases/nope/timeline'],
+      ['GET', '/api/v1/cases/{case_id}/timeline', '/api/v1/cases/nope/timeline?category=gossip'],
       ['GET', '/api/v1/persons/case/{case_id}', '/api/v1/persons/case/nope'],
       ['GET', '/api/v1/documents/case/{case_id}', '/api/v1/documents/case/nope'],
       ['GET', '/api/v1/documents/{id}', '/api/v1/documents/nope'],

@@ -7,20 +7,24 @@ import { parseReasonCodes, type ReasonCodes } from '../../../src/cases/review.ts
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import { createAuthenticator } from '../../../src/http/auth.ts';
 import type {
+  AccessLog,
   CaseCommands,
   CaseQueries,
   CommandContext,
   Doc,
   Operations,
+  PersonalDataAccess,
   RefusedIntake,
   ReviewCommands,
   ReviewReceipt,
 } from '../../../src/http/ports.ts';
 import { adminRoutes } from '../../../src/http/routes/admin.ts';
 import { caseRoutes } from '../../../src/http/routes/cases.ts';
+import { consoleRoutes } from '../../../src/http/routes/console.ts';
 import { documentRoutes } from '../../../src/http/routes/documents.ts';
 import { partyRoutes } from '../../../src/http/routes/parties.ts';
 import { reviewRoutes } from '../../../src/http/routes/review.ts';
+import { timelineRoutes } from '../../../src/http/routes/timeline.ts';
 import { buildServer } from '../../../src/http/server.ts';
 
 /** What the fake ports saw, for assertions. */
@@ -31,6 +35,7 @@ export type Recorded = {
   /** Review commands: which one, on which case, with what body, as whom. */
   reviews: { command: string; caseId: string; body: unknown; context: CommandContext }[];
   pages: { limit: number; skip: number }[];
+  reads: PersonalDataAccess[];
 };
 
 export type ApiServerOptions = {
@@ -39,6 +44,8 @@ export type ApiServerOptions = {
   queries?: Partial<CaseQueries>;
   review?: Partial<ReviewCommands>;
   operations?: Partial<Operations>;
+  /** Where reads of personal data go; by default into `recorded.reads`. */
+  access?: AccessLog;
 };
 
 const at = '2026-01-02T03:04:05.000Z';
@@ -190,6 +197,24 @@ export const fixtures = {
     violations: [],
     error_code: null,
   },
+  timelineEntry: {
+    id: '00000000-0000-4000-8000-000000000002',
+    case_id: 'case-1',
+    at,
+    sequence: '00000000000000000011',
+    stream: 'case-case-1',
+    revision: 1,
+    event_type: 'DocumentStatusChanged',
+    category: 'document',
+    actor: { type: 'USER', id: 'analyst-042' },
+    subject: { type: 'DOCUMENT', id: 'doc-1' },
+    summary: 'PASSPORT: AWAITING_UPLOAD → UPLOADED',
+    before: { status: 'AWAITING_UPLOAD' },
+    after: { status: 'UPLOADED' },
+    reason_codes: [],
+    comment: null,
+    why: null,
+  },
   event: {
     event_id: '00000000-0000-4000-8000-000000000001',
     event_type: 'CaseOpened',
@@ -214,7 +239,15 @@ const whole = (items: Doc[]) => ({ items, total: items.length });
 export async function apiServer(
   options: ApiServerOptions = {},
 ): Promise<{ app: FastifyInstance; recorded: Recorded }> {
-  const recorded: Recorded = { opened: [], refused: [], statusChanges: [], pages: [], reviews: [] };
+  const recorded: Recorded = {
+    opened: [],
+    refused: [],
+    statusChanges: [],
+    pages: [],
+    reviews: [],
+    reads: [],
+  };
+  const access = options.access ?? { record: (read: PersonalDataAccess) => void recorded.reads.push(read) };
   const receipt = { position: '10-10', revision: '0' };
   const commands: CaseCommands = {
     async openCase(intake, context) {
@@ -273,6 +306,10 @@ export async function apiServer(
     async rawIntake(page) {
       recorded.pages.push(page);
       return whole([fixtures.rawIntake]);
+    },
+    async timelineOfCase(_caseId, _filter, page) {
+      recorded.pages.push(page);
+      return whole([fixtures.timelineEntry]);
     },
     ...options.queries,
   };
@@ -347,9 +384,9 @@ export async function apiServer(
     auth: createAuthenticator(options.keys ?? []),
     health: async () => ({ eventStore: { status: 'up' } }),
     resources: [
-      caseRoutes(commands, queries, IntakeSchema),
+      caseRoutes(commands, queries, IntakeSchema, access),
       documentRoutes(commands, queries),
-      partyRoutes(queries),
+      partyRoutes(queries, access),
       reviewRoutes(
         review,
         {
@@ -361,6 +398,8 @@ export async function apiServer(
         },
         reasonCodes,
       ),
+      timelineRoutes(queries),
+      consoleRoutes,
       adminRoutes(operations),
     ],
   });

@@ -64,6 +64,7 @@ describe('projection definitions', () => {
         ['companies', 'companies', 1],
         ['beneficial_owners', 'beneficial_owners', 1],
         ['document_requirements', 'document_requirements', 1],
+        ['case_timeline', 'case_timeline', 1],
         ['raw_events', 'raw_events', 1],
       ],
     );

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
+import type { IntakePort } from '../cases/application/ports.ts';
 import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { ComponentHealth } from '../http/health.ts';
 import { createKafkaClient } from '../kafka/client.ts';
-import { createInboundBridge, type InboundStatus, type IntakePort } from '../kafka/inbound.ts';
+import { createInboundBridge, type InboundStatus } from '../kafka/inbound.ts';
 import { createNotificationPublisher } from '../kafka/outbound.ts';
 import { type BridgeTopicLimits, ensureBridgeTopics } from '../kafka/topics.ts';
 import type { KafkaConfig } from './config.ts';

@@ -8,6 +8,7 @@ import {
   intakeProjections,
   timelineProjection,
 } from '../../projections/index.ts';
+import { type CaseService, createCaseService } from '../cases/application/case-service.ts';
 import {
   ACCESS_STREAM_PREFIX,
   accessEventDefinitions,
@@ -72,7 +73,6 @@ import { type AppServer, buildServer } from '../http/server.ts';
 import { createConfigServiceClient } from '../notification-rules/config-service.ts';
 import { inSpanSync } from '../observability/tracing.ts';
 import { type AccessLogStats, createAccessLog, type RecordingAccessLog } from './access-log.ts';
-import { type CaseService, createCaseService } from './case-service.ts';
 import type { Config } from './config.ts';
 import { createErasureService, type ErasureService } from './erasure-service.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';

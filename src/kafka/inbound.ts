@@ -1,40 +1,12 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { IntakeContext, IntakePort, Rejection } from '../cases/application/ports.ts';
 import { DomainError, isTransient } from '../eventsourcing/core/errors.ts';
 import { inSpan, SpanKind } from '../observability/tracing.ts';
 import { DEAD_LETTER_CUT_VALUE_BYTES, type DeadLetterForm, writeDeadLetter } from './dead-letter-writer.ts';
 import { headerText } from './headers.ts';
 import { decodeIntakeValue } from './intake-value.ts';
-
-export type Violation = { path: string; message: string };
-
-/** Where an intake came from, for the audit trail and the dead-letter headers. */
-export type IntakeSource = {
-  topic: string;
-  partition: number;
-  offset: string;
-  /** The record's timestamp (ms since the epoch, as Kafka stores it). */
-  timestamp: string;
-  key: string | undefined;
-};
-
-export type IntakeContext = {
-  idempotencyKey: string;
-  correlationId: string;
-  actor: string;
-  traceparent?: string;
-  source: IntakeSource;
-};
-
-export type Rejection = { code: string; reason: string; violations: Violation[]; raw: string };
-
-/** What the bridge needs from the case service: validate, open, and record what was refused. */
-export type IntakePort = {
-  validate(value: unknown): { ok: true; intake: unknown } | { ok: false; violations: Violation[] };
-  open(intake: unknown, context: IntakeContext): Promise<unknown>;
-  recordRejected(rejection: Rejection, context: IntakeContext): Promise<void>;
-};
 
 export type Backoff = { initial: number; max: number };
 

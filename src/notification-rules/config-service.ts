@@ -1,16 +1,10 @@
 import got, { type Got } from 'got';
+import type { NotificationRulesSource } from '../cases/application/ports.ts';
+import type { RuleMatchContext } from '../cases/notifications.ts';
 import { inSpan, SpanKind } from '../observability/tracing.ts';
 
-/** Context sent with a trigger, as the configuration service's contract defines it. */
-export type RuleMatchContext = {
-  case_id: string;
-  client_id: string;
-  traitement_type: string;
-  case_type: string;
-};
-
 /** What the configuration service answered: its raw JSON body, or why there is none. */
-export type RuleLookup = { outcome: 'answered'; rules: unknown } | { outcome: 'failed'; reason: string };
+export type RuleLookup = Awaited<ReturnType<NotificationRulesSource['match']>>;
 
 export type ConfigServiceOptions = {
   baseUrl: string;

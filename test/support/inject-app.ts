@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { caseProjections, intakeProjections } from '../../projections/index.ts';
-import { createCaseService } from '../../src/app/case-service.ts';
 import type { ApiKey } from '../../src/app/config.ts';
 import { deriveId } from '../../src/app/name-based-ids.ts';
 import { createOperations, processorsHealth, projectorsSummary } from '../../src/app/operations.ts';
 import { createReadModelReadiness } from '../../src/app/readiness.ts';
 import { apiResources } from '../../src/app/service.ts';
+import { createCaseService } from '../../src/cases/application/case-service.ts';
 import {
   caseEventDefinitions,
   caseStreamName,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type TSchema } from 'typebox';
-import type { CaseQueries, CommandContext, Page } from '../ports.ts';
+import type { CaseQueries, CommandContext, Page } from '../../cases/application/ports.ts';
 import { HttpProblem, invalidRequest } from '../problem.ts';
 
 export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' });

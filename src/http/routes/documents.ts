@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import type { CaseCommands, CaseQueries } from '../../cases/application/ports.ts';
 import { ENTITY_TYPES } from '../../cases/documents.ts';
-import type { CaseCommands, CaseQueries } from '../ports.ts';
 import { HttpProblem } from '../problem.ts';
 import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import { DocumentStatus, EntityType, ref } from '../schemas.ts';

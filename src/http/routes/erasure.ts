@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
-import type { CaseQueries } from '../ports.ts';
+import type { CaseQueries } from '../../cases/application/ports.ts';
 import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses } from '../responses.ts';
 import { Id, notFound } from './common.ts';
 

@@ -1,8 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import type { CaseQueries } from '../../cases/application/ports.ts';
 import { recordPersonalDataRead } from '../personal-data.ts';
-import type { AccessLog, CaseQueries } from '../ports.ts';
+import type { AccessLog } from '../ports.ts';
 import { AUTH, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import { ref } from '../schemas.ts';
 import {

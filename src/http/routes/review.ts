@@ -1,10 +1,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
+import type {
+  CaseQueries,
+  CommandContext,
+  ReviewCommands,
+  ReviewQueries,
+  ReviewReceipt,
+} from '../../cases/application/ports.ts';
 import { DECISIONS, RISK_RATINGS } from '../../cases/events.ts';
 import { AWAITING_REVIEW_STATUSES, type ReasonCodes } from '../../cases/review.ts';
 import type { Role } from '../auth.ts';
-import type { CaseQueries, CommandContext, ReviewCommands, ReviewQueries, ReviewReceipt } from '../ports.ts';
 import { invalidRequest } from '../problem.ts';
 import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import { CaseStatus, ref } from '../schemas.ts';

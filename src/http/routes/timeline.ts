@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { TIMELINE_CATEGORIES } from '../../../projections/timeline.ts';
-import type { CaseQueries } from '../ports.ts';
+import type { CaseQueries } from '../../cases/application/ports.ts';
 import { AUTH, PARAMETERS, problemResponses, READ_YOUR_WRITES } from '../responses.ts';
 import { ref } from '../schemas.ts';
 import {

@@ -3,16 +3,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { after, describe, it, type TestContext } from 'node:test';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { pino } from 'pino';
+import type { IntakeContext, IntakePort, Rejection } from '../../../src/cases/application/ports.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import { headerText } from '../../../src/kafka/headers.ts';
-import {
-  createInboundBridge,
-  type InboundBridge,
-  type InboundOptions,
-  type IntakeContext,
-  type IntakePort,
-  type Rejection,
-} from '../../../src/kafka/inbound.ts';
+import { createInboundBridge, type InboundBridge, type InboundOptions } from '../../../src/kafka/inbound.ts';
 import { ensureBridgeTopics, topicMaxMessageBytes } from '../../../src/kafka/topics.ts';
 import { eventually } from '../../support/eventually.ts';
 import { kafkaBrokers } from '../../support/services.ts';

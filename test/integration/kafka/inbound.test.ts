@@ -3,14 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
+import type { IntakeContext, IntakePort, Rejection } from '../../../src/cases/application/ports.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import { headerText } from '../../../src/kafka/headers.ts';
-import {
-  createInboundBridge,
-  type IntakeContext,
-  type IntakePort,
-  type Rejection,
-} from '../../../src/kafka/inbound.ts';
+import { createInboundBridge } from '../../../src/kafka/inbound.ts';
 import { kafkaBrokers } from '../../support/services.ts';
 
 /** Waits until `check` holds, polling; fails with `what` after `timeoutMs`. */

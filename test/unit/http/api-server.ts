@@ -2,22 +2,20 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { ApiKey } from '../../../src/app/config.ts';
-import { IntakeSchema, validateIntake } from '../../../src/cases/intake.ts';
-import { parseReasonCodes, type ReasonCodes } from '../../../src/cases/review.ts';
-import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
-import { createAuthenticator } from '../../../src/http/auth.ts';
 import type {
-  AccessLog,
   CaseCommands,
   CaseQueries,
   CommandContext,
   Doc,
-  Operations,
-  PersonalDataAccess,
   RefusedIntake,
   ReviewCommands,
   ReviewReceipt,
-} from '../../../src/http/ports.ts';
+} from '../../../src/cases/application/ports.ts';
+import { IntakeSchema, validateIntake } from '../../../src/cases/intake.ts';
+import { parseReasonCodes, type ReasonCodes } from '../../../src/cases/review.ts';
+import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
+import { createAuthenticator } from '../../../src/http/auth.ts';
+import type { AccessLog, Operations, PersonalDataAccess } from '../../../src/http/ports.ts';
 import { adminRoutes } from '../../../src/http/routes/admin.ts';
 import { caseRoutes } from '../../../src/http/routes/cases.ts';
 import { consoleRoutes } from '../../../src/http/routes/console.ts';

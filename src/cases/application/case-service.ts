@@ -1,4 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { CommandHandler, CommandResult } from '../../eventsourcing/command/handler.ts';
+import { DomainError } from '../../eventsourcing/core/errors.ts';
+import type { EventRegistry } from '../../eventsourcing/core/event-definitions.ts';
+import type { AllPosition } from '../../eventsourcing/core/events.ts';
+import { type EventStore, EventStoreUnavailableError } from '../../eventsourcing/eventstore/port.ts';
+import type { FindQuery, ReadStore } from '../../eventsourcing/readstore/port.ts';
+import { currentTraceparent, inSpan } from '../../observability/tracing.ts';
 import {
   type Actor,
   type CaseCommand,
@@ -18,26 +25,21 @@ import {
   type RecordIntake,
   resolveNotification,
   validateIntake,
-} from '../cases/index.ts';
-import type { CommandHandler, CommandResult } from '../eventsourcing/command/handler.ts';
-import { DomainError } from '../eventsourcing/core/errors.ts';
-import type { EventRegistry } from '../eventsourcing/core/event-definitions.ts';
-import type { AllPosition } from '../eventsourcing/core/events.ts';
-import { type EventStore, EventStoreUnavailableError } from '../eventsourcing/eventstore/port.ts';
-import type { FindQuery, ReadStore } from '../eventsourcing/readstore/port.ts';
+} from '../index.ts';
 import type {
   CaseCommands,
   CaseQueries,
   CommandContext,
   CommandReceipt,
   Doc,
+  IntakeContext,
+  IntakePort,
+  NotificationRulesSource,
+  Rejection,
   ReviewCommands,
   ReviewQueries,
   ReviewReceipt,
-} from '../http/ports.ts';
-import type { IntakeContext, IntakePort, Rejection } from '../kafka/inbound.ts';
-import type { ConfigServiceClient } from '../notification-rules/config-service.ts';
-import { currentTraceparent, inSpan } from '../observability/tracing.ts';
+} from './ports.ts';
 
 export type CaseServiceDependencies = {
   eventStore: EventStore;
@@ -49,7 +51,7 @@ export type CaseServiceDependencies = {
   ids: IdDeriver;
   bundledRules: NotificationRules;
   /** Absent: the bundled rules decide every notification. */
-  configService: ConfigServiceClient | undefined;
+  configService: NotificationRulesSource | undefined;
   /** Resolves true once the read models include `position`. */
   waitForPosition(position: AllPosition, timeoutMs: number): Promise<boolean>;
   clock: () => Date;

@@ -93,7 +93,7 @@ describe('Kubernetes manifests', () => {
   it('point the service at the real event store, Kafka and MongoDB, with credentials from Secrets', () => {
     for (const deployment of [api, projector]) {
       const container = containerOf(deployment);
-      for (const name of ['API_KEYS', 'EVENTSTORE_URL', 'MONGODB_URL']) {
+      for (const name of ['API_KEYS', 'EVENTSTORE_URL', 'MONGODB_URL', 'PERSONAL_DATA_KEK']) {
         const entry = container.env?.find((candidate) => candidate.name === name);
         assert.ok(entry?.valueFrom?.secretKeyRef, `${deployment.metadata.name}: ${name} comes from a Secret`);
       }

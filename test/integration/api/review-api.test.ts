@@ -9,6 +9,7 @@ import { loadConfig } from '../../../src/app/config.ts';
 import { type RunningService, startService } from '../../../src/app/service.ts';
 import { type RunningEmulator, startEmulator } from '../../../src/emulator/index.ts';
 import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
+import { testPersonalDataEnv } from '../../support/personal-data.ts';
 import { mongoUrlForSuite } from '../../support/services.ts';
 
 // The review over HTTP with real people (API keys): a HIGH-risk KYB case through four eyes, a
@@ -58,6 +59,7 @@ for (const mode of modes)
         DATA_DIR: dataDir,
         PORT: '0',
         API_KEYS,
+        ...testPersonalDataEnv,
         ...mode.env,
         ...(separateStore ? { EVENTSTORE_URL: separateStore.connectionString } : {}),
       };

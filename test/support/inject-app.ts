@@ -8,6 +8,7 @@ import { createReadModelReadiness } from '../../src/app/readiness.ts';
 import { apiResources } from '../../src/app/service.ts';
 import { createCaseService } from '../../src/cases/application/case-service.ts';
 import {
+  accessEventDefinitions,
   caseEventDefinitions,
   caseStreamName,
   createCaseDecider,
@@ -111,9 +112,14 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     cache: false,
     assumeNewStreams: true,
   });
+  const projectedStreams = ['case-', 'intake-', 'access-'];
   // One projector processor per read model, as the service composes them.
   const processors = createProcessorRegistry();
-  const projectionEvents = createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions]);
+  const projectionEvents = createEventRegistry([
+    ...caseEventDefinitions,
+    ...intakeEventDefinitions,
+    ...accessEventDefinitions,
+  ]);
   const skipLog = eventStoreSkipLog(eventStore);
   for (const projection of options.projections ?? [...caseProjections, ...intakeProjections]) {
     processors.register(
@@ -122,7 +128,7 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
         eventStore,
         readStore,
         projections: [projection],
-        filter: { streamPrefixes: ['case-', 'intake-'] },
+        filter: { streamPrefixes: projectedStreams },
         batchDelayMs: 0,
         events: projectionEvents,
         skipLog,
@@ -179,7 +185,10 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     readStore,
     processors,
     async settled() {
-      const head: AllPosition | undefined = eventStore.all().at(-1)?.position;
+      // The last event the projectors follow: the skip log's own stream is outside their filter.
+      const head: AllPosition | undefined = eventStore
+        .all()
+        .findLast((event) => projectedStreams.some((prefix) => event.streamId.startsWith(prefix)))?.position;
       if (head === undefined) return;
       if (!(await processors.waitFor(head, 5_000))) {
         throw new Error(`the read models did not reach ${head.commit}-${head.prepare} within 5 s`);

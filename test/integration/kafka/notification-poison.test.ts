@@ -45,7 +45,15 @@ it('a notification that cannot be published is parked by the publisher alone: th
   const poisonId = randomUUID();
   await service.eventStore.appendToStream(
     `case-poison-${poisonId}`,
-    [{ id: poisonId, type: 'NotificationRequired', data: { not: 'a notification' }, metadata: {} }],
+    [
+      {
+        id: poisonId,
+        type: 'NotificationRequired',
+        // Ids enough to seal it; nothing a publisher can send.
+        data: { case_id: `poison-${poisonId}`, notification_id: poisonId, not: 'a notification' },
+        metadata: {},
+      },
+    ],
     'no_stream',
   );
   const failed = await eventually(
@@ -61,23 +69,43 @@ it('a notification that cannot be published is parked by the publisher alone: th
     [[poisonId, 'parked']],
   );
 
-  // The read models go on: a case opened now is readable at the position its command returned.
+  // The read models that do not read notifications go on: a case opened now becomes readable. The
+  // timeline reads notifications too, so the same event stops its projector (and min_position
+  // waits answer 503 until an operator decides).
   const opened = await fetch(`${service.url}/api/v1/cases`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': `poison-${suffix}` },
     body: JSON.stringify(kycIntakeExample),
   });
   assert.equal(opened.status, 202);
-  const { case_id: caseId, position } = (await opened.json()) as { case_id: string; position: string };
-  const read = await fetch(`${service.url}/api/v1/cases/${caseId}?min_position=${position}`);
-  assert.equal(read.status, 200, await read.clone().text());
-  const all = (
-    (await (await fetch(`${service.url}/api/v1/admin/processors`)).json()) as { processors: Report[] }
-  ).processors;
-  assert.deepEqual(
-    all.filter((p) => p.state !== 'running').map((p) => [p.name, p.kind]),
-    [[publisher, 'reactor']],
-  );
+  const { case_id: caseId } = (await opened.json()) as { case_id: string };
+  await eventually('the new case in the cases read model', async () => {
+    const read = await fetch(`${service.url}/api/v1/cases/${caseId}`);
+    return read.status === 200 ? true : undefined;
+  });
+  const notRunning = async () =>
+    (
+      (await (await fetch(`${service.url}/api/v1/admin/processors`)).json()) as { processors: Report[] }
+    ).processors
+      .filter((p) => p.state !== 'running')
+      .map((p) => [p.name, p.kind])
+      .sort();
+  assert.deepEqual(await notRunning(), [
+    ['case_timeline', 'projector'],
+    [publisher, 'reactor'],
+  ]);
+  const stopped = await fetch(`${service.url}/health/ready`);
+  assert.equal(stopped.status, 503, 'a stopped projector makes the service unready');
+
+  // The operator skips the event in the timeline: the service is ready again, the publisher's
+  // parked notification only degrades it.
+  const skipTimeline = await fetch(`${service.url}/api/v1/admin/processors/case_timeline/skip`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ event_id: poisonId, reason: 'written by a buggy tool; not part of any case' }),
+  });
+  assert.equal(skipTimeline.status, 200, await skipTimeline.text());
+  assert.deepEqual(await notRunning(), [[publisher, 'reactor']]);
   const ready = await fetch(`${service.url}/health/ready`);
   assert.equal(ready.status, 200, 'parked notifications leave the service ready');
   assert.equal(

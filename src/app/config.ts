@@ -68,6 +68,10 @@ export type KafkaConfig = {
   topicPartitions: number;
   createTopics: boolean;
   maxMessageBytes: number;
+  /** `retention.ms` of the intake and notification topics the service creates. */
+  topicRetentionMs: number;
+  /** `retention.ms` of the dead-letter topic the service creates. */
+  dlqRetentionMs: number;
   /** Intake messages of one partition in hand at once (different cases); 1 = strictly in order. */
   intakeConcurrency: number;
 };
@@ -155,6 +159,18 @@ export const variables: readonly Variable[] = [
     name: 'KAFKA_MAX_MESSAGE_BYTES',
     default: '1048576',
     meaning: 'Larger intake messages go to the dead-letter topic unread.',
+  },
+  {
+    name: 'KAFKA_TOPIC_RETENTION_MS',
+    default: '604800000',
+    meaning:
+      'retention.ms (7 days) of the intake and notification topics the service creates; an existing topic that keeps messages longer is reported at start.',
+  },
+  {
+    name: 'KAFKA_DLQ_RETENTION_MS',
+    default: '604800000',
+    meaning:
+      'retention.ms (7 days) of the dead-letter topic the service creates: dead letters hold the whole original message, names included, for operators to read and replay, then go.',
   },
   {
     name: 'KAFKA_INTAKE_CONCURRENCY',
@@ -314,6 +330,8 @@ export function loadConfig(env: Env): Readonly<Config> {
       topicPartitions: integer('KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),
       createTopics: oneOf('KAFKA_CREATE_TOPICS', ['true', 'false'], 'true') === 'true',
       maxMessageBytes: integer('KAFKA_MAX_MESSAGE_BYTES', 1_048_576, 1, 100_000_000),
+      topicRetentionMs: integer('KAFKA_TOPIC_RETENTION_MS', 604_800_000, 60_000, 31_536_000_000),
+      dlqRetentionMs: integer('KAFKA_DLQ_RETENTION_MS', 604_800_000, 60_000, 31_536_000_000),
       intakeConcurrency: integer('KAFKA_INTAKE_CONCURRENCY', 32, 1, 10_000),
     };
   }

@@ -329,7 +329,8 @@ describe('the NotificationRequired payload and the older envelope', () => {
       true,
     );
     assert.equal(
-      matchBundledRule(bundledNotificationRules(), 'CASE_CREATED_KYC_INDIVIDUAL_STANDARD')?.include_recipient_details,
+      matchBundledRule(bundledNotificationRules(), 'CASE_CREATED_KYC_INDIVIDUAL_STANDARD')
+        ?.include_recipient_details,
       false,
     );
   });

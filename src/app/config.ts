@@ -46,6 +46,8 @@ export type Config = {
   retention: { rule: string; years: number };
   /** How often the erasure due job runs; 0 = never (run it from outside). */
   erasureJobIntervalSeconds: number;
+  /** An erasure due for longer than this counts as overdue in the metrics. */
+  erasureOverdueAfterSeconds: number;
 };
 
 /** A key-encryption key: wraps the per-subject data keys that encrypt personal data. */
@@ -234,6 +236,12 @@ export const variables: readonly Variable[] = [
     meaning:
       'How often the service runs the erasure requests that have become due (retention over, no legal hold); 0: never.',
   },
+  {
+    name: 'ERASURE_OVERDUE_AFTER_SECONDS',
+    default: '86400',
+    meaning:
+      'An erasure request due (retention over, no legal hold) for longer than this counts in kyc_erasures_overdue: alert on it.',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -313,6 +321,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     personalData: { kek: undefined, previousKeks: [] },
     retention: { rule: read('RETENTION_RULE') ?? 'AMLR-77', years: integer('RETENTION_YEARS', 5, 0, 100) },
     erasureJobIntervalSeconds: integer('ERASURE_JOB_INTERVAL_SECONDS', 3600, 0, 31_536_000),
+    erasureOverdueAfterSeconds: integer('ERASURE_OVERDUE_AFTER_SECONDS', 86_400, 0, 31_536_000),
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {

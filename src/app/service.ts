@@ -67,6 +67,7 @@ import { caseRoutes } from '../http/routes/cases.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { erasureRoutes } from '../http/routes/erasure.ts';
+import { caseExportRoutes } from '../http/routes/export.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { reviewRoutes } from '../http/routes/review.ts';
 import { timelineRoutes } from '../http/routes/timeline.ts';
@@ -430,7 +431,12 @@ export function apiResources(parts: {
       reasonCodes,
     ),
     timelineRoutes(service.queries),
-    ...(erasure === undefined ? [] : [erasureRoutes(erasure, service.queries)]),
+    ...(erasure === undefined
+      ? []
+      : [
+          erasureRoutes(erasure, service.queries),
+          caseExportRoutes(service.commands, service.queries, erasure, accessLog),
+        ]),
     consoleRoutes,
     adminRoutes(operations),
   ];

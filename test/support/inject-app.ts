@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { caseProjections, intakeProjections } from '../../projections/index.ts';
 import type { ApiKey } from '../../src/app/config.ts';
+import { createErasureService, type ErasureService } from '../../src/app/erasure-service.ts';
 import { deriveId } from '../../src/app/name-based-ids.ts';
 import { createOperations, processorsHealth, projectorsSummary } from '../../src/app/operations.ts';
 import { createReadModelReadiness } from '../../src/app/readiness.ts';
@@ -31,10 +33,12 @@ import {
   type ProcessorRegistry,
 } from '../../src/eventsourcing/processor/registry.ts';
 import { eventStoreSkipLog } from '../../src/eventsourcing/projection/skip-log.ts';
+import { createKeyStore, createMemoryKeyRecords } from '../../src/eventsourcing/protection/key-store.ts';
 import { createInMemoryReadStore } from '../../src/eventsourcing/readstore/memory.ts';
 import type { ReadStore } from '../../src/eventsourcing/readstore/port.ts';
 import { createInMemoryEventStore } from '../../src/eventsourcing/testing/in-memory-event-store.ts';
 import { createAuthenticator } from '../../src/http/auth.ts';
+import type { AccessLog } from '../../src/http/ports.ts';
 import { type AppServer, buildServer } from '../../src/http/server.ts';
 
 export type InjectApp = {
@@ -44,6 +48,8 @@ export type InjectApp = {
   readStore: ReadStore;
   /** A projector processor per read model. */
   processors: ProcessorRegistry;
+  /** Retention and erasure of cases (keys in memory; this event store seals nothing). */
+  erasure: ErasureService;
   /** Resolves once the read models hold every event appended so far (read-your-writes). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +60,8 @@ export type InjectAppOptions = {
   keys?: readonly ApiKey[];
   /** Projections the projector runs; default every read model. A test may add a failing one. */
   projections?: readonly Projection[];
+  /** Where reads of personal data are reported; none when left out. */
+  accessLog?: AccessLog;
 };
 
 const rulesDir = new URL('../../src/cases/rules/', import.meta.url);
@@ -154,6 +162,17 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     headAtStart: null,
     maxLagSeconds: 30,
   });
+  const erasure = createErasureService({
+    eventStore,
+    storedEvents: eventStore,
+    keyStore: createKeyStore({
+      records: createMemoryKeyRecords(),
+      kek: { id: 'test-kek', key: randomBytes(32) },
+    }),
+    clock: () => new Date(),
+    retention: { rule: 'AMLR-77', years: 5 },
+    onErased: (caseId) => cases.invalidate(caseId),
+  });
   const app = await buildServer({
     logger,
     auth: createAuthenticator(options.keys ?? []),
@@ -161,6 +180,8 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     resources: apiResources({
       service,
       reasonCodes,
+      erasure,
+      ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
       operations: createOperations({
         processors,
         projecting: true,
@@ -178,6 +199,7 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     eventStore,
     readStore,
     processors,
+    erasure,
     async settled() {
       const head: AllPosition | undefined = eventStore.all().at(-1)?.position;
       if (head === undefined) return;

@@ -46,6 +46,8 @@ export type Config = {
   retention: { rule: string; years: number };
   /** How often the erasure due job runs; 0 = never (run it from outside). */
   erasureJobIntervalSeconds: number;
+  /** An erasure due for longer than this counts as overdue in the metrics. */
+  erasureOverdueAfterSeconds: number;
 };
 
 /** A key-encryption key: wraps the per-subject data keys that encrypt personal data. */
@@ -68,6 +70,10 @@ export type KafkaConfig = {
   topicPartitions: number;
   createTopics: boolean;
   maxMessageBytes: number;
+  /** `retention.ms` of the intake and notification topics the service creates. */
+  topicRetentionMs: number;
+  /** `retention.ms` of the dead-letter topic the service creates. */
+  dlqRetentionMs: number;
   /** Intake messages of one partition in hand at once (different cases); 1 = strictly in order. */
   intakeConcurrency: number;
 };
@@ -157,6 +163,18 @@ export const variables: readonly Variable[] = [
     meaning: 'Larger intake messages go to the dead-letter topic unread.',
   },
   {
+    name: 'KAFKA_TOPIC_RETENTION_MS',
+    default: '604800000',
+    meaning:
+      'retention.ms (7 days) of the intake and notification topics the service creates; an existing topic that keeps messages longer is reported at start.',
+  },
+  {
+    name: 'KAFKA_DLQ_RETENTION_MS',
+    default: '604800000',
+    meaning:
+      'retention.ms (7 days) of the dead-letter topic the service creates: dead letters hold the whole original message, names included, for operators to read and replay, then go.',
+  },
+  {
     name: 'KAFKA_INTAKE_CONCURRENCY',
     default: '32',
     meaning:
@@ -217,6 +235,12 @@ export const variables: readonly Variable[] = [
     default: '3600',
     meaning:
       'How often the service runs the erasure requests that have become due (retention over, no legal hold); 0: never.',
+  },
+  {
+    name: 'ERASURE_OVERDUE_AFTER_SECONDS',
+    default: '86400',
+    meaning:
+      'An erasure request due (retention over, no legal hold) for longer than this counts in kyc_erasures_overdue: alert on it.',
   },
 ];
 
@@ -297,6 +321,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     personalData: { kek: undefined, previousKeks: [] },
     retention: { rule: read('RETENTION_RULE') ?? 'AMLR-77', years: integer('RETENTION_YEARS', 5, 0, 100) },
     erasureJobIntervalSeconds: integer('ERASURE_JOB_INTERVAL_SECONDS', 3600, 0, 31_536_000),
+    erasureOverdueAfterSeconds: integer('ERASURE_OVERDUE_AFTER_SECONDS', 86_400, 0, 31_536_000),
   };
   const brokers = read('KAFKA_BROKERS');
   if (brokers !== undefined) {
@@ -314,6 +339,8 @@ export function loadConfig(env: Env): Readonly<Config> {
       topicPartitions: integer('KAFKA_TOPIC_PARTITIONS', 3, 1, 1000),
       createTopics: oneOf('KAFKA_CREATE_TOPICS', ['true', 'false'], 'true') === 'true',
       maxMessageBytes: integer('KAFKA_MAX_MESSAGE_BYTES', 1_048_576, 1, 100_000_000),
+      topicRetentionMs: integer('KAFKA_TOPIC_RETENTION_MS', 604_800_000, 60_000, 31_536_000_000),
+      dlqRetentionMs: integer('KAFKA_DLQ_RETENTION_MS', 604_800_000, 60_000, 31_536_000_000),
       intakeConcurrency: integer('KAFKA_INTAKE_CONCURRENCY', 32, 1, 10_000),
     };
   }

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import {
   createRetentionEventRegistry,
   type ErasureStatus,
+  type ErasureSummary,
   erasureStatus,
+  erasureSummary,
   type RetentionRule,
   type RetentionState,
   retentionDecider,
@@ -236,6 +238,15 @@ export function createErasureService(deps: ErasureServiceDeps) {
         context('erasure-complete', actor),
       );
       return status(caseId);
+    },
+    /**
+     * Every erasure request by status, and those due for longer than `overdueAfterMs` (reads
+     * every `retention-` stream: for metrics, taken at most once per scrape interval).
+     */
+    async summary(overdueAfterMs: number): Promise<ErasureSummary> {
+      const statuses: ErasureStatus[] = [];
+      for (const caseId of await requestedCases()) statuses.push(erasureStatus(await stateOf(caseId), now()));
+      return erasureSummary(statuses, now(), overdueAfterMs);
     },
     /**
      * The due job: runs every requested erasure that is due or was cut short, one case at a

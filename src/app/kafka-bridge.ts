@@ -87,11 +87,16 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
       notifications: config.notificationTopic,
       partitions: config.topicPartitions,
       create: config.createTopics,
+      retentionMs: config.topicRetentionMs,
+      dlqRetentionMs: config.dlqRetentionMs,
     });
   } finally {
     await admin.disconnect();
   }
   for (const warning of limits.warnings) logger.warn({ logCode: 'kafka.dlq_limit_smaller' }, warning);
+  for (const warning of limits.retentionWarnings) {
+    logger.warn({ logCode: 'kafka.topic_retention_longer' }, warning);
+  }
 
   const inbound = createInboundBridge({
     kafka,
@@ -122,7 +127,11 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
       await outbound.stop();
     },
     health(): Record<string, ComponentHealth> {
-      const kafkaIntake = intakeHealth(inbound.status(), limits.warnings, Date.now());
+      const kafkaIntake = intakeHealth(
+        inbound.status(),
+        [...limits.warnings, ...limits.retentionWarnings],
+        Date.now(),
+      );
       const publisher = outbound.status();
       const consumer = outbound.consumerStatus();
       const kafkaNotifications: ComponentHealth =

@@ -20,6 +20,7 @@ import {
   createCaseEventRegistry,
   createIntakeEventRegistry,
   DOCUMENT_STATUSES,
+  type ErasureSummary,
   INTAKE_STREAM_PREFIX,
   intakeAuditDecider,
   intakeEventDefinitions,
@@ -66,6 +67,7 @@ import { caseRoutes } from '../http/routes/cases.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
 import { documentRoutes } from '../http/routes/documents.ts';
 import { erasureRoutes } from '../http/routes/erasure.ts';
+import { caseExportRoutes } from '../http/routes/export.ts';
 import { partyRoutes } from '../http/routes/parties.ts';
 import { reviewRoutes } from '../http/routes/review.ts';
 import { timelineRoutes } from '../http/routes/timeline.ts';
@@ -144,6 +146,35 @@ function observeStatusCounts(metrics: Metrics, readStore: ReadStore): void {
     'kyc_documents',
     'Required documents in the read model, by status',
     async () => (await counts()).documents,
+  );
+}
+
+/**
+ * Erasure requests by status and the overdue ones, read off the `retention-` streams at most once
+ * per STATUS_COUNTS_MAX_AGE_MS however many scrapes ask.
+ */
+function observeErasures(metrics: Metrics, erasure: ErasureService, overdueAfterMs: number): void {
+  let last: { at: number; summary: Promise<ErasureSummary> } | undefined;
+  const summary = () => {
+    if (last === undefined || Date.now() - last.at > STATUS_COUNTS_MAX_AGE_MS) {
+      const taken = { at: Date.now(), summary: erasure.summary(overdueAfterMs) };
+      // A failed read is not kept: the next scrape tries again.
+      taken.summary.catch(() => {
+        if (last === taken) last = undefined;
+      });
+      last = taken;
+    }
+    return last.summary;
+  };
+  metrics.observe('kyc_erasure_requests', 'Erasure requests, by status', async () =>
+    Object.entries((await summary()).byStatus)
+      .filter(([status]) => status !== 'none')
+      .map(([status, value]) => ({ value, attributes: { status } })),
+  );
+  metrics.observe(
+    'kyc_erasures_overdue',
+    'Erasure requests due (retention over, no legal hold) for longer than ERASURE_OVERDUE_AFTER_SECONDS',
+    async () => [{ value: (await summary()).overdue }],
   );
 }
 
@@ -400,7 +431,12 @@ export function apiResources(parts: {
       reasonCodes,
     ),
     timelineRoutes(service.queries),
-    ...(erasure === undefined ? [] : [erasureRoutes(erasure, service.queries)]),
+    ...(erasure === undefined
+      ? []
+      : [
+          erasureRoutes(erasure, service.queries),
+          caseExportRoutes(service.commands, service.queries, erasure, accessLog),
+        ]),
     consoleRoutes,
     adminRoutes(operations),
   ];
@@ -678,6 +714,7 @@ export async function startService(
       // The command cache holds the first person's name in the case state.
       onErased: (caseId) => cases.invalidate(caseId),
     });
+    observeErasures(metrics, erasure, config.erasureOverdueAfterSeconds * 1000);
 
     if (config.erasureJobIntervalSeconds > 0) {
       // Every replica may run it: each step is idempotent and a concurrent one conflicts and retries.

@@ -268,6 +268,11 @@ export const NotificationRequiredSchema = Type.Object({
   fallback_reason: nullable(Type.String()),
   // The older service's NotificationRequired payload, field for field.
   notification_type: Type.String(),
+  /**
+   * The rule asked for the contact's name (absent on events recorded before rules could ask: they
+   * read as false, and the envelope drops the names they hold).
+   */
+  include_recipient_details: Type.Optional(Type.Boolean()),
   recipient_details: Type.Record(Type.String(), Type.String()),
   template_id: nullable(Type.String()),
   language_code: nullable(Type.String()),

@@ -51,6 +51,11 @@ export type NotificationRule = {
   notification_type: string;
   template_id: string | null;
   language_code: string | null;
+  /**
+   * The recipient this rule addresses needs the contact's name (a letter greeting the client by
+   * name, say). False by default: a notification carries ids and statuses only.
+   */
+  include_recipient_details: boolean;
 };
 
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -62,6 +67,7 @@ const ServiceRuleSchema = Type.Object({
   notification_type: Type.String({ minLength: 1 }),
   template_id: Type.Optional(nullable(Type.String())),
   language_code: Type.Optional(nullable(Type.String())),
+  include_recipient_details: Type.Optional(Type.Boolean()),
 });
 
 /**
@@ -81,6 +87,7 @@ export function firstActiveRule(answer: unknown): NotificationRule | null {
       notification_type: rule.notification_type,
       template_id: rule.template_id ?? null,
       language_code: rule.language_code ?? null,
+      include_recipient_details: rule.include_recipient_details === true,
     };
   }
   return null;
@@ -103,6 +110,9 @@ export const BundledNotificationRuleSchema = Type.Object(
     notification_type: Type.String({ minLength: 1 }),
     template_id: nullable(Type.String({ minLength: 1 })),
     language_code: nullable(Type.String({ minLength: 2, maxLength: 8 })),
+    include_recipient_details: Type.Optional(
+      Type.Boolean({ description: "Send the first person's name to the recipient; default false" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -215,14 +225,19 @@ export type NotificationInput = {
   at: string;
 };
 
+/** What a notification says instead of a name its rule did not ask for (the older "no person" value). */
+export const WITHHELD_CLIENT_NAME = 'N/A';
+
 /**
  * The NotificationRequired data. `recipient_details` and `context_data` are built as the older
  * service built them (`primary_contact_name` only when there is a person; `client_name` falls back
- * to "N/A"), plus the trigger's details.
+ * to "N/A"), plus the trigger's details, but with names only when the rule asks for them
+ * (`include_recipient_details`): otherwise the contact is left out as if the case had no person,
+ * so a consumer sees no field it has not seen before.
  */
 export function notificationRequired(input: NotificationInput): NotificationRequiredData {
   const { context } = input.trigger;
-  const contact = input.primary_contact;
+  const contact = input.rule.include_recipient_details ? input.primary_contact : null;
   return {
     notification_id: input.notification_id,
     case_id: context.case_id,
@@ -231,6 +246,7 @@ export function notificationRequired(input: NotificationInput): NotificationRequ
     rule_source: input.resolution.source,
     fallback_reason: input.resolution.fallback_reason,
     notification_type: input.rule.notification_type,
+    include_recipient_details: input.rule.include_recipient_details,
     recipient_details: {
       case_id: context.case_id,
       client_id: context.client_id,
@@ -240,13 +256,40 @@ export function notificationRequired(input: NotificationInput): NotificationRequ
     language_code: input.rule.language_code,
     context_data: {
       case_id: context.case_id,
-      client_name: contact?.firstname ?? 'N/A',
+      client_name: contact?.firstname ?? WITHHELD_CLIENT_NAME,
       case_type: context.case_type,
       traitement_type: context.traitement_type,
       ...input.details,
     },
     required_at: input.at,
   };
+}
+
+/** The recipient fields that are never personal: everything else is a name or about one. */
+const RECIPIENT_IDS = ['case_id', 'client_id'] as const;
+
+/**
+ * Recipient and context as they may leave the service. Events recorded before rules could ask
+ * for names (no `include_recipient_details`) hold the contact's name: it is dropped here, so the
+ * topic never carries a name its rule did not ask for, whatever the event's age.
+ */
+export function minimisedRecipient(data: NotificationRequiredData): {
+  recipient_details: Record<string, string>;
+  context_data: Record<string, string>;
+} {
+  if (data.include_recipient_details === true) {
+    return { recipient_details: data.recipient_details, context_data: data.context_data };
+  }
+  const recipient_details: Record<string, string> = {};
+  for (const field of RECIPIENT_IDS) {
+    const value = data.recipient_details[field];
+    if (value !== undefined) recipient_details[field] = value;
+  }
+  const context_data =
+    'client_name' in data.context_data
+      ? { ...data.context_data, client_name: WITHHELD_CLIENT_NAME }
+      : data.context_data;
+  return { recipient_details, context_data };
 }
 
 /** The message the older service published on its notification topic (key: case_id). */
@@ -263,6 +306,8 @@ export type SeedNotificationEnvelope = {
     language_code: string | null;
     context_data: Record<string, string>;
     // Added fields; the older consumers ignore what they do not know.
+    /** False: the rule asked for no names, so `primary_contact_name` is absent and `client_name` is "N/A". */
+    recipient_details_included: boolean;
     notification_id: string;
     event_trigger: string;
     rule_id: string;
@@ -279,6 +324,7 @@ export function toSeedNotificationEnvelope(
   event: RecordedEvent<NotificationRequired>,
 ): SeedNotificationEnvelope {
   const data = event.data;
+  const recipient = minimisedRecipient(data);
   return {
     event_id: event.id,
     event_type: 'NotificationRequired',
@@ -287,10 +333,11 @@ export function toSeedNotificationEnvelope(
     version: Number(event.revision) + 1,
     payload: {
       notification_type: data.notification_type,
-      recipient_details: data.recipient_details,
+      recipient_details: recipient.recipient_details,
       template_id: data.template_id,
       language_code: data.language_code,
-      context_data: data.context_data,
+      context_data: recipient.context_data,
+      recipient_details_included: data.include_recipient_details === true,
       notification_id: data.notification_id,
       event_trigger: data.event_trigger,
       rule_id: data.rule_id,

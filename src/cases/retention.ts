@@ -183,6 +183,32 @@ export function erasureStatus(state: RetentionState, now: string): ErasureStatus
     : { status: 'due', request_id: request.request_id, due_at: dueAt };
 }
 
+export const ERASURE_STATUSES = ['none', 'deferred', 'due', 'executing', 'completed'] as const;
+
+/** Erasure requests by status, and how many have been due for longer than `overdueAfterMs`. */
+export type ErasureSummary = {
+  byStatus: Record<ErasureStatus['status'], number>;
+  overdue: number;
+};
+
+/**
+ * Counts requests by status; a request is overdue when it has been due (retention over, no hold)
+ * for longer than `overdueAfterMs` at `now`: the due job is not running, or keeps failing.
+ */
+export function erasureSummary(
+  statuses: readonly ErasureStatus[],
+  now: string,
+  overdueAfterMs: number,
+): ErasureSummary {
+  const byStatus = { none: 0, deferred: 0, due: 0, executing: 0, completed: 0 };
+  let overdue = 0;
+  for (const current of statuses) {
+    byStatus[current.status]++;
+    if (current.status === 'due' && Date.parse(now) - Date.parse(current.due_at) > overdueAfterMs) overdue++;
+  }
+  return { byStatus, overdue };
+}
+
 const sameCase = (state: RetentionState, caseId: string) => {
   if (state.case_id !== null && state.case_id !== caseId) {
     throw new DomainError(

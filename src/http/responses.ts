@@ -43,6 +43,7 @@ const statusMeaning: Record<number, string> = {
   403: 'The API key’s role is too low',
   404: 'Not found',
   409: 'Conflicts with the current state',
+  410: 'Gone: the data was erased',
   412: 'The If-Match revision is not the current one',
   413: 'The body is larger than the limit',
   415: 'The body is not JSON (application/json, UTF-8)',

@@ -6,7 +6,33 @@ import type { Admin, ConfigResourceTypes } from 'kafkajs';
  */
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
-export type TopicSpec = { topic: string; partitions: number; maxMessageBytes?: number };
+export type TopicSpec = {
+  topic: string;
+  partitions: number;
+  maxMessageBytes?: number;
+  /** How long the topic keeps a message (`retention.ms`); the topic is `cleanup.policy=delete`. */
+  retentionMs?: number;
+};
+
+/** One day in milliseconds, for retention settings. */
+export const DAY_MS = 86_400_000;
+
+/** The topic settings a created topic gets from its spec (the broker's defaults for the rest). */
+export function topicConfigEntries(spec: TopicSpec): { name: string; value: string }[] {
+  return [
+    ...(spec.maxMessageBytes === undefined
+      ? []
+      : [{ name: 'max.message.bytes', value: String(spec.maxMessageBytes) }]),
+    ...(spec.retentionMs === undefined
+      ? []
+      : [
+          // Deleted by age, never compacted: a compacted topic would keep the last message per
+          // case id (with the names it carries) for ever.
+          { name: 'cleanup.policy', value: 'delete' },
+          { name: 'retention.ms', value: String(spec.retentionMs) },
+        ]),
+  ];
+}
 
 /**
  * Room a dead letter needs above the largest message it carries: the `dlq-*` headers (reason,
@@ -17,7 +43,7 @@ export const DEAD_LETTER_HEADROOM_BYTES = 65_536;
 /**
  * Makes sure the topics exist before the bridge starts. With `create` the missing ones are
  * created (waiting for their leaders, so the first produce does not race the election), each
- * with its `max.message.bytes` when the spec has one; without it a missing topic is a start-up
+ * with its `max.message.bytes` and retention when the spec has them; without it a missing topic is a start-up
  * error naming every missing topic.
  */
 export async function ensureTopics(
@@ -38,28 +64,32 @@ export async function ensureTopics(
     topics: missing.map((spec) => ({
       topic: spec.topic,
       numPartitions: spec.partitions,
-      ...(spec.maxMessageBytes === undefined
-        ? {}
-        : { configEntries: [{ name: 'max.message.bytes', value: String(spec.maxMessageBytes) }] }),
+      configEntries: topicConfigEntries(spec),
     })),
   });
 }
 
-/** The largest record batch the topic takes (`max.message.bytes`, its own or the broker's default). */
-export async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number> {
+/** A whole-number setting of a topic (its own value, or the broker's default). */
+export async function topicNumberConfig(admin: Admin, topic: string, name: string): Promise<number> {
   const { resources } = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['max.message.bytes'] }],
+    resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: [name] }],
   });
-  const raw = resources[0]?.configEntries.find(
-    (entry) => entry.configName === 'max.message.bytes',
-  )?.configValue;
-  const bytes = Number(raw);
-  if (raw === undefined || !Number.isSafeInteger(bytes)) {
-    throw new Error(`cannot read max.message.bytes of topic ${topic} (got ${String(raw)})`);
+  const raw = resources[0]?.configEntries.find((entry) => entry.configName === name)?.configValue;
+  const value = Number(raw);
+  if (raw === undefined || !Number.isSafeInteger(value)) {
+    throw new Error(`cannot read ${name} of topic ${topic} (got ${String(raw)})`);
   }
-  return bytes;
+  return value;
 }
+
+/** The largest record batch the topic takes (`max.message.bytes`, its own or the broker's default). */
+export const topicMaxMessageBytes = (admin: Admin, topic: string): Promise<number> =>
+  topicNumberConfig(admin, topic, 'max.message.bytes');
+
+/** How long the topic keeps messages (`retention.ms`; -1 means for ever). */
+export const topicRetentionMs = (admin: Admin, topic: string): Promise<number> =>
+  topicNumberConfig(admin, topic, 'retention.ms');
 
 export type BridgeTopics = {
   inbound: string;
@@ -67,13 +97,19 @@ export type BridgeTopics = {
   notifications: string;
   partitions: number;
   create: boolean;
+  /** `retention.ms` of the intake and notification topics the service creates. */
+  retentionMs: number;
+  /** `retention.ms` of the dead-letter topic it creates: short, the dead letters hold whole messages. */
+  dlqRetentionMs: number;
 };
 
 export type BridgeTopicLimits = {
   inboundMaxMessageBytes: number;
   dlqMaxMessageBytes: number;
-  /** What an operator should fix; the bridge runs anyway. */
+  /** What an operator should fix about the dead-letter topic's size; the bridge runs anyway. */
   warnings: string[];
+  /** Existing topics that keep messages longer than configured; the bridge runs anyway. */
+  retentionWarnings: string[];
 };
 
 /**
@@ -81,6 +117,9 @@ export type BridgeTopicLimits = {
  * inbound topic can carry: a created one gets `max.message.bytes` of the inbound topic plus
  * {@link DEAD_LETTER_HEADROOM_BYTES}; an existing one with a smaller limit than the inbound topic's
  * is reported in `warnings` (its largest dead letters will then be written in reduced form).
+ * Created topics get the configured retention; an existing topic that keeps messages longer than
+ * configured (or for ever) is reported in `warnings` too: the service does not change topics it did
+ * not create.
  */
 export async function ensureBridgeTopics(admin: Admin, topics: BridgeTopics): Promise<BridgeTopicLimits> {
   const existing = new Set(await admin.listTopics());
@@ -95,8 +134,8 @@ export async function ensureBridgeTopics(admin: Admin, topics: BridgeTopics): Pr
   await ensureTopics(
     admin,
     [
-      { topic: topics.inbound, partitions: topics.partitions },
-      { topic: topics.notifications, partitions: topics.partitions },
+      { topic: topics.inbound, partitions: topics.partitions, retentionMs: topics.retentionMs },
+      { topic: topics.notifications, partitions: topics.partitions, retentionMs: topics.retentionMs },
     ],
     topics.create,
   );
@@ -108,6 +147,7 @@ export async function ensureBridgeTopics(admin: Admin, topics: BridgeTopics): Pr
         topic: topics.dlq,
         partitions: 1,
         maxMessageBytes: inboundMaxMessageBytes + DEAD_LETTER_HEADROOM_BYTES,
+        retentionMs: topics.dlqRetentionMs,
       },
     ],
     topics.create,
@@ -119,5 +159,19 @@ export async function ensureBridgeTopics(admin: Admin, topics: BridgeTopics): Pr
           `dead-letter topic ${topics.dlq} takes at most ${dlqMaxMessageBytes} bytes (max.message.bytes) but inbound topic ${topics.inbound} carries up to ${inboundMaxMessageBytes}: larger dead letters are written in reduced form; raise its max.message.bytes to at least ${inboundMaxMessageBytes + DEAD_LETTER_HEADROOM_BYTES}`,
         ]
       : [];
-  return { inboundMaxMessageBytes, dlqMaxMessageBytes, warnings };
+  const retentions: [string, number, string][] = [
+    [topics.inbound, topics.retentionMs, 'KAFKA_TOPIC_RETENTION_MS'],
+    [topics.notifications, topics.retentionMs, 'KAFKA_TOPIC_RETENTION_MS'],
+    [topics.dlq, topics.dlqRetentionMs, 'KAFKA_DLQ_RETENTION_MS'],
+  ];
+  const retentionWarnings: string[] = [];
+  for (const [topic, wantedMs, setting] of retentions) {
+    const keptMs = await topicRetentionMs(admin, topic);
+    if (keptMs < 0 || keptMs > wantedMs) {
+      retentionWarnings.push(
+        `topic ${topic} keeps messages ${keptMs < 0 ? 'for ever' : `for ${keptMs} ms`} (retention.ms), longer than ${setting}=${wantedMs}: set its retention.ms to at most ${wantedMs}`,
+      );
+    }
+  }
+  return { inboundMaxMessageBytes, dlqMaxMessageBytes, warnings, retentionWarnings };
 }

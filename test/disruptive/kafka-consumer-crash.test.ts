@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { intakeHealth } from '../../src/app/kafka-bridge.ts';
 import type { IntakePort } from '../../src/cases/application/ports.ts';
 import { createInboundBridge } from '../../src/kafka/inbound.ts';
-import { ensureBridgeTopics } from '../../src/kafka/topics.ts';
+import { DAY_MS, ensureBridgeTopics } from '../../src/kafka/topics.ts';
 import { eventually } from '../support/eventually.ts';
 import { kafkaBrokers } from '../support/services.ts';
 
@@ -38,6 +38,8 @@ it('brings the intake consumer back after it crashed with the broker gone, says 
     notifications: `${topic}.notifications`,
     partitions: 2,
     create: true,
+    retentionMs: 7 * DAY_MS,
+    dlqRetentionMs: 7 * DAY_MS,
   });
   await admin.disconnect();
 

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { caseProjections, intakeProjections } from '../../projections/index.ts';
 import type { ApiKey } from '../../src/app/config.ts';
+import { createErasureService, type ErasureService } from '../../src/app/erasure-service.ts';
 import { deriveId } from '../../src/app/name-based-ids.ts';
 import { createOperations, processorsHealth, projectorsSummary } from '../../src/app/operations.ts';
 import { createReadModelReadiness } from '../../src/app/readiness.ts';
@@ -32,10 +34,12 @@ import {
   type ProcessorRegistry,
 } from '../../src/eventsourcing/processor/registry.ts';
 import { eventStoreSkipLog } from '../../src/eventsourcing/projection/skip-log.ts';
+import { createKeyStore, createMemoryKeyRecords } from '../../src/eventsourcing/protection/key-store.ts';
 import { createInMemoryReadStore } from '../../src/eventsourcing/readstore/memory.ts';
 import type { ReadStore } from '../../src/eventsourcing/readstore/port.ts';
 import { createInMemoryEventStore } from '../../src/eventsourcing/testing/in-memory-event-store.ts';
 import { createAuthenticator } from '../../src/http/auth.ts';
+import type { AccessLog } from '../../src/http/ports.ts';
 import { type AppServer, buildServer } from '../../src/http/server.ts';
 
 export type InjectApp = {
@@ -45,6 +49,8 @@ export type InjectApp = {
   readStore: ReadStore;
   /** A projector processor per read model. */
   processors: ProcessorRegistry;
+  /** Retention and erasure of cases (keys in memory; this event store seals nothing). */
+  erasure: ErasureService;
   /** Resolves once the read models hold every event appended so far (read-your-writes). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +61,8 @@ export type InjectAppOptions = {
   keys?: readonly ApiKey[];
   /** Projections the projector runs; default every read model. A test may add a failing one. */
   projections?: readonly Projection[];
+  /** Where reads of personal data are reported; none when left out. */
+  accessLog?: AccessLog;
 };
 
 const rulesDir = new URL('../../src/cases/rules/', import.meta.url);
@@ -160,6 +168,17 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     headAtStart: null,
     maxLagSeconds: 30,
   });
+  const erasure = createErasureService({
+    eventStore,
+    storedEvents: eventStore,
+    keyStore: createKeyStore({
+      records: createMemoryKeyRecords(),
+      kek: { id: 'test-kek', key: randomBytes(32) },
+    }),
+    clock: () => new Date(),
+    retention: { rule: 'AMLR-77', years: 5 },
+    onErased: (caseId) => cases.invalidate(caseId),
+  });
   const app = await buildServer({
     logger,
     auth: createAuthenticator(options.keys ?? []),
@@ -167,6 +186,8 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     resources: apiResources({
       service,
       reasonCodes,
+      erasure,
+      ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
       operations: createOperations({
         processors,
         projecting: true,
@@ -184,6 +205,7 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     eventStore,
     readStore,
     processors,
+    erasure,
     async settled() {
       // The last event the projectors follow: the skip log's own stream is outside their filter.
       const head: AllPosition | undefined = eventStore

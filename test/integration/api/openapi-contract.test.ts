@@ -422,6 +422,17 @@ describe('the OpenAPI document is the contract of every answer', () => {
       (await call('GET', '/api/v1/cases/{case_id}/erasure', '/api/v1/cases/no-such-case/erasure')).status,
       404,
     );
+    // The export for authorities: decrypted from the encrypted event store, approvers and admins only.
+    const exportPath = '/api/v1/cases/{case_id}/export';
+    const exported = await call('GET', exportPath, `${base}/export`);
+    assert.equal(exported.status, 200);
+    const firstname = String(
+      (kycIntakeExample as { persons: { firstname: string }[] }).persons[0]?.firstname,
+    );
+    const events = exported.body.events as unknown as { event_type: string; payload: Json }[];
+    assert.equal(events.find((event) => event.event_type === 'PersonAdded')?.payload.firstname, firstname);
+    assert.equal((await call('GET', exportPath, `${base}/export`, { key: reader })).status, 403);
+    assert.equal((await call('GET', exportPath, '/api/v1/cases/no-such-case/export')).status, 404);
   });
 
   it('GET / redirects to /docs', async () => {

@@ -7,7 +7,7 @@ import type { IntakeContext, IntakePort, Rejection } from '../../../src/cases/ap
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 import { headerText } from '../../../src/kafka/headers.ts';
 import { createInboundBridge, type InboundBridge, type InboundOptions } from '../../../src/kafka/inbound.ts';
-import { ensureBridgeTopics, topicMaxMessageBytes } from '../../../src/kafka/topics.ts';
+import { DAY_MS, ensureBridgeTopics, topicMaxMessageBytes } from '../../../src/kafka/topics.ts';
 import { eventually } from '../../support/eventually.ts';
 import { kafkaBrokers } from '../../support/services.ts';
 
@@ -102,6 +102,8 @@ describe('Kafka intake bridge when things fail (real broker)', { concurrency: fa
       notifications: `${topic}.notifications`,
       partitions,
       create: true,
+      retentionMs: 7 * DAY_MS,
+      dlqRetentionMs: 7 * DAY_MS,
     });
     cleanups.push(() => admin!.deleteTopics({ topics: [topic, dlqTopic, `${topic}.notifications`] }));
     const bridge: InboundBridge = createInboundBridge({

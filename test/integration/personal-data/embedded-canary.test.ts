@@ -178,11 +178,12 @@ describe('personal data in the embedded mode (HTTP intake)', () => {
       [ERASED, ERASED],
       'the history too',
     );
-    // The first person's name also sits in the case's notifications, under their own keys: an
-    // erasure of one person must shred those too (they name no other subject).
+    // The shipped notification rules ask for no names, so no notification holds the first
+    // person's name either (a rule with include_recipient_details would record it, under the
+    // notification's own key).
     const naming = events
       .filter((e) => JSON.stringify(e).includes(markers.director))
       .map((e) => e.event_type);
-    assert.deepEqual([...new Set(naming)], ['NotificationRequired']);
+    assert.deepEqual(naming, []);
   });
 });

@@ -115,6 +115,27 @@ it('names sent over Kafka reach the API, and neither the event store files, the 
   assert.ok(scopes.has(kycSeen.caseId) && scopes.has(kybSeen.caseId), 'keys per case in the key store');
   assert.ok(keys.every((k) => k.kek_id === testPersonalDataEnv.PERSONAL_DATA_KEK_ID));
 
+  // The welcome notifications of both cases, as published: ids and statuses, no names (the shipped
+  // rules do not ask for them).
+  const published: string[] = [];
+  const reader = new Kafka({ clientId: 'canary-reader', brokers, logLevel: logLevel.NOTHING }).consumer({
+    groupId: `canary-reader-${suffix}`,
+  });
+  await reader.connect();
+  cleanups.push(() => reader.disconnect());
+  await reader.subscribe({ topic: topics.notifications, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      published.push(message.value?.toString('utf8') ?? '');
+    },
+  });
+  await eventually(
+    'both welcome notifications on the topic',
+    () => (published.length >= 2 ? published : undefined),
+    60_000,
+  );
+  assert.ok(published.every((value) => value.includes('"recipient_details_included":false')));
+
   await service.stop();
   const files = (await readdir(storeDir, { withFileTypes: true, recursive: true }))
     .filter((e) => e.isFile())
@@ -125,6 +146,7 @@ it('names sent over Kafka reach the API, and neither the event store files, the 
     'event store files': storeBytes.toString('latin1'),
     'key store': JSON.stringify(keys),
     logs: logLines.join(''),
+    'notification topic': published.join(''),
   };
   for (const [sink, text] of Object.entries(sinks)) {
     for (const [role, value] of Object.entries(markers)) {

@@ -75,6 +75,30 @@ async function setup(options: { failDestroys?: number } = {}) {
 }
 
 describe('erasure service', () => {
+  it('counts requests by status and the ones due for longer than the grace as overdue', async () => {
+    const { erasure, caseId, setNow } = await setup();
+    const DAY = 86_400_000;
+    assert.deepEqual(await erasure.summary(DAY), {
+      byStatus: { none: 0, deferred: 0, due: 0, executing: 0, completed: 0 },
+      overdue: 0,
+    });
+    await erasure.requestErasure(caseId, 'dpo', 'api');
+    assert.equal((await erasure.summary(DAY)).byStatus.deferred, 1);
+    await erasure.endRelationship(caseId, ENDED, 'ops');
+    setNow('2031-03-01T12:00:00.000Z');
+    assert.deepEqual(await erasure.summary(DAY), {
+      byStatus: { none: 0, deferred: 0, due: 1, executing: 0, completed: 0 },
+      overdue: 0,
+    });
+    setNow('2031-03-02T00:00:01.000Z');
+    assert.equal((await erasure.summary(DAY)).overdue, 1, 'due for a day and a second');
+    await erasure.runDue();
+    assert.deepEqual(await erasure.summary(DAY), {
+      byStatus: { none: 0, deferred: 0, due: 0, executing: 0, completed: 1 },
+      overdue: 0,
+    });
+  });
+
   it('accepts a request at once, defers it through retention and holds, then shreds and certifies', async () => {
     const { eventStore, keyStore, erasure, caseId, name, erased, setNow } = await setup();
     const requested = await erasure.requestErasure(caseId, 'dpo', 'api');

@@ -201,7 +201,7 @@ describe('ChangeDocumentStatus', () => {
     assert.equal(notification?.notification_id, `notification:${CASE}:1`);
     assert.deepEqual(notification?.context_data, {
       case_id: CASE,
-      client_name: 'John',
+      client_name: 'N/A',
       case_type: 'INDIVIDUAL_STANDARD',
       traitement_type: 'KYC',
       document_requirement_id: PASSPORT,

@@ -56,6 +56,7 @@ describe('firstActiveRule (the configuration service answer)', () => {
       notification_type: 'TYPE_a',
       template_id: 'T',
       language_code: null,
+      include_recipient_details: false,
     });
   });
 
@@ -172,6 +173,7 @@ describe('resolveNotification', () => {
         notification_type: 'TYPE_svc',
         template_id: null,
         language_code: null,
+        include_recipient_details: false,
       },
       source: 'config-service',
       fallback_reason: null,
@@ -213,62 +215,129 @@ describe('resolveNotification', () => {
 });
 
 describe('the NotificationRequired payload and the older envelope', () => {
-  const data = notificationRequired({
-    notification_id: 'n-1',
-    trigger: {
-      trigger: 'CASE_CREATED_KYC_INDIVIDUAL_STANDARD',
-      context: {
-        case_id: 'c-1',
-        client_id: 'kyc-client-001',
-        traitement_type: 'KYC',
-        case_type: 'INDIVIDUAL_STANDARD',
+  const NAME_MARKER = 'Zyxwmarker';
+  const payload = (include_recipient_details: boolean, details: Record<string, string> = {}) =>
+    notificationRequired({
+      notification_id: 'n-1',
+      trigger: {
+        trigger: 'CASE_CREATED_KYC_INDIVIDUAL_STANDARD',
+        context: {
+          case_id: 'c-1',
+          client_id: 'kyc-client-001',
+          traitement_type: 'KYC',
+          case_type: 'INDIVIDUAL_STANDARD',
+        },
       },
+      rule: {
+        rule_id: 'r',
+        is_active: true,
+        notification_type: 'EMAIL_WELCOME_KYC',
+        template_id: 'KYC_WELCOME_EMAIL_V1',
+        language_code: null,
+        include_recipient_details,
+      },
+      resolution: { rule: null, source: 'config-service', fallback_reason: null },
+      primary_contact: { firstname: NAME_MARKER, lastname: 'Doe' },
+      details,
+      at: '2026-03-01T10:00:00.000Z',
+    });
+  const recorded = (data: NotificationRequired['data']): RecordedEvent<NotificationRequired> => ({
+    type: 'NotificationRequired',
+    data,
+    id: 'evt-1',
+    streamId: 'case-c-1',
+    revision: 4n,
+    position: { commit: 10n, prepare: 10n },
+    created: new Date('2026-03-01T10:00:01.000Z'),
+    metadata: {
+      correlationId: 'corr',
+      causationId: 'cause',
+      idempotencyKey: 'key-1',
+      actor: 'SYSTEM',
+      schemaVersion: 1,
     },
-    rule: {
-      rule_id: 'r',
-      is_active: true,
-      notification_type: 'EMAIL_WELCOME_KYC',
-      template_id: 'KYC_WELCOME_EMAIL_V1',
-      language_code: null,
-    },
-    resolution: { rule: null, source: 'config-service', fallback_reason: null },
-    primary_contact: { firstname: 'John', lastname: 'Doe' },
-    details: {},
-    at: '2026-03-01T10:00:00.000Z',
   });
 
-  it('builds recipient and context as the older service did', () => {
+  it('carries ids and statuses but no name by default, keeping the older fields', () => {
+    const data = payload(false, { document_type: 'PASSPORT' });
+    assert.equal(data.include_recipient_details, false);
+    assert.deepEqual(data.recipient_details, { case_id: 'c-1', client_id: 'kyc-client-001' });
+    assert.deepEqual(data.context_data, {
+      case_id: 'c-1',
+      client_name: 'N/A',
+      case_type: 'INDIVIDUAL_STANDARD',
+      traitement_type: 'KYC',
+      document_type: 'PASSPORT',
+    });
+    const envelope = JSON.stringify(toSeedNotificationEnvelope(recorded(data)));
+    assert.ok(!envelope.includes(NAME_MARKER));
+    assert.ok(!envelope.includes('Doe'));
+  });
+
+  it('builds recipient and context with names as the older service did when the rule asks', () => {
+    const data = payload(true);
     assert.deepEqual(data.recipient_details, {
       case_id: 'c-1',
       client_id: 'kyc-client-001',
-      primary_contact_name: 'John Doe',
+      primary_contact_name: `${NAME_MARKER} Doe`,
     });
     assert.deepEqual(data.context_data, {
       case_id: 'c-1',
-      client_name: 'John',
+      client_name: NAME_MARKER,
       case_type: 'INDIVIDUAL_STANDARD',
       traitement_type: 'KYC',
     });
+    const envelope = toSeedNotificationEnvelope(recorded(data));
+    assert.equal(envelope.payload.recipient_details.primary_contact_name, `${NAME_MARKER} Doe`);
+    assert.equal(envelope.payload.context_data.client_name, NAME_MARKER);
+    assert.equal(envelope.payload.recipient_details_included, true);
+  });
+
+  it('drops the names an event recorded before rules could ask for them still holds', () => {
+    const { include_recipient_details: _, ...older } = payload(true);
+    const envelope = toSeedNotificationEnvelope(recorded(older));
+    assert.deepEqual(envelope.payload.recipient_details, { case_id: 'c-1', client_id: 'kyc-client-001' });
+    assert.equal(envelope.payload.context_data.client_name, 'N/A');
+    assert.equal(envelope.payload.recipient_details_included, false);
+    assert.ok(!JSON.stringify(envelope).includes(NAME_MARKER));
+  });
+
+  it('reads the flag from the configuration service and the bundled rules, false unless set', () => {
+    assert.equal(firstActiveRule([rule('a')])?.include_recipient_details, false);
+    assert.equal(
+      firstActiveRule([rule('a', { include_recipient_details: true })])?.include_recipient_details,
+      true,
+    );
+    const bundledWithNames = parseNotificationRules({
+      version: 1,
+      rules: [
+        {
+          rule_id: 'letter',
+          description: 'A letter greeting the client by name.',
+          event_trigger: 'CASE_APPROVED_*',
+          is_active: true,
+          notification_type: 'LETTER_APPROVED',
+          template_id: null,
+          language_code: null,
+          include_recipient_details: true,
+        },
+      ],
+    });
+    assert.ok(bundledWithNames.ok);
+    assert.equal(
+      matchBundledRule(bundledWithNames.value, 'CASE_APPROVED_KYC_X')?.include_recipient_details,
+      true,
+    );
+    assert.equal(
+      matchBundledRule(bundledNotificationRules(), 'CASE_CREATED_KYC_INDIVIDUAL_STANDARD')
+        ?.include_recipient_details,
+      false,
+    );
   });
 
   it('maps a recorded event to the older outbound envelope, version counted from 1', () => {
-    const recorded: RecordedEvent<NotificationRequired> = {
-      type: 'NotificationRequired',
-      data,
-      id: 'evt-1',
-      streamId: 'case-c-1',
-      revision: 4n,
-      position: { commit: 10n, prepare: 10n },
-      created: new Date('2026-03-01T10:00:01.000Z'),
-      metadata: {
-        correlationId: 'corr',
-        causationId: 'cause',
-        idempotencyKey: 'key-1',
-        actor: 'SYSTEM',
-        schemaVersion: 1,
-      },
-    };
-    assert.deepEqual(toSeedNotificationEnvelope(recorded), {
+    const data = payload(false);
+    assert.deepEqual(toSeedNotificationEnvelope(recorded(data)), {
       event_id: 'evt-1',
       event_type: 'NotificationRequired',
       aggregate_id: 'c-1',
@@ -280,6 +349,7 @@ describe('the NotificationRequired payload and the older envelope', () => {
         template_id: 'KYC_WELCOME_EMAIL_V1',
         language_code: null,
         context_data: data.context_data,
+        recipient_details_included: false,
         notification_id: 'n-1',
         event_trigger: 'CASE_CREATED_KYC_INDIVIDUAL_STANDARD',
         rule_id: 'r',

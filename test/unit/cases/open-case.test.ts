@@ -79,7 +79,7 @@ describe('OpenCase: KYC', () => {
     );
   });
 
-  it('asks for the case-created notification with the older trigger format and payload', () => {
+  it('asks for the case-created notification with the older trigger format and payload, without names', () => {
     assert.deepEqual(ofType(events, 'NotificationRequired')[0]?.data, {
       notification_id: `notification:${CASE}:0`,
       case_id: CASE,
@@ -88,12 +88,13 @@ describe('OpenCase: KYC', () => {
       rule_source: 'bundled',
       fallback_reason: null,
       notification_type: 'EMAIL_WELCOME_KYC',
-      recipient_details: { case_id: CASE, client_id: 'kyc-client-001', primary_contact_name: 'John Doe' },
+      include_recipient_details: false,
+      recipient_details: { case_id: CASE, client_id: 'kyc-client-001' },
       template_id: 'KYC_WELCOME_EMAIL_V1',
       language_code: null,
       context_data: {
         case_id: CASE,
-        client_name: 'John',
+        client_name: 'N/A',
         case_type: 'INDIVIDUAL_STANDARD',
         traitement_type: 'KYC',
       },
@@ -341,6 +342,7 @@ describe('OpenCase: notification rule decisions', () => {
       notification_type: 'SMS_WELCOME',
       template_id: 'T1',
       language_code: 'fr',
+      include_recipient_details: false,
     },
     source: 'config-service',
     fallback_reason: null,

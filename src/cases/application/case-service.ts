@@ -35,6 +35,7 @@ import type {
   IntakeContext,
   IntakePort,
   NotificationRulesSource,
+  ReasonRequest,
   Rejection,
   ReviewCommands,
   ReviewQueries,
@@ -226,6 +227,20 @@ export function createCaseService(deps: CaseServiceDependencies) {
   }
 
   /** Runs a review command as the caller (a USER named by the API key) and tells the case's status after it. */
+  /** Close and reopen carry the same data: a reason code and an optional comment. */
+  const withReason =
+    (type: 'CloseCase' | 'ReopenCase', caseId: string, request: ReasonRequest) =>
+    (actor: Actor, at: string): CaseCommand => ({
+      type,
+      data: {
+        case_id: caseId,
+        reason_code: request.reason_code,
+        comment: request.comment ?? null,
+        actor,
+        at,
+      },
+    });
+
   async function review(
     caseId: string,
     command: (actor: Actor, at: string) => CaseCommand,
@@ -274,35 +289,9 @@ export function createCaseService(deps: CaseServiceDependencies) {
         context,
       ),
     closeCase: (caseId, request, context) =>
-      review(
-        caseId,
-        (actor, at) => ({
-          type: 'CloseCase',
-          data: {
-            case_id: caseId,
-            reason_code: request.reason_code,
-            comment: request.comment ?? null,
-            actor,
-            at,
-          },
-        }),
-        context,
-      ),
+      review(caseId, withReason('CloseCase', caseId, request), context),
     reopenCase: (caseId, request, context) =>
-      review(
-        caseId,
-        (actor, at) => ({
-          type: 'ReopenCase',
-          data: {
-            case_id: caseId,
-            reason_code: request.reason_code,
-            comment: request.comment ?? null,
-            actor,
-            at,
-          },
-        }),
-        context,
-      ),
+      review(caseId, withReason('ReopenCase', caseId, request), context),
     overrideRisk: (caseId, request, context) =>
       review(
         caseId,

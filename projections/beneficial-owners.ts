@@ -41,7 +41,9 @@ export function beneficialOwnerDocument(event: RecordedEvent<BeneficialOwnerAdde
 
 export const beneficialOwnersProjection = defineProjection<BeneficialOwnerAdded, BeneficialOwnerDocument>({
   name: 'beneficial_owners',
-  version: 1,
+  // 2: stored with the personal fields sealed (projections/personal-data.ts); the rebuild seals
+  // documents an earlier version stored in clear.
+  version: 2,
   collection: 'beneficial_owners',
   on: {
     BeneficialOwnerAdded: {

@@ -10,6 +10,7 @@ export * from './beneficial-owners.ts';
 export * from './cases.ts';
 export * from './companies.ts';
 export * from './document-requirements.ts';
+export * from './personal-data.ts';
 export * from './persons.ts';
 export * from './raw-intake.ts';
 export * from './timeline.ts';

@@ -35,7 +35,9 @@ export function personDocument(event: RecordedEvent<PersonAdded>): PersonDocumen
 
 export const personsProjection = defineProjection<PersonAdded, PersonDocument>({
   name: 'persons',
-  version: 1,
+  // 2: stored with the personal fields sealed (projections/personal-data.ts); the rebuild seals
+  // documents an earlier version stored in clear.
+  version: 2,
   collection: 'persons',
   on: {
     PersonAdded: { id: (event) => event.data.person_id, create: (event) => personDocument(event) },

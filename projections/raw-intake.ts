@@ -47,7 +47,9 @@ export function rawIntakeDocument(event: RecordedEvent<IntakeReceived>): RawInta
 /** Reads the `intake-` streams, not the `case-` ones: its runtime must subscribe to that prefix. */
 export const rawIntakeProjection = defineProjection<IntakeReceived, RawIntakeDocument>({
   name: 'raw_events',
-  version: 1,
+  // 2: stored with the personal fields sealed (projections/personal-data.ts); the rebuild seals
+  // documents an earlier version stored in clear.
+  version: 2,
   collection: 'raw_events',
   on: {
     IntakeReceived: { id: (event) => event.data.receipt_id, create: (event) => rawIntakeDocument(event) },

@@ -45,7 +45,11 @@ export type ErasureServiceDeps = {
   retention: RetentionRule;
   /** Called once a case's keys are destroyed: caches holding its plain data must forget it. */
   onErased?: (caseId: string) => void;
+  /** Checks the read models of the case against its destroyed keys; `not_checked` without it. */
+  checkReadStore?: (caseId: string, destroyedKeyIds: readonly string[]) => Promise<ErasureCheck>;
 };
+
+export type ErasureCheck = { store: string; result: string; detail: string };
 
 /**
  * Retention and erasure of cases: relationship end, legal holds, erasure requests (accepted at
@@ -218,6 +222,7 @@ export function createErasureService(deps: ErasureServiceDeps) {
       deps.onErased?.(caseId);
       const keys = await keyStore.listByScope(caseId);
       const active = keys.filter((k) => k.status === 'active').length;
+      const destroyed = keys.filter((k) => k.status === 'destroyed').map((k) => k.keyId);
       const checks = [
         {
           store: 'key store',
@@ -225,13 +230,12 @@ export function createErasureService(deps: ErasureServiceDeps) {
           detail: `${keys.length - active} keys destroyed, ${active} active`,
         },
         await checkEventStore(caseId),
-        {
+        (await deps.checkReadStore?.(caseId, destroyed)) ?? {
           store: 'read store',
           result: 'not_checked',
-          detail: 'read models still hold personal data in clear until they are rebuilt',
+          detail: 'no read store was given to check',
         },
       ];
-      const destroyed = keys.filter((k) => k.status === 'destroyed').map((k) => k.keyId);
       await handler.handle(
         caseId,
         { type: 'CompleteErasure', data: { at: now(), destroyed_key_ids: destroyed, checks } },

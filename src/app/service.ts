@@ -6,6 +6,7 @@ import {
   casesProjection,
   documentRequirementsProjection,
   intakeProjections,
+  readModelPersonalData,
   timelineProjection,
 } from '../../projections/index.ts';
 import { type CaseService, createCaseService } from '../cases/application/case-service.ts';
@@ -56,6 +57,10 @@ import {
   guardTampered,
   protectPersonalData,
 } from '../eventsourcing/protection/protected-event-store.ts';
+import {
+  type DocumentDecryptionCounts,
+  protectReadModels,
+} from '../eventsourcing/protection/protected-read-store.ts';
 import { createInMemoryReadStore } from '../eventsourcing/readstore/memory.ts';
 import { createMongoReadStore } from '../eventsourcing/readstore/mongo.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
@@ -82,6 +87,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { deriveId } from './name-based-ids.ts';
 import { createOperations, processorsHealth, projectorsSummary } from './operations.ts';
 import { openKeyStore } from './personal-data.ts';
+import { readStoreErasureCheck } from './read-store-erasure-check.ts';
 import { createReadModelReadiness } from './readiness.ts';
 import { tracedEventStore } from './traced-event-store.ts';
 import { tracedReadStore } from './traced-read-store.ts';
@@ -285,12 +291,18 @@ function observeParts(
   );
 }
 
-/** Decryptions of personal data by outcome; any `tampered` deserves an alert. */
-function observeDecryptions(metrics: Metrics, counts: () => DecryptionCounts): void {
+/** Decryptions of personal data by store and outcome; any `tampered` deserves an alert. */
+function observeDecryptions(
+  metrics: Metrics,
+  events: () => DecryptionCounts,
+  readModels: { decryptions(): DocumentDecryptionCounts } | undefined,
+): void {
+  const of = (store: string, counts: Record<string, number>) =>
+    Object.entries(counts).map(([outcome, value]) => ({ value, attributes: { store, outcome } }));
   metrics.observe(
     'kyc_personal_data_decryptions_total',
-    'Personal data read back, by outcome: ok, erased (key destroyed) or tampered (failed authentication)',
-    () => Object.entries(counts()).map(([outcome, value]) => ({ value, attributes: { outcome } })),
+    'Personal data read back, by store and outcome: ok, erased (key destroyed), tampered (failed authentication), clear (a read model stored before sealing)',
+    () => [...of('event_store', events()), ...(readModels ? of('read_store', readModels.decryptions()) : [])],
     'counter',
   );
 }
@@ -446,7 +458,10 @@ export type RunningService = {
   server: AppServer;
   url: string;
   eventStore: EventStore;
+  /** The read models as the API reads them: personal fields opened. */
   readStore: ReadStore;
+  /** The read models as stored: personal fields sealed (for checks and tests). */
+  storedDocuments: ReadStore;
   /**
    * Everything that follows the log here, by name: a projector per read model (none when another
    * replica projects, PROJECTOR=off) and, with the Kafka bridge, the notification publisher.
@@ -480,6 +495,11 @@ export type StartOptions = {
    * measures what the recording costs (bench/personal-data-reads.ts); never a configuration.
    */
   recordPersonalDataReads?: boolean;
+  /**
+   * False stores the read models' personal fields in clear: only for the benchmark that measures
+   * what sealing costs and the test that shows its scan finds names then; never a configuration.
+   */
+  protectReadModels?: boolean;
 };
 
 /**
@@ -527,19 +547,19 @@ export async function startService(
       eventStore = tracedEventStore(client, 'eventstoredb');
     }
 
-    const readStore = tracedReadStore(
+    const storedDocuments = tracedReadStore(
       config.mongoUrl === undefined
         ? createInMemoryReadStore()
         : createMongoReadStore({ url: config.mongoUrl, database: config.mongoDatabase }),
       config.mongoUrl === undefined ? 'memory' : 'mongodb',
     );
-    closers.push({ name: 'read store', close: () => readStore.close() });
+    closers.push({ name: 'read store', close: () => storedDocuments.close() });
     if (config.mongoUrl === undefined)
       logger.info('read models in memory: rebuilt from the event store at start');
     else {
       // One lookup by id: a MongoDB that cannot be reached stops the start here, named.
       const mongoUrl = config.mongoUrl;
-      await readStore.get('cases', 'start-probe').catch((error: unknown) => {
+      await storedDocuments.get('cases', 'start-probe').catch((error: unknown) => {
         throw dependencyFailed('MongoDB', 'MONGODB_URL', redacted(mongoUrl), error);
       });
     }
@@ -556,6 +576,12 @@ export async function startService(
       declarations: personalDataDeclarations,
     });
     eventStore = personalData;
+    // The same keys seal the personal fields of the read models, outermost on either store.
+    const protectedReadModels =
+      options.protectReadModels === false
+        ? undefined
+        : protectReadModels(storedDocuments, { keyStore, declarations: readModelPersonalData });
+    const readStore: ReadStore = protectedReadModels ?? storedDocuments;
 
     const [requirementRules, bundledRules, riskRules, reasonCodes] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
@@ -713,6 +739,9 @@ export async function startService(
       retention: config.retention,
       // The command cache holds the first person's name in the case state.
       onErased: (caseId) => cases.invalidate(caseId),
+      ...(protectedReadModels === undefined
+        ? {}
+        : { checkReadStore: readStoreErasureCheck(storedDocuments, readModelPersonalData) }),
     });
     observeErasures(metrics, erasure, config.erasureOverdueAfterSeconds * 1000);
 
@@ -807,7 +836,7 @@ export async function startService(
     }
 
     observeParts(metrics, readModels, processors, projecting, kafka, () => cases.stats());
-    observeDecryptions(metrics, () => personalData.decryptions());
+    observeDecryptions(metrics, () => personalData.decryptions(), protectedReadModels);
     observeStatusCounts(metrics, readStore);
     const server = await buildServer({
       metrics,
@@ -835,7 +864,7 @@ export async function startService(
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });
-    return { server, url, eventStore, readStore, processors, erasure, stop };
+    return { server, url, eventStore, readStore, storedDocuments, processors, erasure, stop };
   } catch (error) {
     await stop();
     throw error;

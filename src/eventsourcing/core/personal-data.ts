@@ -21,3 +21,21 @@ export type PersonalDataDeclaration = {
 
 /** Declarations by event type; types not listed are stored as they are. */
 export type PersonalDataDeclarations = Readonly<Record<string, PersonalDataDeclaration>>;
+
+/**
+ * Which top-level fields of a read model's documents hold personal data, and whose. The
+ * protection layer seals them in the read store under the key of (scope, subject), the same key
+ * as the events they were projected from, so destroying it erases the documents at once.
+ */
+export type DocumentPersonalDataDeclaration = {
+  scope(document: Readonly<Record<string, unknown>>): string;
+  subject(document: Readonly<Record<string, unknown>>): string;
+  /**
+   * The personal fields, each with the value readers get once the key is destroyed: what the
+   * projection makes of the erased event, so a rebuild after erasure reads the same.
+   */
+  placeholders: Readonly<Record<string, unknown>>;
+};
+
+/** Declarations by logical collection; collections not listed are stored as they are. */
+export type DocumentPersonalDataDeclarations = Readonly<Record<string, DocumentPersonalDataDeclaration>>;

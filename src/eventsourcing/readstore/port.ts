@@ -127,3 +127,8 @@ export function generationOf(target: string): number {
   const match = /__g(\d+)$/.exec(target);
   return match ? Number(match[1]) : 0;
 }
+
+/** The logical collection a target serves (the name without its generation). */
+export function collectionOf(target: string): string {
+  return target.replace(/__g\d+$/, '');
+}

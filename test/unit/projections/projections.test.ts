@@ -60,12 +60,12 @@ describe('projection definitions', () => {
       all.map((p) => [p.name, p.collection, p.version]),
       [
         ['cases', 'cases', 2],
-        ['persons', 'persons', 1],
+        ['persons', 'persons', 2],
         ['companies', 'companies', 1],
-        ['beneficial_owners', 'beneficial_owners', 1],
+        ['beneficial_owners', 'beneficial_owners', 2],
         ['document_requirements', 'document_requirements', 1],
         ['case_timeline', 'case_timeline', 1],
-        ['raw_events', 'raw_events', 1],
+        ['raw_events', 'raw_events', 2],
       ],
     );
   });

@@ -181,7 +181,7 @@ export function protectReadModels(
       const stored = await store.find<Doc>(collection, query);
       return Promise.all(stored.map((document) => openDocument(collection, document)));
     },
-    count(collection, filter) {
+    async count(collection, filter) {
       refusePersonalQuery(collection, Object.keys(filter ?? {}));
       return store.count(collection, filter);
     },

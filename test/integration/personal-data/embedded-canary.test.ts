@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { caseProjections, intakeProjections } from '../../../projections/index.ts';
 import { loadConfig } from '../../../src/app/config.ts';
 import { GENERATED_KEK_ID } from '../../../src/app/personal-data.ts';
 import { type RunningService, startService } from '../../../src/app/service.ts';
@@ -15,6 +16,8 @@ import {
   keyFilePaths,
 } from '../../../src/eventsourcing/protection/file-key-records.ts';
 import { createKeyStore, keyIdOf } from '../../../src/eventsourcing/protection/key-store.ts';
+import type { ReadStore } from '../../../src/eventsourcing/readstore/port.ts';
+import { eventually } from '../../support/eventually.ts';
 import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
 
 // Canary markers planted as the names of persons, directors and owners through the HTTP intake
@@ -31,6 +34,31 @@ function forms(value: string): string[] {
     return encoded.slice(4, -4);
   });
   return [value, Buffer.from(value).toString('hex'), ...base64];
+}
+
+/** Where in `texts` (by name) any marker appears, in any of its forms. */
+function markersIn(texts: Record<string, string>, markers: Record<string, string>): string[] {
+  const found: string[] = [];
+  for (const [name, text] of Object.entries(texts)) {
+    for (const [role, value] of Object.entries(markers)) {
+      for (const form of forms(value))
+        if (text.includes(form)) found.push(`${role} marker in ${name} as ${form}`);
+    }
+  }
+  return found;
+}
+
+const readModelCollections = [...caseProjections, ...intakeProjections].map((p) => p.collection);
+
+/** Every document of every read model as the in-memory store holds it (below the protection), as JSON. */
+async function storedReadModels(store: ReadStore): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    readModelCollections.map(async (collection) => [
+      collection,
+      JSON.stringify(await store.find(collection)),
+    ]),
+  );
+  return Object.fromEntries(entries);
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -133,6 +161,49 @@ describe('personal data in the embedded mode (HTTP intake)', () => {
     assert.ok(all.includes('PersonAdded') && all.includes('kyb-client-002'), `scanned ${scanned} bytes`);
   });
 
+  it('stores no marker in any read model, in any encoding', async () => {
+    // The refused message is audited last: once its record is there, every read model has caught up.
+    const stored = await eventually('the raw intake audit of the three messages', async () => {
+      const documents = await storedReadModels(service.storedDocuments);
+      return JSON.parse(documents.raw_events ?? '[]').length >= 3 ? documents : undefined;
+    });
+    assert.deepEqual(markersIn(stored, markers), []);
+    // The scan looked at the documents: their other fields are there in clear.
+    assert.ok(stored.persons?.includes(kycCase.case_id) && stored.cases?.includes('kyb-client-002'));
+    assert.ok(stored.beneficial_owners?.includes(kybCase.case_id));
+  });
+
+  it('finds the markers with the same scan when the read models are not sealed', async () => {
+    const plainDir = await mkdtemp(join(tmpdir(), 'kyc-canary-plain-'));
+    const plain = await startService(
+      loadConfig({ DATA_DIR: plainDir, PORT: '0' }),
+      pino({ level: 'silent' }),
+      {
+        protectReadModels: false,
+      },
+    );
+    try {
+      const kyc = copyOf(kycIntakeExample);
+      kyc.persons[0]!.firstname = markers.person;
+      const response = await fetch(`${plain.url}/api/v1/cases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `plain-${randomUUID()}` },
+        body: JSON.stringify(kyc),
+      });
+      assert.equal(response.status, 202);
+      const found = await eventually('the person and the raw intake in the read models', async () => {
+        const hits = markersIn(await storedReadModels(plain.storedDocuments), { person: markers.person });
+        return hits.some((h) => h.includes('persons')) && hits.some((h) => h.includes('raw_events'))
+          ? hits
+          : undefined;
+      });
+      assert.ok(found.length > 0);
+    } finally {
+      await plain.stop();
+      await rm(plainDir, { recursive: true, force: true });
+    }
+  });
+
   it('writes no marker into any log line', () => {
     assert.ok(logLines.length > 0);
     const logs = logLines.join('');
@@ -185,5 +256,51 @@ describe('personal data in the embedded mode (HTTP intake)', () => {
       .filter((e) => JSON.stringify(e).includes(markers.director))
       .map((e) => e.event_type);
     assert.deepEqual(naming, []);
+  });
+
+  it('after the erasure of a case the API shows placeholders at once, the certificate checks the read store, and a rebuild reads the same', async () => {
+    const caseId = kybCase.case_id;
+    const kyb = await get(`/api/v1/cases/${caseId}`);
+    const ownersPath = `/api/v1/companies/${String(kyb.company_id)}/beneficial-owners`;
+    assert.equal((await get(ownersPath))[0]?.firstname, markers.owner, 'readable before the erasure');
+
+    await service.erasure.endRelationship(caseId, '2000-01-01T00:00:00.000Z', 'canary');
+    await service.erasure.requestErasure(caseId, 'canary', 'test');
+    const done = await service.erasure.executeIfDue(caseId);
+    assert.equal(done.status, 'completed');
+    const readStoreCheck = done.certificate?.checks.find((c) => c.store === 'read store');
+    assert.equal(readStoreCheck?.result, 'passed', readStoreCheck?.detail);
+    assert.match(readStoreCheck?.detail ?? '', /^[1-9]\d* documents of the case/);
+
+    const shown = async () => {
+      const persons = await get(`/api/v1/persons/case/${caseId}`);
+      const owners = await get(ownersPath);
+      const raw = (await get('/api/v1/events/raw?limit=100')).filter((r) => r.case_id === caseId);
+      return { persons, owners, raw };
+    };
+    const erased = await shown();
+    assert.deepEqual(
+      [...erased.persons, ...erased.owners].map((p) => [p.firstname, p.lastname, p.birthdate]),
+      [
+        [ERASED, ERASED, null],
+        [ERASED, ERASED, null],
+      ],
+    );
+    assert.deepEqual(
+      erased.raw.map((r) => r.payload),
+      [null],
+    );
+    const events = await get(`/api/v1/cases/${caseId}/events`);
+    const timeline = await get(`/api/v1/cases/${caseId}/timeline?limit=100`);
+    assert.deepEqual(markersIn({ api: JSON.stringify([erased, events, timeline]) }, markers), []);
+
+    // In-memory read models are rebuilt from the log at start.
+    await service.stop();
+    service = await start();
+    const rebuilt = await eventually('the rebuilt read models of the case', async () => {
+      const again = await shown();
+      return again.owners.length > 0 && again.raw.length > 0 ? again : undefined;
+    });
+    assert.deepEqual(rebuilt, erased, 'a rebuild gives identical documents');
   });
 });

@@ -10,6 +10,7 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/app/config.ts';
 import { startService } from '../../../src/app/service.ts';
+import { ERASED } from '../../../src/cases/personal-data.ts';
 import { startEmulator } from '../../../src/emulator/index.ts';
 import { eventually } from '../../support/eventually.ts';
 import { copyOf, kybIntakeExample, kycIntakeExample } from '../../support/intake-examples.ts';
@@ -19,7 +20,8 @@ import { kafkaBrokers, mongoUrl } from '../../support/services.ts';
 
 // As in production: a separate event store (EVENTSTORE_URL), read models and the key store in
 // FerretDB, intake from Kafka. Markers planted as names over Kafka must reach the API, and no
-// byte of the event store's files, no key-store document and no log line.
+// byte of the event store's files, no document of any collection of the database (read models,
+// key store, bookkeeping) and no log line; after the erasure of a case, not the API either.
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -135,6 +137,48 @@ it('names sent over Kafka reach the API, and neither the event store files, the 
     60_000,
   );
   assert.ok(published.every((value) => value.includes('"recipient_details_included":false')));
+
+  // Every collection of the database, every document as stored, once both intakes are audited.
+  await eventually(
+    'the raw intake audit of both messages',
+    async () => ((await service.storedDocuments.count('raw_events')) >= 2 ? true : undefined),
+    60_000,
+  );
+  const db = client.db(database);
+  const collections = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+  const readStore: Record<string, string> = {};
+  for (const name of collections)
+    readStore[name] = JSON.stringify(await db.collection(name).find({}).toArray());
+  const scanned = Object.entries(readStore).filter(([name]) =>
+    /^(persons|beneficial_owners|raw_events)__g\d+$/.test(name),
+  );
+  assert.equal(scanned.length, 3, `the sealed read models among ${collections.join(', ')}`);
+  assert.ok(
+    scanned.every(([, text]) => text.includes(kybSeen.caseId)),
+    'the scan saw the documents',
+  );
+  for (const [name, text] of Object.entries(readStore)) {
+    for (const [role, value] of Object.entries(markers)) {
+      for (const form of [value, Buffer.from(value).toString('hex')]) {
+        assert.ok(!text.includes(form), `${role} marker found in collection ${name}`);
+      }
+    }
+  }
+
+  // Erasure of the KYB case: placeholders through the API at once, and a passed read-store check.
+  await service.erasure.endRelationship(kybSeen.caseId, '2000-01-01T00:00:00.000Z', 'canary');
+  await service.erasure.requestErasure(kybSeen.caseId, 'canary', 'test');
+  const erasure = await service.erasure.executeIfDue(kybSeen.caseId);
+  const readStoreCheck = erasure.certificate?.checks.find((c) => c.store === 'read store');
+  assert.equal(readStoreCheck?.result, 'passed', readStoreCheck?.detail);
+  assert.match(readStoreCheck?.detail ?? '', /^[1-9]\d* documents of the case/);
+  const erasedPersons = (await personsOf(kyb.client_id))?.persons;
+  assert.deepEqual(
+    erasedPersons?.map((p) => [p.firstname, p.lastname]),
+    [[ERASED, ERASED]],
+  );
+  const afterErasure = await (await fetch(`${service.url}/api/v1/cases/${kybSeen.caseId}/events`)).text();
+  assert.ok(!afterErasure.includes(markers.director) && !afterErasure.includes(markers.owner));
 
   await service.stop();
   const files = (await readdir(storeDir, { withFileTypes: true, recursive: true }))

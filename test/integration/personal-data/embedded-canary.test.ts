@@ -212,6 +212,33 @@ describe('personal data in the embedded mode (HTTP intake)', () => {
     }
   });
 
+  it('answers 500 problem+json for a read model whose sealed fields were altered, logs it, and serves on', async () => {
+    const { target } = (await service.storedDocuments.slot('persons'))!;
+    const [person] = await service.storedDocuments.find('persons', { filter: { case_id: kycCase.case_id } });
+    const [director] = await service.storedDocuments.find('persons', {
+      filter: { case_id: kybCase.case_id },
+    });
+    const { position } = (await service.storedDocuments.load(target, [person!.id])).get(person!.id)!;
+    // The director's sealed names moved into the person's document, as an altered database would hold them.
+    await service.storedDocuments.write(target, [
+      {
+        op: 'upsert',
+        document: { ...person!, _personal: (director as Record<string, unknown>)._personal },
+        position: { commit: position.commit + 1n, prepare: position.prepare + 1n },
+      },
+    ]);
+    const response = await fetch(`${service.url}/api/v1/persons/case/${kycCase.case_id}`);
+    assert.equal(response.status, 500);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const problem = (await response.json()) as { code: string };
+    assert.equal(problem.code, 'personal_data.tampered');
+    assert.ok(
+      logLines.some((line) => line.includes('personal_data.tampered')),
+      'logged',
+    );
+    assert.equal((await get(`/api/v1/persons/case/${kybCase.case_id}`)).length, 1, 'other reads are served');
+  });
+
   it('reads the names again after a restart, and a destroyed key as placeholders for that subject only', async () => {
     const directorId = String(
       (await get(`/api/v1/persons/case/${kybCase.case_id}?min_position=${kybCase.position}`))[0]?.id,

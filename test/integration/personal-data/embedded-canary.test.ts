@@ -237,6 +237,19 @@ describe('personal data in the embedded mode (HTTP intake)', () => {
       'logged',
     );
     assert.equal((await get(`/api/v1/persons/case/${kybCase.case_id}`)).length, 1, 'other reads are served');
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const counted = (outcome: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((line) =>
+            line.startsWith(`kyc_personal_data_decryptions_total{store="read_store",outcome="${outcome}"}`),
+          )
+          ?.split(' ')
+          .at(-1),
+      );
+    assert.equal(counted('tampered'), 1);
+    assert.ok(counted('ok') > 0, 'reads of sealed documents are counted');
   });
 
   it('reads the names again after a restart, and a destroyed key as placeholders for that subject only', async () => {

@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/kafka.ts [--modes baseline,memory,ferretdb,outbound] [--messages 1000]
  *     [--rate 250] [--seconds 10] [--ferretdb-messages 500] [--ferretdb-rate <half its throughput>]
- *     [--baseline-concurrency 1] [--timeout 60]
+ *     [--baseline-concurrency 1] [--timeout 60] [--cpu-prof <dir>]
  *
  * Intakes are published by a child process (bench/support/kafka-producer.ts), so the service
  * measured here shares its process with nothing but this watching. Each row is printed as soon
@@ -28,12 +28,16 @@
  *   by a second persistent-subscription publisher (own group and topic), beside a bare kafkajs
  *   producer with the same settings (idempotent, acks -1, one message per send, 8 in parallel).
  *
+ * `--cpu-prof <dir>` writes a CPU profile of this process per mode, from after the warm-up to the
+ * end of its measures (`<dir>/kafka-<mode>.cpuprofile`, for Chrome DevTools or speedscope).
+ *
  * Each row also says how busy the machine was meanwhile (all cores, from /proc/stat) and how much
  * CPU this process used (100 % = one core): the VM is shared, so figures move with its load.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -57,6 +61,7 @@ const { values: args } = parseArgs({
     'ferretdb-rate': { type: 'string' },
     'baseline-concurrency': { type: 'string', default: '1' },
     timeout: { type: 'string', default: '60' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const modes = new Set(args.modes.split(','));
@@ -402,8 +407,27 @@ async function outbound(bench: BenchService) {
   if (published !== undefined) row('outbound / baseline', (published / bare).toFixed(2));
 }
 
+/** With `--cpu-prof`: profiles this process while `work` runs, into `<dir>/kafka-<mode>.cpuprofile`. */
+async function profiled(mode: string, work: () => Promise<void>) {
+  const dir = args['cpu-prof'];
+  if (dir === undefined) return work();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `kafka-${mode}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 /** Runs `measure` on a fresh, warmed-up service, then stops it. */
 async function withService(
+  mode: string,
   readModels: 'ferretdb' | 'memory',
   concurrency: number | undefined,
   measure: (bench: BenchService) => Promise<void>,
@@ -411,7 +435,7 @@ async function withService(
   const bench = await startBenchService(readModels, concurrency);
   try {
     await warmUp(bench);
-    await measure(bench);
+    await profiled(mode, () => measure(bench));
   } finally {
     await bench.stop();
   }
@@ -420,20 +444,20 @@ async function withService(
 try {
   const outboundAfter = modes.has('memory') ? 'memory' : 'baseline';
   if (modes.has('baseline')) {
-    await withService('memory', baselineConcurrency, async (bench) => {
+    await withService('baseline', 'memory', baselineConcurrency, async (bench) => {
       await burst(bench, `baseline, in memory, KAFKA_INTAKE_CONCURRENCY=${baselineConcurrency}`, messages);
       if (modes.has('outbound') && outboundAfter === 'baseline') await outbound(bench);
     });
   }
   if (modes.has('memory')) {
-    await withService('memory', undefined, async (bench) => {
+    await withService('memory', 'memory', undefined, async (bench) => {
       await burst(bench, 'in memory, default concurrency', messages);
       await fixedRate(bench, 'in memory, default concurrency', rate);
       if (modes.has('outbound')) await outbound(bench);
     });
   }
   if (modes.has('ferretdb')) {
-    await withService('ferretdb', undefined, async (bench) => {
+    await withService('ferretdb', 'ferretdb', undefined, async (bench) => {
       const throughput = await burst(bench, 'FerretDB, default concurrency', ferretMessages);
       const ferretRate =
         args['ferretdb-rate'] === undefined

@@ -40,6 +40,9 @@ export type Decryption =
 
 export type DecryptionCounts = Record<Decryption['outcome'], number>;
 
+/** How many opened plaintexts are kept for the next reader of the same event. */
+const RECENTLY_OPENED_ENTRIES = 1_000;
+
 export type ProtectedEventStore = EventStore & { decryptions(): DecryptionCounts };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -63,6 +66,13 @@ export function protectPersonalData(
 ): ProtectedEventStore {
   const { keyStore, declarations } = options;
   const counts: DecryptionCounts = { ok: 0, erased: 0, tampered: 0 };
+  /**
+   * Plaintexts of the events opened last, by their sealed bytes: each event is read by every
+   * projector (one subscription each) and often by the command that wrote it, and AES-GCM's setup
+   * per opening dominated the cost. Only consulted after the key store still calls the key active,
+   * so an erased subject reads as erased at once, cached or not.
+   */
+  const recentlyOpened = new Map<string, string>();
 
   async function sealEvent(stream: string, event: NewEvent): Promise<NewEvent> {
     const declaration = declarations[event.type];
@@ -97,10 +107,27 @@ export function protectPersonalData(
     if (lookup.status === 'unknown') {
       return { outcome: 'tampered', reason: `key ${envelope.kid} is unknown to the key store` };
     }
-    const opened = open(lookup.key, envelope, associatedData(stored.streamId, stored.id, envelope.kid));
-    if (opened.outcome === 'tampered') return opened;
+    const aad = associatedData(stored.streamId, stored.id, envelope.kid);
+    // The exact sealed bytes under the same associated data and key: authenticated before, so
+    // opening them again could only give the same plaintext.
+    const sealedBytes =
+      typeof envelope.iv === 'string' && typeof envelope.ct === 'string'
+        ? `${aad}|${envelope.iv}|${envelope.ct}`
+        : undefined;
+    let plaintext = sealedBytes === undefined ? undefined : recentlyOpened.get(sealedBytes);
+    if (plaintext === undefined) {
+      const opened = open(lookup.key, envelope, aad);
+      if (opened.outcome === 'tampered') return opened;
+      plaintext = opened.plaintext;
+      if (sealedBytes !== undefined) {
+        if (recentlyOpened.size >= RECENTLY_OPENED_ENTRIES)
+          recentlyOpened.delete(recentlyOpened.keys().next().value!);
+        recentlyOpened.set(sealedBytes, plaintext);
+      }
+    }
     try {
-      const fields: unknown = JSON.parse(opened.plaintext);
+      // Parsed for each reader: no two readers share (and could change) the same objects.
+      const fields: unknown = JSON.parse(plaintext);
       if (isRecord(fields)) return { outcome: 'ok', fields };
     } catch {
       // An authenticated plaintext that is not ours: report it like any other bad ciphertext.

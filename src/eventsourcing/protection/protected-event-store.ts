@@ -10,7 +10,7 @@ import type {
   StoredEvent,
 } from '../eventstore/port.ts';
 import { open, seal } from './envelope.ts';
-import type { KeyStore } from './key-store.ts';
+import type { KeyStore, ObtainedKey } from './key-store.ts';
 
 // Personal fields are sealed on the way into the event store and opened on the way out, so
 // everything above this decorator (commands, projections, the publisher) sees plain events, and
@@ -74,7 +74,11 @@ export function protectPersonalData(
    */
   const recentlyOpened = new Map<string, string>();
 
-  async function sealEvent(stream: string, event: NewEvent): Promise<NewEvent> {
+  async function sealEvent(
+    stream: string,
+    event: NewEvent,
+    keys: Map<string, Promise<ObtainedKey>>,
+  ): Promise<NewEvent> {
     const declaration = declarations[event.type];
     if (!declaration || !isRecord(event.data)) return event;
     const personal: Record<string, unknown> = {};
@@ -85,7 +89,13 @@ export function protectPersonalData(
     }
     const scope = declaration.scope(event.data, stream);
     const subject = declaration.subject(event.data, stream);
-    const key = await keyStore.obtain(scope, subject);
+    const keyName = `${scope}\u0000${subject}`;
+    let obtained = keys.get(keyName);
+    if (obtained === undefined) {
+      obtained = keyStore.obtain(scope, subject);
+      keys.set(keyName, obtained);
+    }
+    const key = await obtained;
     if (key.outcome === 'destroyed') {
       throw new DomainError(
         'personal_data.subject_erased',
@@ -164,8 +174,10 @@ export function protectPersonalData(
       return events === null ? null : openAll(events);
     },
     async appendToStream(stream, events, expected) {
-      const sealed: NewEvent[] = [];
-      for (const event of events) sealed.push(await sealEvent(stream, event));
+      // Each subject's key is obtained once and all of them at once: a new case brings several
+      // new subjects, and storing each new key waits for the key store (an fsync, a round trip).
+      const keys = new Map<string, Promise<ObtainedKey>>();
+      const sealed = await Promise.all(events.map((event) => sealEvent(stream, event, keys)));
       return store.appendToStream(stream, sealed, expected);
     },
     subscribeToAll(subscriptionOptions): AllSubscription {

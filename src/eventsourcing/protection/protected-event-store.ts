@@ -78,6 +78,7 @@ export function protectPersonalData(
     stream: string,
     event: NewEvent,
     keys: Map<string, Promise<ObtainedKey>>,
+    newStream: boolean,
   ): Promise<NewEvent> {
     const declaration = declarations[event.type];
     if (!declaration || !isRecord(event.data)) return event;
@@ -92,7 +93,7 @@ export function protectPersonalData(
     const keyName = `${scope}\u0000${subject}`;
     let obtained = keys.get(keyName);
     if (obtained === undefined) {
-      obtained = keyStore.obtain(scope, subject);
+      obtained = keyStore.obtain(scope, subject, { likelyNew: newStream });
       keys.set(keyName, obtained);
     }
     const key = await obtained;
@@ -177,7 +178,8 @@ export function protectPersonalData(
       // Each subject's key is obtained once and all of them at once: a new case brings several
       // new subjects, and storing each new key waits for the key store (an fsync, a round trip).
       const keys = new Map<string, Promise<ObtainedKey>>();
-      const sealed = await Promise.all(events.map((event) => sealEvent(stream, event, keys)));
+      const newStream = expected === 'no_stream';
+      const sealed = await Promise.all(events.map((event) => sealEvent(stream, event, keys, newStream)));
       return store.appendToStream(stream, sealed, expected);
     },
     subscribeToAll(subscriptionOptions): AllSubscription {

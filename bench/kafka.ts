@@ -443,6 +443,8 @@ async function withService(
 
 try {
   const outboundAfter = modes.has('memory') ? 'memory' : 'baseline';
+  if (modes.has('outbound') && !modes.has('memory') && !modes.has('baseline'))
+    phase('outbound needs the notifications of the memory or baseline mode: add one of them');
   if (modes.has('baseline')) {
     await withService('baseline', 'memory', baselineConcurrency, async (bench) => {
       await burst(bench, `baseline, in memory, KAFKA_INTAKE_CONCURRENCY=${baselineConcurrency}`, messages);

@@ -22,6 +22,7 @@ export function keyStoreContract(name: string, fixture: KeyRecordsFixture): void
     const current = options.kek ?? kek('kek-1');
     return {
       records,
+      kek: current,
       store: createKeyStore({ records, kek: current, previousKeks: options.previousKeks ?? [], cacheMs: 0 }),
     };
   }
@@ -69,6 +70,26 @@ export function keyStoreContract(name: string, fixture: KeyRecordsFixture): void
       );
       assert.equal(keys.size, 1);
       assert.equal((await opened.store.listByScope(s)).length, 1);
+    });
+
+    test('a key obtained as likely new is still the existing one when there is one, or destroyed', async (t) => {
+      const opened = await open(t);
+      if (!opened) return;
+      const s = scope();
+      // Another replica (its own cache) made the key first.
+      const other = createKeyStore({ records: opened.records, kek: opened.kek, cacheMs: 0 });
+      const first = await other.obtain(s, 'person');
+      const again = await opened.store.obtain(s, 'person', { likelyNew: true });
+      assert.ok(first.outcome === 'active' && again.outcome === 'active' && again.key.equals(first.key));
+      const fresh = await opened.store.obtain(s, 'someone else', { likelyNew: true });
+      assert.ok(fresh.outcome === 'active');
+      const found = await other.find(fresh.keyId);
+      assert.ok(found.status === 'active' && found.key.equals(fresh.key), 'stored before it is handed out');
+      await other.destroy(first.keyId);
+      assert.deepEqual(await opened.store.obtain(s, 'person', { likelyNew: true }), {
+        outcome: 'destroyed',
+        keyId: first.keyId,
+      });
     });
 
     test('a destroyed key is gone for good, its tombstone says so, and destroying again is harmless', async (t) => {

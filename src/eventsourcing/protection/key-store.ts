@@ -67,8 +67,10 @@ export type KeyStore = {
    * The data key of (scope, subject), created and stored on first use, before it returns: an
    * event sealed with it is never written before its key. Safe when replicas race (one key wins).
    * `destroyed` once the subject was erased: nothing new may be sealed for it.
+   * `likelyNew` (the first events of a new stream): store a new key straight away instead of
+   * looking for one first; an existing key still wins, so the answer is the same either way.
    */
-  obtain(scope: string, subject: string): Promise<ObtainedKey>;
+  obtain(scope: string, subject: string, options?: { likelyNew?: boolean }): Promise<ObtainedKey>;
   find(keyId: string): Promise<KeyLookup>;
   /** Shreds a data key; idempotent. Readers of this process see it at once, others within the cache time. */
   destroy(keyId: string): Promise<'destroyed' | 'already_destroyed' | 'unknown'>;
@@ -170,9 +172,11 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   }
 
   return {
-    async obtain(scope, subject) {
+    async obtain(scope, subject, obtainOptions) {
       const keyId = keyIdOf(scope, subject);
-      let lookup = await find(keyId);
+      // A new subject's lookup would only find nothing: one round trip to the records saved.
+      let lookup: KeyLookup =
+        obtainOptions?.likelyNew && !cache.has(keyId) ? { status: 'unknown' } : await find(keyId);
       if (lookup.status === 'unknown') {
         const key = generateKey();
         const stored = await records.insertIfAbsent({

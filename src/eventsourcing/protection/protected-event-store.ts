@@ -10,7 +10,7 @@ import type {
   StoredEvent,
 } from '../eventstore/port.ts';
 import { open, seal } from './envelope.ts';
-import type { KeyStore } from './key-store.ts';
+import type { KeyStore, ObtainedKey } from './key-store.ts';
 
 // Personal fields are sealed on the way into the event store and opened on the way out, so
 // everything above this decorator (commands, projections, the publisher) sees plain events, and
@@ -40,6 +40,9 @@ export type Decryption =
 
 export type DecryptionCounts = Record<Decryption['outcome'], number>;
 
+/** How many opened plaintexts are kept for the next reader of the same event. */
+const RECENTLY_OPENED_ENTRIES = 1_000;
+
 export type ProtectedEventStore = EventStore & { decryptions(): DecryptionCounts };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -63,8 +66,20 @@ export function protectPersonalData(
 ): ProtectedEventStore {
   const { keyStore, declarations } = options;
   const counts: DecryptionCounts = { ok: 0, erased: 0, tampered: 0 };
+  /**
+   * Plaintexts of the events opened last, by their sealed bytes: each event is read by every
+   * projector (one subscription each) and often by the command that wrote it, and AES-GCM's setup
+   * per opening dominated the cost. Only consulted after the key store still calls the key active,
+   * so an erased subject reads as erased at once, cached or not.
+   */
+  const recentlyOpened = new Map<string, string>();
 
-  async function sealEvent(stream: string, event: NewEvent): Promise<NewEvent> {
+  async function sealEvent(
+    stream: string,
+    event: NewEvent,
+    keys: Map<string, Promise<ObtainedKey>>,
+    newStream: boolean,
+  ): Promise<NewEvent> {
     const declaration = declarations[event.type];
     if (!declaration || !isRecord(event.data)) return event;
     const personal: Record<string, unknown> = {};
@@ -75,7 +90,13 @@ export function protectPersonalData(
     }
     const scope = declaration.scope(event.data, stream);
     const subject = declaration.subject(event.data, stream);
-    const key = await keyStore.obtain(scope, subject);
+    const keyName = `${scope}\u0000${subject}`;
+    let obtained = keys.get(keyName);
+    if (obtained === undefined) {
+      obtained = keyStore.obtain(scope, subject, { likelyNew: newStream });
+      keys.set(keyName, obtained);
+    }
+    const key = await obtained;
     if (key.outcome === 'destroyed') {
       throw new DomainError(
         'personal_data.subject_erased',
@@ -97,10 +118,27 @@ export function protectPersonalData(
     if (lookup.status === 'unknown') {
       return { outcome: 'tampered', reason: `key ${envelope.kid} is unknown to the key store` };
     }
-    const opened = open(lookup.key, envelope, associatedData(stored.streamId, stored.id, envelope.kid));
-    if (opened.outcome === 'tampered') return opened;
+    const aad = associatedData(stored.streamId, stored.id, envelope.kid);
+    // The exact sealed bytes under the same associated data and key: authenticated before, so
+    // opening them again could only give the same plaintext.
+    const sealedBytes =
+      typeof envelope.iv === 'string' && typeof envelope.ct === 'string'
+        ? `${aad}|${envelope.iv}|${envelope.ct}`
+        : undefined;
+    let plaintext = sealedBytes === undefined ? undefined : recentlyOpened.get(sealedBytes);
+    if (plaintext === undefined) {
+      const opened = open(lookup.key, envelope, aad);
+      if (opened.outcome === 'tampered') return opened;
+      plaintext = opened.plaintext;
+      if (sealedBytes !== undefined) {
+        if (recentlyOpened.size >= RECENTLY_OPENED_ENTRIES)
+          recentlyOpened.delete(recentlyOpened.keys().next().value!);
+        recentlyOpened.set(sealedBytes, plaintext);
+      }
+    }
     try {
-      const fields: unknown = JSON.parse(opened.plaintext);
+      // Parsed for each reader: no two readers share (and could change) the same objects.
+      const fields: unknown = JSON.parse(plaintext);
       if (isRecord(fields)) return { outcome: 'ok', fields };
     } catch {
       // An authenticated plaintext that is not ours: report it like any other bad ciphertext.
@@ -137,8 +175,11 @@ export function protectPersonalData(
       return events === null ? null : openAll(events);
     },
     async appendToStream(stream, events, expected) {
-      const sealed: NewEvent[] = [];
-      for (const event of events) sealed.push(await sealEvent(stream, event));
+      // Each subject's key is obtained once and all of them at once: a new case brings several
+      // new subjects, and storing each new key waits for the key store (an fsync, a round trip).
+      const keys = new Map<string, Promise<ObtainedKey>>();
+      const newStream = expected === 'no_stream';
+      const sealed = await Promise.all(events.map((event) => sealEvent(stream, event, keys, newStream)));
       return store.appendToStream(stream, sealed, expected);
     },
     subscribeToAll(subscriptionOptions): AllSubscription {

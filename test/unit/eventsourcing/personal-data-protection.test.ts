@@ -148,6 +148,61 @@ describe('personal data protection at the event store boundary', () => {
     assert.deepEqual(store.decryptions(), { ok: 2, erased: 4, tampered: 0 });
   });
 
+  it('opens an event once for all its readers, each with objects of its own, and still sees an altered byte or an erasure', async () => {
+    const inner = createInMemoryEventStore();
+    let alter = false;
+    const flip = (event: StoredEvent): StoredEvent => {
+      const envelope = (event.data as Record<string, { ct: string }>)[PERSONAL_FIELD]!;
+      const bytes = Buffer.from(envelope.ct, 'base64');
+      bytes[0]! ^= 0x01;
+      return {
+        ...event,
+        data: { ...(event.data as object), [PERSONAL_FIELD]: { ...envelope, ct: bytes.toString('base64') } },
+      };
+    };
+    // The log as read: as written, or (once `alter` is set) with one ciphertext bit changed.
+    const source = {
+      ...inner,
+      async readStream(...args: Parameters<typeof inner.readStream>) {
+        const events = await inner.readStream(...args);
+        return alter && events !== null ? events.map(flip) : events;
+      },
+    };
+    const keyStore = createKeyStore({
+      records: createMemoryKeyRecords(),
+      kek: { id: 'k', key: randomBytes(32) },
+    });
+    const store = protectPersonalData(source, { keyStore, declarations: personalDataDeclarations });
+    const caseId = randomUUID();
+    const person = personAdded(caseId, marker());
+    await store.appendToStream(`case-${caseId}`, [person], 'no_stream');
+
+    const first = (await store.readStream(`case-${caseId}`))?.[0]?.data as PersonAddedData;
+    const second = (await store.readStream(`case-${caseId}`))?.[0]?.data as PersonAddedData;
+    assert.deepEqual(first, person.data);
+    assert.deepEqual(second, person.data);
+    first.firstname = 'changed by one reader';
+    const third = (await store.readStream(`case-${caseId}`))?.[0]?.data as PersonAddedData;
+    assert.equal(third.firstname, person.data.firstname, 'a reader changing its event changes no other');
+
+    alter = true;
+    await store.readStream(`case-${caseId}`);
+    assert.equal(
+      store.decryptions().tampered,
+      1,
+      'an altered byte is not served from what was opened before',
+    );
+    alter = false;
+
+    await keyStore.destroy(keyIdOf(caseId, person.data.person_id));
+    const erased = (await store.readStream(`case-${caseId}`))?.[0]?.data as PersonAddedData;
+    assert.equal(
+      erased.firstname,
+      ERASED,
+      'an erased subject reads as erased although it was opened just before',
+    );
+  });
+
   it('refuses to record new personal data for an erased subject', async () => {
     const { keyStore, store } = setup();
     const caseId = randomUUID();

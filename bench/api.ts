@@ -61,6 +61,8 @@ type Result = {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Non-2xx answers by status and problem code, e.g. `409 case.busy: 3`. */
+  refusals: Map<string, number>;
 };
 
 /** User + system CPU time of a process in µs, from /proc (Linux); NaN elsewhere. */
@@ -74,7 +76,12 @@ async function cpuMicrosOf(pid: number | undefined): Promise<number> {
 }
 const CLOCK_TICKS_PER_SECOND = 100;
 
-async function load(name: string, server: ChildProcess, options: autocannon.Options): Promise<Result> {
+async function load(
+  name: string,
+  server: ChildProcess,
+  options: autocannon.Options,
+  refusals = new Map<string, number>(),
+): Promise<Result> {
   const cpuBefore = await cpuMicrosOf(server.pid);
   const result = await autocannon({ connections: 10, duration: seconds, ...options });
   const cpu = (await cpuMicrosOf(server.pid)) - cpuBefore;
@@ -86,7 +93,21 @@ async function load(name: string, server: ChildProcess, options: autocannon.Opti
     p99: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
+    refusals,
   };
+}
+
+/** Counts a non-2xx answer under its status and the problem code of its body. */
+function countRefusal(refusals: Map<string, number>, status: number, body: string): void {
+  if (status < 300) return;
+  let code = '';
+  try {
+    code = String((JSON.parse(body) as { code?: unknown }).code ?? '');
+  } catch {
+    // Not a problem document: the status alone.
+  }
+  const key = `${status} ${code}`.trim();
+  refusals.set(key, (refusals.get(key) ?? 0) + 1);
 }
 
 type Service = { url: string; child: ChildProcess; dataDir: string };
@@ -113,6 +134,14 @@ async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
   return (await response.json()) as T;
 }
 
+const statusPath = (documentId: string) => `/api/v1/documents/${documentId}/status`;
+// UPLOADED and REJECTED lead to each other, so the PUT load is an endless valid walk.
+const nextStatus = (previous: string) => (previous === 'UPLOADED' ? 'REJECTED' : 'UPLOADED');
+const statusBody = (status: string) => JSON.stringify({ new_status: status });
+/** The status each document holds (as opened, then as last set), so every PUT asks for a valid change. */
+const lastStatus = new Map<string, string>();
+const statusAfter = (documentId: string) => nextStatus(lastStatus.get(documentId) ?? 'REJECTED');
+
 /** Opens a case and returns it with the id of its first document requirement. */
 async function openCase(service: Service, key: string): Promise<{ caseId: string; documentId: string }> {
   const opened = await call<{ case_id: string; position: string }>(`${service.url}/api/v1/cases`, {
@@ -120,10 +149,15 @@ async function openCase(service: Service, key: string): Promise<{ caseId: string
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify(kycIntakeExample),
   });
-  const documents = await call<{ id: string }[]>(
+  const documents = await call<{ id: string; status: string }[]>(
     `${service.url}/api/v1/documents/case/${opened.case_id}?min_position=${opened.position}`,
   );
-  return { caseId: opened.case_id, documentId: documents[0]!.id };
+  const document = documents[0]!;
+  // The walk starts from the status the service holds: ids derive from the idempotency key, so
+  // the second service's cases have the ids of the first one's, and a status remembered from
+  // there would ask for a move a fresh document cannot make.
+  lastStatus.set(document.id, document.status);
+  return { caseId: opened.case_id, documentId: document.id };
 }
 
 async function openCases(service: Service, prefix: string, count: number) {
@@ -134,14 +168,6 @@ async function openCases(service: Service, prefix: string, count: number) {
   }
   return opened;
 }
-
-const statusPath = (documentId: string) => `/api/v1/documents/${documentId}/status`;
-// UPLOADED and REJECTED lead to each other, so the PUT load is an endless valid walk.
-const nextStatus = (previous: string) => (previous === 'UPLOADED' ? 'REJECTED' : 'UPLOADED');
-const statusBody = (status: string) => JSON.stringify({ new_status: status });
-/** The status each document was last set to, so that every PUT asks for a valid change. */
-const lastStatus = new Map<string, string>();
-const statusAfter = (documentId: string) => nextStatus(lastStatus.get(documentId) ?? 'REJECTED');
 
 /** Walks the document until its case stream holds `events` events. */
 async function growCase(service: Service, documentId: string, events: number): Promise<void> {
@@ -163,30 +189,37 @@ async function growCase(service: Service, documentId: string, events: number): P
  */
 function putLoad(name: string, service: Service, documentsPerWriter: string[][]): Promise<Result> {
   let nextWriter = 0;
-  return load(name, service.child, {
-    url: service.url,
-    connections: documentsPerWriter.length,
-    setupClient(client) {
-      const documents = documentsPerWriter[nextWriter++ % documentsPerWriter.length]!;
-      let turn = 0;
-      const request = (documentId: string) => {
-        return {
-          method: 'PUT' as const,
-          path: statusPath(documentId),
-          headers: { 'content-type': 'application/json' },
-          body: statusBody(statusAfter(documentId)),
+  const refusals = new Map<string, number>();
+  return load(
+    name,
+    service.child,
+    {
+      url: service.url,
+      connections: documentsPerWriter.length,
+      setupClient(client) {
+        const documents = documentsPerWriter[nextWriter++ % documentsPerWriter.length]!;
+        let turn = 0;
+        const request = (documentId: string) => {
+          return {
+            method: 'PUT' as const,
+            path: statusPath(documentId),
+            headers: { 'content-type': 'application/json' },
+            body: statusBody(statusAfter(documentId)),
+            onResponse: (status: number, body: string) => countRefusal(refusals, status, body),
+          };
         };
-      };
-      client.setRequests([request(documents[0]!)]);
-      client.on('response', (statusCode: number) => {
-        const documentId = documents[turn % documents.length]!;
-        // Only a status that was set moves the walk on; a refused one is tried again.
-        if (statusCode < 300) lastStatus.set(documentId, statusAfter(documentId));
-        turn++;
-        client.setRequests([request(documents[turn % documents.length]!)]);
-      });
+        client.setRequests([request(documents[0]!)]);
+        client.on('response', (statusCode: number) => {
+          const documentId = documents[turn % documents.length]!;
+          // Only a status that was set moves the walk on; a refused one is tried again.
+          if (statusCode < 300) lastStatus.set(documentId, statusAfter(documentId));
+          turn++;
+          client.setRequests([request(documents[turn % documents.length]!)]);
+        });
+      },
     },
-  });
+    refusals,
+  );
 }
 
 const hello = await startProcess('bench/support/hello-server.ts', {});
@@ -283,4 +316,9 @@ if (costs !== undefined) {
   console.log(
     `PUT cost on cases of ${longEvents}+ events / on fresh cases: ${(costs.fresh / costs.long).toFixed(2)}×`,
   );
+}
+for (const r of results) {
+  if (r.refusals.size === 0) continue;
+  const counts = [...r.refusals].map(([key, count]) => `${key}: ${count}`).join(', ');
+  console.log(`non-2xx of "${r.name}": ${counts}`);
 }

@@ -58,9 +58,16 @@ export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
       ],
     },
   });
-  const requests = meter.createCounter('kyc_http_requests_total', {
-    description: 'API requests, by route, method and status',
-  });
+  // Counted here and reported at each collection: a synchronous counter hashes its attributes on
+  // every request, a cost the cheapest reads notice; one entry per series is hashed per scrape.
+  const requestCounts = new Map<string, { count: number; attributes: Attributes }>();
+  meter
+    .createObservableCounter('kyc_http_requests_total', {
+      description: 'API requests, by route, method and status',
+    })
+    .addCallback((result) => {
+      for (const { count, attributes } of requestCounts.values()) result.observe(count, attributes);
+    });
   const requestSeconds = meter.createHistogram('kyc_http_request_duration_seconds', {
     description: 'API request latency, by route and method',
     unit: 's',
@@ -91,7 +98,10 @@ export function createMetrics(options: { otlp: boolean } = { otlp: false }) {
     },
     request(route: string, method: string, status: number, seconds: number): void {
       if (isDocsRoute(route)) return;
-      requests.add(1, { route, method, status });
+      const key = `${status} ${method} ${route}`;
+      const series = requestCounts.get(key);
+      if (series === undefined) requestCounts.set(key, { count: 1, attributes: { route, method, status } });
+      else series.count++;
       requestSeconds.record(seconds, { route, method });
     },
     kafkaConsumerLag(topic: string, partition: number, lag: number): void {

@@ -20,6 +20,9 @@ const text = (data: Readonly<Record<string, unknown>>, field: string): string =>
 
 const caseScope = (data: Readonly<Record<string, unknown>>) => text(data, 'case_id');
 
+/** The data subject whose key seals every notification of a case (ids of people are UUIDs). */
+export const NOTIFICATIONS_SUBJECT = 'notifications';
+
 export const casePersonalData = {
   PersonAdded: {
     scope: caseScope,
@@ -34,11 +37,13 @@ export const casePersonalData = {
       person_details: { firstname: ERASED, lastname: ERASED, birthdate: null, role_in_company: null },
     },
   },
-  // The first person's name travels in the notification; its key is the notification's own, in
-  // the case's scope, so erasing the case reaches it (erasing one person alone does not).
+  // The first person's name travels in the notification; all notifications of a case share one
+  // key in the case's scope, so erasing the case reaches them (erasing one person alone does
+  // not). One key per case, not per notification: a new key is a write to the key store, and a
+  // case raises notifications for as long as it lives.
   NotificationRequired: {
     scope: caseScope,
-    subject: (data) => `notification-${text(data, 'notification_id')}`,
+    subject: () => NOTIFICATIONS_SUBJECT,
     placeholders: { recipient_details: {}, context_data: {} },
   },
 } satisfies Partial<Record<CaseEventType, PersonalDataDeclaration>>;

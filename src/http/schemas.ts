@@ -1,4 +1,4 @@
-import Type, { type TSchema } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import { TIMELINE_CATEGORIES } from '../../projections/timeline.ts';
 import { ISO_COUNTRY_CODES } from '../cases/countries.ts';
 import { DOCUMENT_STATUSES, ENTITY_TYPES } from '../cases/documents.ts';
@@ -11,7 +11,24 @@ import { INTAKE_OUTCOMES } from '../cases/intake-audit.ts';
 // field of its document type in projections/. The documents are built only by the projections,
 // so they are closed (`additionalProperties: false`); payloads and metadata stay open.
 
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * `schema` or null. A schema of one type, or an enum of strings, becomes a type list
+ * (`"type": ["string", "null"]`) rather than `anyOf`: the response serialiser tells the members of
+ * a type list apart by `typeof`, but checks each `anyOf` branch by running the validator over the
+ * value, on every answer. Anything else stays a union.
+ */
+const nullable = <T extends TSchema>(schema: T) => {
+  const { type, enum: values } = schema as { type?: unknown; enum?: unknown };
+  const strings = Array.isArray(values) && values.every((value) => typeof value === 'string');
+  if (typeof type === 'string' || (type === undefined && strings)) {
+    return Type.Unsafe<Static<T> | null>({
+      ...schema,
+      type: [type ?? 'string', 'null'],
+      ...(Array.isArray(values) ? { enum: [...values, null] } : {}),
+    });
+  }
+  return Type.Union([schema, Type.Null()]);
+};
 const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
 const DateOnly = Type.String({ description: 'ISO 8601 date (YYYY-MM-DD)', examples: ['1990-01-15'] });
 const Country = Type.Enum([...ISO_COUNTRY_CODES], { description: 'ISO 3166-1 alpha-2' });

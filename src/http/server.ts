@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   LogController,
+  type preValidationAsyncHookHandler,
 } from 'fastify';
 import type { Logger } from 'pino';
 import { INPUT_LIMITS } from '../cases/limits.ts';
@@ -86,29 +87,47 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   const root = app as unknown as FastifyInstance;
   registerJsonBody(root);
   const allow = methodsByPath(root);
-  app.addHook('preValidation', strictQueryIntegers);
+  addStrictQueryIntegers(root);
 
   // A server span per request, continuing the caller's trace; registered first so that every
-  // later hook and the handler run inside it.
-  const spans = new WeakMap<object, Span>();
+  // later hook and the handler run inside it. The route is read here once for every hook after
+  // it: fastify builds `request.routeOptions` anew on each access.
+  app.decorateRequest(ROUTE, null);
+  app.decorateRequest(SPAN, null);
   app.addHook('onRequest', (request, _reply, done) => {
+    const { url, config } = request.routeOptions;
+    const route = url ?? 'unmatched';
+    const state = instrumented(request);
+    state[ROUTE] = { template: route, config };
     const traceparent = request.headers.traceparent;
-    const route = request.routeOptions.url ?? 'unmatched';
-    const span = enterSpan(
+    enterSpan(
       `HTTP ${request.method} ${route}`,
       {
         kind: SpanKind.SERVER,
         parent: typeof traceparent === 'string' ? traceparent : undefined,
         attributes: { 'http.request.method': request.method, 'http.route': route },
       },
-      done,
+      (span) => {
+        state[SPAN] = span;
+        done();
+      },
     );
-    spans.set(request, span);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const span = spans.get(request);
+  // One synchronous hook for the end of every request: the span, then the request metrics
+  // (labelled by route template, never by raw URL, so ids do not explode the series count).
+  const metrics = dependencies.metrics;
+  app.addHook('onResponse', (request, reply, done) => {
+    const state = instrumented(request);
+    const span = state[SPAN];
     span?.setAttribute('http.response.status_code', reply.statusCode);
     span?.end();
+    metrics?.request(
+      state[ROUTE]?.template ?? request.routeOptions.url ?? 'unmatched',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
   });
   // No route: 405 with Allow when the path exists under other methods, else 404.
   const unrouted = (request: FastifyRequest, reply: FastifyReply) => {
@@ -169,25 +188,20 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   );
 
   app.decorateRequest('caller', null as unknown as Caller);
-  app.addHook('onRequest', async (request) => {
-    const config = request.routeOptions.config;
-    if (config.public === true || request.url.startsWith('/docs')) return;
+  app.addHook('onRequest', (request, _reply, done) => {
+    const config = instrumented(request)[ROUTE]?.config ?? request.routeOptions.config;
+    if (config.public === true || request.url.startsWith('/docs')) return done();
     const needed =
       config.role ?? (request.method === 'GET' || request.method === 'HEAD' ? 'reader' : 'operator');
-    request.caller = dependencies.auth.authorize(request, needed);
+    try {
+      request.caller = dependencies.auth.authorize(request, needed);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
 
-  const metrics = dependencies.metrics;
   if (metrics !== undefined) {
-    // Labelled by route template, never by raw URL, so ids do not explode the series count.
-    app.addHook('onResponse', async (request, reply) => {
-      metrics.request(
-        request.routeOptions.url ?? 'unmatched',
-        request.method,
-        reply.statusCode,
-        reply.elapsedTime / 1000,
-      );
-    });
     app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.scrape()),
     );
@@ -291,19 +305,35 @@ type SchemaProperties = { properties?: Record<string, { type?: unknown }> };
 /**
  * Query parameters declared as integers must be written as decimal digits. The validator's
  * coercion would otherwise accept "Infinity", "1e309", "0x10" or " 5", and ajv skips `maximum`
- * for a non-finite number, so `limit=Infinity` would pass as unbounded.
+ * for a non-finite number, so `limit=Infinity` would pass as unbounded. The check is added to
+ * each route that declares such a parameter, as the route is added, so other routes pay nothing.
  */
-async function strictQueryIntegers(request: FastifyRequest): Promise<void> {
-  const schema = request.routeOptions.schema?.querystring as SchemaProperties | undefined;
-  if (schema?.properties === undefined) return;
-  const query = request.query as Record<string, unknown>;
-  const violations = [];
-  for (const [name, property] of Object.entries(schema.properties)) {
-    if (property.type !== 'integer' || query[name] === undefined) continue;
-    const values = [query[name]].flat();
-    if (values.some((value) => typeof value !== 'string' || !/^-?[0-9]{1,15}$/.test(value))) {
-      violations.push({ path: `querystring/${name}`, message: 'must be an integer in decimal digits' });
-    }
-  }
-  if (violations.length > 0) throw invalidRequest(violations);
+function addStrictQueryIntegers(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const properties = (route.schema?.querystring as SchemaProperties | undefined)?.properties ?? {};
+    const names = Object.keys(properties).filter((name) => properties[name]?.type === 'integer');
+    if (names.length === 0) return;
+    const check: preValidationAsyncHookHandler = async (request) => {
+      const query = request.query as Record<string, unknown>;
+      const violations = [];
+      for (const name of names) {
+        if (query[name] === undefined) continue;
+        const values = [query[name]].flat();
+        if (values.some((value) => typeof value !== 'string' || !/^-?[0-9]{1,15}$/.test(value))) {
+          violations.push({ path: `querystring/${name}`, message: 'must be an integer in decimal digits' });
+        }
+      }
+      if (violations.length > 0) throw invalidRequest(violations);
+    };
+    route.preValidation = [...[route.preValidation ?? []].flat(), check];
+  });
 }
+
+/** What the first hook records on each request for the hooks after it. */
+const ROUTE = Symbol('route');
+const SPAN = Symbol('server span');
+type Instrumented = {
+  [ROUTE]: { template: string; config: FastifyRequest['routeOptions']['config'] } | null;
+  [SPAN]: Span | null;
+};
+const instrumented = (request: FastifyRequest) => request as FastifyRequest & Instrumented;

@@ -5,13 +5,25 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
   trace,
 } from '@opentelemetry/api';
 
 // Tracing helpers over the OpenTelemetry API only: without a started SDK they are no-ops, so
 // adapters can use them freely. Context crosses boundaries as W3C `traceparent`.
 
-const tracer = () => trace.getTracer('kyc-case-service');
+/**
+ * The tracer of the registered provider, asked for once per provider rather than per span (the
+ * API hands out a new proxy on every call). A tracer asked for before an SDK registers resolves
+ * to the SDK's once it does; a provider registered after `trace.disable()` is a new provider.
+ */
+let cached: { provider: TracerProvider; tracer: Tracer } | undefined;
+function tracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (cached?.provider !== provider) cached = { provider, tracer: provider.getTracer('kyc-case-service') };
+  return cached.tracer;
+}
 
 /** The context a W3C `traceparent` names, or the root context when there is none. */
 export function contextFrom(traceparent: string | undefined) {
@@ -78,17 +90,17 @@ export function inSpanSync<T>(
 export { type Span, SpanKind };
 
 /**
- * Starts a span and calls `next` inside its context, for frameworks whose lifecycle continues
- * from a callback (fastify's onRequest `done`). The caller ends the span.
+ * Starts a span and calls `next` with it inside its context, for frameworks whose lifecycle
+ * continues from a callback (fastify's onRequest `done`). The caller ends the span.
  */
 export function enterSpan(
   name: string,
   options: { kind: SpanKind; parent: string | undefined; attributes?: Record<string, string | number> },
-  next: () => void,
+  next: (span: Span) => void,
 ): Span {
   const parent = contextFrom(options.parent);
   const span = tracer().startSpan(name, { kind: options.kind, attributes: options.attributes ?? {} }, parent);
-  context.with(trace.setSpan(parent, span), next);
+  context.with(trace.setSpan(parent, span), next, undefined, span);
   return span;
 }
 

@@ -120,7 +120,8 @@ describe('Kubernetes manifests', () => {
     assert.equal(target, 'kyc-case-service-api');
     const budgets = base.filter((object) => object.kind === 'PodDisruptionBudget');
     assert.equal(budgets.length, 1);
-    const selector = (budgets[0]?.spec as { selector: { matchLabels: Record<string, string> } }).selector;
+    const budget = find(base, 'PodDisruptionBudget', 'kyc-case-service-api');
+    const selector = (budget.spec as { selector: { matchLabels: Record<string, string> } }).selector;
     assert.deepEqual(
       selector.matchLabels,
       (api.spec as { selector: { matchLabels: unknown } }).selector.matchLabels,

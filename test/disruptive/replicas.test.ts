@@ -1,0 +1,526 @@
+/**
+ * The whole service as three replicas on one event store (the emulator in a process of its own),
+ * one FerretDB database and one Kafka: intake through Kafka (the group spreads the partitions)
+ * and through HTTP (round-robin over the live replicas, a refused connection retried on the
+ * next, as a load balancer would). Mid-stream the projecting replica is killed with SIGKILL, then
+ * a follower, then the broker is stopped and started again; then the input is finished.
+ *
+ * Afterwards: the read models equal what one process builds from the same event store into a
+ * fresh database; every input is one case; every notification the event store holds is on the
+ * topic, and a notification id appears there only with its own event id (a repeat of that
+ * envelope is an at-least-once redelivery, counted and printed; a second event for one
+ * notification would be a doubled notification); no projection checkpoint and no committed
+ * intake offset went backwards; and the take-over times are printed.
+ *
+ * Leadership: with REPLICAS_PROJECTOR=auto every replica runs PROJECTOR=auto with short lease
+ * timings and the leaders are whichever replicas hold the leases; with on-off (the default until
+ * leases are wired) replica a runs PROJECTOR=on and the others off, and the take-over is a's
+ * restart. REPLICAS_LONG=1 feeds four times the input.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Db } from 'mongodb';
+import { comparePositions } from '../../src/eventsourcing/core/positions.ts';
+import { kafkaTestTopics, numberedIntake } from '../support/kafka-intake.ts';
+import {
+  createReplicaSet,
+  lastProjectedPosition,
+  leads,
+  mongoClientFor,
+  type ProcessorItem,
+  processorsOf,
+  type ReplicaSet,
+  readModelSnapshot,
+  readServiceEvents,
+  readWholeTopic,
+  slotsOf,
+  startEventStoreProcess,
+  watchCheckpoints,
+} from '../support/replicas.ts';
+import { kafkaBrokers, mongoUrl } from '../support/services.ts';
+
+const run = promisify(execFile);
+const worktree = new URL('../../', import.meta.url);
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+type Json = Record<string, unknown>;
+const long = process.env.REPLICAS_LONG === '1';
+const auto = process.env.REPLICAS_PROJECTOR === 'auto';
+const scale = long ? 4 : 1;
+/** Kafka intakes per phase, HTTP intakes per phase; every third HTTP case has a document rejected. */
+const kafkaPerPhase = 40 * scale;
+const httpPerPhase = 15 * scale;
+const phases = 3;
+const leaseEnv = { LEASE_TTL_MS: '3000', LEASE_RENEW_AFTER_MS: '1000', LEASE_MARGIN_MS: '1000' };
+
+/** How long one HTTP request may go on finding a replica to answer it (a restart included). */
+const requestDeadlineMs = 120_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 100 ms until it returns a value; fails naming `what` after `ms`. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A request to the next live replica; a connection refused, reset or a 503 moves to the next one. */
+async function request(
+  replicas: ReplicaSet,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Json | Json[]; attempts: number }> {
+  const deadline = Date.now() + requestDeadlineMs;
+  for (let attempts = 1; ; attempts++) {
+    const replica = replicas.next();
+    if (replica !== undefined) {
+      try {
+        const response = await fetch(`${replica.service.baseUrl}${path}`, {
+          method,
+          headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const json = (await response.json()) as Json | Json[];
+        if (response.status !== 503) return { status: response.status, json, attempts };
+      } catch {
+        // The replica died under the request: the same request (same idempotency key) goes elsewhere.
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`${method} ${path} found no replica to answer it`);
+    await sleep(100);
+  }
+}
+
+/**
+ * HTTP intake n of a phase: open a case (the idempotency key makes a retry the same case); every
+ * third case also gets its first document uploaded and rejected, which raises a notification.
+ */
+async function httpIntake(replicas: ReplicaSet, runId: string, n: number, stats: { retries: number }) {
+  const { key, value } = numberedIntake(n, runId);
+  const opened = await request(replicas, 'POST', '/api/v1/cases', JSON.parse(value), {
+    'idempotency-key': key,
+  });
+  stats.retries += opened.attempts - 1;
+  assert.equal(opened.status, 202, `intake ${key}: ${JSON.stringify(opened.json)}`);
+  if (n % 3 !== 0) return;
+  const { case_id: caseId, position } = opened.json as { case_id: string; position: string };
+  const documents = await request(
+    replicas,
+    'GET',
+    `/api/v1/documents/case/${caseId}?min_position=${position}`,
+    undefined,
+  );
+  stats.retries += documents.attempts - 1;
+  assert.equal(documents.status, 200, `documents of ${caseId}: ${JSON.stringify(documents.json)}`);
+  const [first] = (documents.json as { id: string }[]).sort((a, b) => a.id.localeCompare(b.id));
+  assert.ok(first, `case ${caseId} has documents`);
+  for (const status of ['UPLOADED', 'REJECTED']) {
+    const changed = await request(replicas, 'PUT', `/api/v1/documents/${first.id}/status`, {
+      new_status: status,
+      updated_by_actor_id: 'replicas-test',
+    });
+    stats.retries += changed.attempts - 1;
+    assert.equal(changed.status, 200, `${status} ${first.id}: ${JSON.stringify(changed.json)}`);
+  }
+}
+
+/**
+ * HTTP intakes [from, to), one after another, in the background. `done()` awaits them; a failure
+ * meanwhile is held for that await rather than left unhandled.
+ */
+function httpFeed(
+  replicas: ReplicaSet,
+  runId: string,
+  from: number,
+  to: number,
+  stats: { retries: number; sent: number },
+): { done(): Promise<void> } {
+  const outcome = (async () => {
+    for (let n = from; n < to; n++) {
+      await httpIntake(replicas, runId, n, stats);
+      stats.sent++;
+    }
+  })().then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  return {
+    async done() {
+      const failed = await outcome;
+      if (failed !== undefined) throw failed.error;
+    },
+  };
+}
+
+async function kafkaFeed(producer: Producer, topic: string, runId: string, from: number, to: number) {
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: Array.from({ length: to - from }, (_, i) => {
+      const { key, value } = numberedIntake(from + i, runId);
+      return { key, value, headers: { 'idempotency-key': key } };
+    }),
+  });
+}
+
+async function casesIn(db: Db): Promise<number> {
+  const slot = (await slotsOf(db)).find((s) => s.collection === 'cases');
+  return slot === undefined ? 0 : db.collection(slot.target).countDocuments({ _del: { $exists: false } });
+}
+
+/** Every replica's processors, by replica name. */
+async function processorsByReplica(replicas: ReplicaSet): Promise<Map<string, ProcessorItem[]>> {
+  const reports = new Map<string, ProcessorItem[]>();
+  await Promise.all(
+    [...replicas.live.values()].map(async (replica) => {
+      const items = await processorsOf(replica.service.baseUrl);
+      if (items !== undefined) reports.set(replica.name, items);
+    }),
+  );
+  return reports;
+}
+
+/** Which live replica leads each projector (undefined where none does yet). */
+async function leaders(replicas: ReplicaSet, projectors: readonly string[]) {
+  const reports = await processorsByReplica(replicas);
+  return new Map(
+    projectors.map((name) => [
+      name,
+      [...reports].find(([, items]) => items.some((item) => item.name === name && leads(item)))?.[0],
+    ]),
+  );
+}
+
+it('three replicas survive the leader killed, a follower killed and the broker stopped, with the read models one process builds', async (t) => {
+  const brokers = kafkaBrokers(t);
+  const url = mongoUrl(t);
+  if (brokers === undefined || url === undefined) return;
+  const started = Date.now();
+  const runId = randomUUID().slice(0, 8);
+  const { env: kafkaEnv, topics } = kafkaTestTopics(brokers);
+  const database = `replicas_${runId}`;
+
+  const store = await startEventStoreProcess();
+  cleanups.push(() => store.stop());
+  const mongo = mongoClientFor(url);
+  await mongo.connect();
+  cleanups.push(() => mongo.close());
+  const db = mongo.db(database);
+  cleanups.push(() => db.dropDatabase());
+
+  const baseEnv = {
+    EVENTSTORE_URL: store.connectionString,
+    MONGODB_URL: url,
+    MONGODB_DATABASE: database,
+    ERASURE_JOB_INTERVAL_SECONDS: '0',
+    ...kafkaEnv,
+  };
+  const replicas = createReplicaSet(baseEnv, (name) => ({
+    REPLICA_ID: `replica-${name}-${runId}`,
+    ...(auto ? { PROJECTOR: 'auto', ...leaseEnv } : { PROJECTOR: name === 'a' ? 'on' : 'off' }),
+  }));
+  cleanups.push(() => replicas.stopAll());
+
+  // On failure, every process's log is kept for the post-mortem.
+  let passed = false;
+  t.after(async () => {
+    if (passed) return;
+    const files = await replicas.saveLogs(join(tmpdir(), `replicas-${runId}`));
+    console.error(`replica logs: ${files.join(' ')}`);
+  });
+  const step = (what: string) => t.diagnostic(`+${((Date.now() - started) / 1000).toFixed(1)} s ${what}`);
+
+  // All at once, as a roll-out starts them: each creates the topics it finds missing.
+  await Promise.all(['a', 'b', 'c'].map((name) => replicas.start(name)));
+  step(
+    `mode ${auto ? 'PROJECTOR=auto (leases)' : 'PROJECTOR=on on a, off on b and c'}; three replicas up (starts took ${replicas.history.map((r) => r.startMs).join(', ')} ms)`,
+  );
+
+  const watcher = watchCheckpoints({ db, brokers, groupId: kafkaEnv.KAFKA_GROUP_ID, topic: topics.inbound });
+  cleanups.push(() => watcher.stop());
+  const kafka = new Kafka({
+    clientId: 'replicas-test',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30 },
+  });
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  cleanups.push(() => producer.disconnect());
+
+  const projectors = await until(
+    'the projectors to be listed',
+    async () => {
+      const reports = await processorsByReplica(replicas);
+      const names = [...reports.values()]
+        .flat()
+        .filter((item) => item.kind === 'projector')
+        .map((item) => item.name);
+      return names.length > 0 ? [...new Set(names)].sort() : undefined;
+    },
+    30_000,
+  );
+  const initialLeaders = await until(
+    'a leader for every projector',
+    async () => {
+      const found = await leaders(replicas, projectors);
+      return [...found.values()].every((name) => name !== undefined) ? found : undefined;
+    },
+    30_000,
+  );
+  t.diagnostic(
+    `projectors: ${projectors.join(', ')}; leaders ${JSON.stringify(Object.fromEntries(initialLeaders))}`,
+  );
+
+  const total = phases * (kafkaPerPhase + httpPerPhase);
+  const http = { retries: 0, sent: 0 };
+  const kafkaRange = (phase: number) => [phase * kafkaPerPhase, (phase + 1) * kafkaPerPhase] as const;
+  // HTTP intakes are numbered after the Kafka ones, so every input has its own client id.
+  const httpRange = (phase: number) =>
+    [
+      phases * kafkaPerPhase + phase * httpPerPhase,
+      phases * kafkaPerPhase + (phase + 1) * httpPerPhase,
+    ] as const;
+
+  // ---- Phase 1: input flowing, then the leader killed.
+  step('phase 1: input');
+  await kafkaFeed(producer, topics.inbound, runId, ...kafkaRange(0));
+  const httpPhase1 = httpFeed(replicas, runId, ...httpRange(0), http);
+  await until(
+    'a quarter of the first phase in the read models',
+    async () => ((await casesIn(db)) >= (kafkaPerPhase + httpPerPhase) / 4 ? true : undefined),
+    60_000,
+  );
+  // The replica leading most projectors is "the leader".
+  const counts = new Map<string, number>();
+  for (const name of initialLeaders.values()) counts.set(name!, (counts.get(name!) ?? 0) + 1);
+  const leader = [...counts].sort((x, y) => y[1] - x[1])[0]![0];
+  const casesAtKill = await casesIn(db);
+  const headAtKill = await lastProjectedPosition(store.client);
+  const killedAt = await replicas.kill(leader);
+  step(`leader ${leader} killed`);
+  assert.ok(casesAtKill < total, 'the leader was killed mid-stream');
+  // In on-off mode nobody else may project: the take-over is the leader's own restart.
+  const restartLeader = auto ? undefined : replicas.start(leader);
+  await kafkaFeed(producer, topics.inbound, runId, ...kafkaRange(1));
+  const httpPhase2 = httpFeed(replicas, runId, ...httpRange(1), http);
+
+  const takeover = new Map<string, number>();
+  const caughtUpAfterKill = watcher.caughtUp(headAtKill!).then(() => Date.now() - killedAt);
+  await until(
+    'a new leader for every projector',
+    async () => {
+      const found = await leaders(replicas, projectors);
+      for (const [name, holder] of found) {
+        if (holder !== undefined && !takeover.has(name)) takeover.set(name, Date.now() - killedAt);
+      }
+      return takeover.size === projectors.length ? true : undefined;
+    },
+    60_000,
+  );
+  const caughtUpMs = await caughtUpAfterKill;
+  await restartLeader;
+  if (auto) await replicas.start(leader);
+  const takeovers = [...takeover.values()];
+  t.diagnostic(
+    `leader ${leader} killed with ${casesAtKill} of ${total} cases in; take-over per projector ${Math.min(...takeovers)}–${Math.max(...takeovers)} ms (${[...takeover].map(([name, ms]) => `${name} ${ms}`).join(', ')}); read models caught up with the log as at the kill after ${caughtUpMs} ms`,
+  );
+
+  // ---- Phase 2: a follower killed and restarted while input flows.
+  step('phase 2');
+  const afterTakeover = await casesIn(db);
+  await until(
+    'more cases after the take-over',
+    async () => ((await casesIn(db)) >= afterTakeover + 5 ? true : undefined),
+    60_000,
+  );
+  const leadersBefore = await leaders(replicas, projectors);
+  const follower = [...replicas.live.keys()].find((name) => ![...leadersBefore.values()].includes(name));
+  assert.ok(follower, `a replica leads nothing (${JSON.stringify(Object.fromEntries(leadersBefore))})`);
+  const followerKilledAt = await replicas.kill(follower);
+  await replicas.start(follower);
+  const followerBackMs = Date.now() - followerKilledAt;
+  const leadersAfter = await leaders(replicas, projectors);
+  assert.deepEqual(leadersAfter, leadersBefore, 'killing a follower moves no leadership');
+  t.diagnostic(
+    `follower ${follower} killed and back (listening) after ${followerBackMs} ms; leaders unchanged`,
+  );
+  await httpPhase1.done();
+  await httpPhase2.done();
+
+  // ---- Phase 3: the broker stopped while HTTP intake goes on, then started; then the rest.
+  step('phase 3');
+  const retriesBefore = await publishRetries(replicas);
+  const brokerStoppedAt = Date.now();
+  await run('bash', ['scripts/services.sh', 'stop-kafka'], { cwd: worktree });
+  const httpPhase3 = httpFeed(replicas, runId, ...httpRange(2), http);
+  const sentBefore = http.sent;
+  // Down long enough that a publish failed and intake went on without the broker.
+  await until(
+    'a failed notification publish while the broker is down',
+    async () => ((await publishRetries(replicas)) > retriesBefore ? true : undefined),
+    60_000,
+  );
+  await until(
+    'HTTP intake while the broker is down',
+    async () => (http.sent >= sentBefore + 3 ? true : undefined),
+    60_000,
+  );
+  await run('bash', ['scripts/services.sh', 'start-kafka'], { cwd: worktree });
+  const brokerDownMs = Date.now() - brokerStoppedAt;
+  t.diagnostic(`broker down for ${brokerDownMs} ms (stop, a failed publish, 3 HTTP intakes, start)`);
+  await kafkaFeed(producer, topics.inbound, runId, ...kafkaRange(2));
+  await httpPhase3.done();
+
+  // ---- Everything in.
+  step('all input sent');
+  await until(
+    `all ${total} cases in the read models`,
+    async () => ((await casesIn(db)) >= total ? true : undefined),
+    120_000,
+  );
+  const head = await lastProjectedPosition(store.client);
+  await watcher.caughtUp(head!);
+  step('read models caught up');
+  const events = await readServiceEvents(store.client);
+  const notifications = events.filter((event) => event.type === 'NotificationRequired');
+  const expected = new Map(
+    notifications.map((event) => [(event.data as { notification_id: string }).notification_id, event.id]),
+  );
+  assert.equal(expected.size, notifications.length, 'one NotificationRequired event per notification id');
+  const published = await until(
+    'every notification on the topic',
+    async () => {
+      const messages = await readWholeTopic(brokers, topics.notifications);
+      const ids = new Set(
+        messages.map((m) => (JSON.parse(m.value) as Json & { payload: Json }).payload.notification_id),
+      );
+      return [...expected.keys()].every((id) => ids.has(id)) ? messages : undefined;
+    },
+    60_000,
+  );
+  step('notifications all on the topic');
+  const parked = [...(await processorsByReplica(replicas)).values()]
+    .flat()
+    .filter((item) => item.kind !== 'projector')
+    .flatMap((item) => (item as ProcessorItem & { failures?: unknown[] }).failures ?? []);
+  await watcher.stop();
+
+  // Every input is one case, opened once.
+  const snapshot = await readModelSnapshot(db, ['personal_data_keys', '_leases']);
+  const cases = (snapshot.cases ?? []) as Json[];
+  const byClient = new Map<string, number>();
+  for (const c of cases) byClient.set(String(c.client_id), (byClient.get(String(c.client_id)) ?? 0) + 1);
+  assert.equal(cases.length, total, 'one case per input');
+  assert.deepEqual(
+    [...byClient.values()].filter((n) => n > 1),
+    [],
+    'no client has two cases',
+  );
+  const opened = events.filter((event) => event.type === 'CaseOpened');
+  assert.equal(opened.length, total, 'each case opened once in the event store');
+
+  // Notifications: none lost, none doubled; redeliveries of one envelope allowed and counted.
+  const seen = new Map<string, Set<string>>();
+  for (const message of published) {
+    const envelope = JSON.parse(message.value) as { event_id: string; payload: { notification_id: string } };
+    const ids = seen.get(envelope.payload.notification_id) ?? new Set<string>();
+    ids.add(envelope.event_id);
+    seen.set(envelope.payload.notification_id, ids);
+    assert.equal(message.headers['message-id'], envelope.event_id, 'header message-id is the envelope id');
+  }
+  assert.deepEqual(
+    [...seen.keys()].sort(),
+    [...expected.keys()].sort(),
+    'the topic holds exactly the notifications of the event store',
+  );
+  for (const [id, eventIds] of seen) {
+    assert.deepEqual([...eventIds], [expected.get(id)], `notification ${id} published only as its own event`);
+  }
+  assert.deepEqual(parked, [], 'no notification parked');
+  const redelivered = published.length - seen.size;
+
+  // No checkpoint, no committed offset, went backwards.
+  assert.deepEqual(watcher.backwards, [], 'no checkpoint went backwards');
+  assert.ok(
+    watcher.polls().slots > 10 && watcher.polls().offsets > 10,
+    `checkpoints were watched (${JSON.stringify(watcher.polls())})`,
+  );
+
+  // The same read models as one process replaying the same event store into a fresh database.
+  await replicas.stopAll();
+  const replayDatabase = `${database}_replay`;
+  const replayDb = mongo.db(replayDatabase);
+  cleanups.push(() => replayDb.dropDatabase());
+  // The keys that decrypt personal data live beside the read models: the replay needs them too.
+  const keys = await db.collection('personal_data_keys').find().toArray();
+  if (keys.length > 0) await replayDb.collection('personal_data_keys').insertMany(keys);
+  const single = createReplicaSet(
+    {
+      EVENTSTORE_URL: store.connectionString,
+      MONGODB_URL: url,
+      MONGODB_DATABASE: replayDatabase,
+      ERASURE_JOB_INTERVAL_SECONDS: '0',
+    },
+    () => ({ PROJECTOR: 'on' }),
+  );
+  cleanups.push(() => single.stopAll());
+  await single.start('single');
+  step('single process started');
+  await until(
+    'the single process to replay the log',
+    async () => {
+      const slots = await slotsOf(replayDb);
+      return slots.length === projectors.length &&
+        slots.every((slot) => slot.checkpoint !== null && comparePositions(slot.checkpoint, head!) >= 0)
+        ? true
+        : undefined;
+    },
+    60_000,
+  );
+  await single.stopAll();
+  step('single process replayed the log');
+  const replayed = await readModelSnapshot(replayDb, ['personal_data_keys', '_leases']);
+  assert.deepEqual(Object.keys(snapshot).sort(), Object.keys(replayed).sort(), 'the same collections');
+  for (const collection of Object.keys(replayed)) {
+    assert.deepEqual(
+      snapshot[collection],
+      replayed[collection],
+      `read model ${collection} equals the single-process one`,
+    );
+  }
+
+  passed = true;
+  passed = true;
+  t.diagnostic(
+    `${total} inputs (${phases * kafkaPerPhase} Kafka, ${phases * httpPerPhase} HTTP; ${http.retries} HTTP requests retried on another replica), ${events.length} events, ${expected.size} notifications (${redelivered} redelivered with the same envelope id), ${Object.keys(replayed).length} collections equal; checkpoints polled ${watcher.polls().slots}×, offsets ${watcher.polls().offsets}×; run ${Date.now() - started} ms`,
+  );
+});
+
+async function publishRetries(replicas: ReplicaSet): Promise<number> {
+  let sum = 0;
+  for (const items of (await processorsByReplica(replicas)).values()) {
+    for (const item of items) {
+      const retries = item.details?.publishRetries;
+      if (typeof retries === 'number') sum += retries;
+    }
+  }
+  return sum;
+}

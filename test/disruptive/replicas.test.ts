@@ -252,7 +252,12 @@ it('three replicas survive the leader killed, a follower killed and the broker s
     const files = await replicas.saveLogs(join(tmpdir(), `replicas-${runId}`));
     console.error(`replica logs: ${files.join(' ')}`);
   });
-  const step = (what: string) => t.diagnostic(`+${((Date.now() - started) / 1000).toFixed(1)} s ${what}`);
+  // Progress goes to stderr as it happens too: a run that overruns shows how far it got.
+  const step = (what: string) => {
+    const line = `+${((Date.now() - started) / 1000).toFixed(1)} s ${what}`;
+    t.diagnostic(line);
+    console.error(`replicas: ${line}`);
+  };
 
   // All at once, as a roll-out starts them: each creates the topics it finds missing.
   await Promise.all(['a', 'b', 'c'].map((name) => replicas.start(name)));
@@ -346,7 +351,7 @@ it('three replicas survive the leader killed, a follower killed and the broker s
   const caughtUpMs = await caughtUpAfterKill;
   await restartLeader;
   const takeovers = [...takeover.values()];
-  t.diagnostic(
+  step(
     `leader ${leader} killed with ${casesAtKill} of ${total} cases in; take-over per projector ${Math.min(...takeovers)}–${Math.max(...takeovers)} ms (${[...takeover].map(([name, ms]) => `${name} ${ms}`).join(', ')}); read models caught up with the log as at the kill after ${caughtUpMs} ms`,
   );
 
@@ -393,7 +398,7 @@ it('three replicas survive the leader killed, a follower killed and the broker s
   );
   await run('bash', ['scripts/services.sh', 'start-kafka'], { cwd: worktree });
   const brokerDownMs = Date.now() - brokerStoppedAt;
-  t.diagnostic(`broker down for ${brokerDownMs} ms (stop, a failed publish, 3 HTTP intakes, start)`);
+  step(`broker down for ${brokerDownMs} ms (stop, a failed publish, 3 HTTP intakes, start)`);
   await kafkaFeed(producer, topics.inbound, runId, ...kafkaRange(2));
   await httpPhase3.done();
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +10,25 @@ import { comparePositions, positionFromKey } from '../../src/eventsourcing/core/
 import { type RunningService, startService } from './service-process.ts';
 
 const root = new URL('../../', import.meta.url);
+
+/**
+ * The processes a test started here. The test runner ends a file that overruns its timeout with
+ * a signal, which runs no `after` hook: these are killed on the way out, so none outlives it.
+ */
+const children = new Set<ChildProcess>();
+function own(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 /** An event store of its own: the emulator CLI as a separate process, so a replica's crash leaves it. */
 export type EventStoreProcess = {
@@ -25,6 +44,7 @@ export async function startEventStoreProcess(timeoutMs = 60_000): Promise<EventS
     ['--import', 'tsx', 'src/app/cli/main.ts', 'eventstore-emulator', '--port', '0', '--memory'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
   );
+  own(child);
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -117,7 +137,7 @@ export function createReplicaSet(
     history,
     async start(name: string): Promise<Replica> {
       const startedAt = Date.now();
-      const service = await startService({ ...baseEnv, ...envOf(name) }, 120_000);
+      const service = await startService({ ...baseEnv, ...envOf(name) }, 120_000, own);
       const replica = { name, service, startedAt, startMs: Date.now() - startedAt };
       live.set(name, replica);
       history.push(replica);

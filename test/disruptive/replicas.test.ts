@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Db } from 'mongodb';
 import { comparePositions } from '../../src/eventsourcing/core/positions.ts';
+import { notificationGroup } from '../../src/kafka/outbound.ts';
 import { kafkaTestTopics, numberedIntake } from '../support/kafka-intake.ts';
 import {
   createReplicaSet,
@@ -80,16 +81,24 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, ms: n
   }
 }
 
-/** A request to the next live replica; a connection refused, reset or a 503 moves to the next one. */
+/** What the HTTP client went through: intakes sent, and attempts that another replica had to repeat. */
+type HttpStats = { sent: number; connectionFailures: number; unavailable: number };
+
+/**
+ * A request to the next live replica. A connection that fails (the replica died under it) or a
+ * 503 (read model behind, store away) moves the same request to the next replica, as a load
+ * balancer and a retrying client would.
+ */
 async function request(
   replicas: ReplicaSet,
+  stats: HttpStats,
   method: string,
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; json: Json | Json[]; attempts: number }> {
+): Promise<{ status: number; json: Json | Json[] }> {
   const deadline = Date.now() + requestDeadlineMs;
-  for (let attempts = 1; ; attempts++) {
+  for (;;) {
     const replica = replicas.next();
     if (replica !== undefined) {
       try {
@@ -100,9 +109,10 @@ async function request(
           signal: AbortSignal.timeout(15_000),
         });
         const json = (await response.json()) as Json | Json[];
-        if (response.status !== 503) return { status: response.status, json, attempts };
+        if (response.status !== 503) return { status: response.status, json };
+        stats.unavailable++;
       } catch {
-        // The replica died under the request: the same request (same idempotency key) goes elsewhere.
+        stats.connectionFailures++;
       }
     }
     if (Date.now() > deadline) throw new Error(`${method} ${path} found no replica to answer it`);
@@ -114,31 +124,29 @@ async function request(
  * HTTP intake n of a phase: open a case (the idempotency key makes a retry the same case); every
  * third case also gets its first document uploaded and rejected, which raises a notification.
  */
-async function httpIntake(replicas: ReplicaSet, runId: string, n: number, stats: { retries: number }) {
+async function httpIntake(replicas: ReplicaSet, runId: string, n: number, stats: HttpStats) {
   const { key, value } = numberedIntake(n, runId);
-  const opened = await request(replicas, 'POST', '/api/v1/cases', JSON.parse(value), {
+  const opened = await request(replicas, stats, 'POST', '/api/v1/cases', JSON.parse(value), {
     'idempotency-key': key,
   });
-  stats.retries += opened.attempts - 1;
   assert.equal(opened.status, 202, `intake ${key}: ${JSON.stringify(opened.json)}`);
   if (n % 3 !== 0) return;
   const { case_id: caseId, position } = opened.json as { case_id: string; position: string };
   const documents = await request(
     replicas,
+    stats,
     'GET',
     `/api/v1/documents/case/${caseId}?min_position=${position}`,
     undefined,
   );
-  stats.retries += documents.attempts - 1;
   assert.equal(documents.status, 200, `documents of ${caseId}: ${JSON.stringify(documents.json)}`);
   const [first] = (documents.json as { id: string }[]).sort((a, b) => a.id.localeCompare(b.id));
   assert.ok(first, `case ${caseId} has documents`);
   for (const status of ['UPLOADED', 'REJECTED']) {
-    const changed = await request(replicas, 'PUT', `/api/v1/documents/${first.id}/status`, {
+    const changed = await request(replicas, stats, 'PUT', `/api/v1/documents/${first.id}/status`, {
       new_status: status,
       updated_by_actor_id: 'replicas-test',
     });
-    stats.retries += changed.attempts - 1;
     assert.equal(changed.status, 200, `${status} ${first.id}: ${JSON.stringify(changed.json)}`);
   }
 }
@@ -164,7 +172,7 @@ function httpFeed(
   runId: string,
   from: number,
   to: number,
-  stats: { retries: number; sent: number },
+  stats: HttpStats,
 ): { done(): Promise<void> } {
   return inBackground(
     (async () => {
@@ -265,7 +273,13 @@ it('three replicas survive the leader killed, a follower killed and the broker s
     `mode ${auto ? 'PROJECTOR=auto (leases)' : 'PROJECTOR=on on a, off on b and c'}; three replicas up (starts took ${replicas.history.map((r) => r.startMs).join(', ')} ms)`,
   );
 
-  const watcher = watchCheckpoints({ db, brokers, groupId: kafkaEnv.KAFKA_GROUP_ID, topic: topics.inbound });
+  const watcher = watchCheckpoints({
+    db,
+    brokers,
+    groupId: kafkaEnv.KAFKA_GROUP_ID,
+    topic: topics.inbound,
+    persistent: { client: store.client, group: notificationGroup },
+  });
   cleanups.push(() => watcher.stop());
   const kafka = new Kafka({
     clientId: 'replicas-test',
@@ -302,7 +316,7 @@ it('three replicas survive the leader killed, a follower killed and the broker s
   );
 
   const total = phases * (kafkaPerPhase + httpPerPhase);
-  const http = { retries: 0, sent: 0 };
+  const http: HttpStats = { sent: 0, connectionFailures: 0, unavailable: 0 };
   const kafkaRange = (phase: number) => [phase * kafkaPerPhase, (phase + 1) * kafkaPerPhase] as const;
   // HTTP intakes are numbered after the Kafka ones, so every input has its own client id.
   const httpRange = (phase: number) =>
@@ -381,8 +395,9 @@ it('three replicas survive the leader killed, a follower killed and the broker s
   // ---- Phase 3: the broker stopped while HTTP intake goes on, then started; then the rest.
   step('phase 3');
   const retriesBefore = await publishRetries(replicas);
-  const brokerStoppedAt = Date.now();
+  const brokerStoppingAt = Date.now();
   await run('bash', ['scripts/services.sh', 'stop-kafka'], { cwd: worktree });
+  const brokerStoppedAt = Date.now();
   const httpPhase3 = httpFeed(replicas, runId, ...httpRange(2), http);
   const sentBefore = http.sent;
   // Down long enough that a publish failed and intake went on without the broker.
@@ -396,9 +411,11 @@ it('three replicas survive the leader killed, a follower killed and the broker s
     async () => (http.sent >= sentBefore + 3 ? true : undefined),
     60_000,
   );
+  const brokerStartingAt = Date.now();
   await run('bash', ['scripts/services.sh', 'start-kafka'], { cwd: worktree });
-  const brokerDownMs = Date.now() - brokerStoppedAt;
-  step(`broker down for ${brokerDownMs} ms (stop, a failed publish, 3 HTTP intakes, start)`);
+  step(
+    `broker stopping ${brokerStoppedAt - brokerStoppingAt} ms, stopped ${brokerStartingAt - brokerStoppedAt} ms (until a publish failed and 3 HTTP intakes passed), starting ${Date.now() - brokerStartingAt} ms`,
+  );
   await kafkaFeed(producer, topics.inbound, runId, ...kafkaRange(2));
   await httpPhase3.done();
 
@@ -492,7 +509,7 @@ it('three replicas survive the leader killed, a follower killed and the broker s
   // No checkpoint, no committed offset, went backwards.
   assert.deepEqual(watcher.backwards, [], 'no checkpoint went backwards');
   assert.ok(
-    watcher.polls().slots > 10 && watcher.polls().offsets > 10,
+    watcher.polls().slots > 10 && watcher.polls().offsets > 10 && watcher.polls().group > 10,
     `checkpoints were watched (${JSON.stringify(watcher.polls())})`,
   );
 
@@ -525,7 +542,7 @@ it('three replicas survive the leader killed, a follower killed and the broker s
 
   passed = true;
   t.diagnostic(
-    `${total} inputs (${phases * kafkaPerPhase} Kafka, ${phases * httpPerPhase} HTTP; ${http.retries} HTTP requests retried on another replica), ${events.length} events, ${expected.size} notifications (${redelivered} redelivered with the same envelope id), ${Object.keys(replayed).length} collections equal; checkpoints polled ${watcher.polls().slots}×, offsets ${watcher.polls().offsets}×; run ${Date.now() - started} ms`,
+    `${total} inputs (${phases * kafkaPerPhase} Kafka, ${phases * httpPerPhase} HTTP; HTTP attempts repeated on another replica: ${http.connectionFailures} after a failed connection, ${http.unavailable} after a 503), ${events.length} events, ${expected.size} notifications (${redelivered} redelivered with the same envelope id), ${Object.keys(replayed).length} collections equal; checkpoints polled: projections ${watcher.polls().slots}×, intake offsets ${watcher.polls().offsets}×, notification group ${watcher.polls().group}×; run ${Date.now() - started} ms`,
   );
 });
 

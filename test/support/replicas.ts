@@ -236,8 +236,9 @@ export async function slotsOf(db: Db) {
 }
 
 /**
- * Polls the projections' checkpoints in the read store and the intake group's committed Kafka
- * offsets, and records every step backwards. `caughtUp(position)` resolves once every projection's
+ * Polls the projections' checkpoints in the read store, the intake group's committed Kafka
+ * offsets and the notification group's checkpoint in the event store, and records every step
+ * backwards. `caughtUp(position)` resolves once every projection's
  * checkpoint is at or past `position`.
  */
 export function watchCheckpoints(options: {
@@ -245,6 +246,8 @@ export function watchCheckpoints(options: {
   brokers: readonly string[];
   groupId: string;
   topic: string;
+  /** The persistent subscription group (on `$all`) whose checkpoint is watched too. */
+  persistent: { client: EventStoreDBClient; group: string };
   intervalMs?: number;
 }) {
   const backwards: string[] = [];
@@ -253,6 +256,8 @@ export function watchCheckpoints(options: {
   let projections: { projection: string; checkpoint: AllPosition | null }[] = [];
   let polls = 0;
   let offsetPolls = 0;
+  let groupPolls = 0;
+  let groupCheckpoint: AllPosition | undefined;
   const waiters: { position: AllPosition; resolve: () => void }[] = [];
   const admin = new Kafka({
     clientId: 'replicas-test-watch',
@@ -310,18 +315,37 @@ export function watchCheckpoints(options: {
     offsetPolls++;
   }
 
+  async function pollGroup(): Promise<void> {
+    const { client, group } = options.persistent;
+    const info = await client.getPersistentSubscriptionToAllInfo(group);
+    const position = info.stats.lastCheckpointedEventPosition;
+    if (position !== undefined) {
+      const now = { commit: position.commit, prepare: position.prepare };
+      if (groupCheckpoint !== undefined && comparePositions(now, groupCheckpoint) < 0) {
+        backwards.push(`${group}: checkpoint ${groupCheckpoint.commit} then ${now.commit}`);
+      }
+      groupCheckpoint = now;
+    }
+    groupPolls++;
+  }
+
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      // The broker may be away on purpose: an offset read that fails is simply not counted.
-      await Promise.all([pollSlots(), pollOffsets().catch(() => undefined)]);
+      // The broker may be away on purpose: an offset read that fails is simply not counted; the
+      // group exists once a replica's publisher created it.
+      await Promise.all([
+        pollSlots(),
+        pollOffsets().catch(() => undefined),
+        pollGroup().catch(() => undefined),
+      ]);
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
     }
   })();
 
   return {
     backwards,
-    polls: () => ({ slots: polls, offsets: offsetPolls }),
+    polls: () => ({ slots: polls, offsets: offsetPolls, group: groupPolls }),
     /** Resolves once every projection's checkpoint is at or past `position`. */
     caughtUp(position: AllPosition): Promise<void> {
       if (reached(position)) return Promise.resolve();

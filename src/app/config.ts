@@ -26,8 +26,15 @@ export type Config = {
   /** undefined = in-memory read models rebuilt from the log at start. */
   mongoUrl: string | undefined;
   mongoDatabase: string;
-  /** 'off': this replica serves read models that another replica projects. */
-  projector: 'on' | 'off';
+  /**
+   * Who runs the processors (a projector per read model, the notification publisher): 'auto' the
+   * replica holding each one's lease; 'on' this replica, always; 'off' never (another does).
+   */
+  projector: 'auto' | 'on' | 'off';
+  /** Lease timing of `auto` (see the leadership README). */
+  lease: { ttlMs: number; renewAfterMs: number; marginMs: number };
+  /** undefined = host name plus a random suffix, made once per process. */
+  replicaId: string | undefined;
   configServiceUrl: string | undefined;
   configServiceTimeoutMs: number;
   apiKeys: readonly ApiKey[];
@@ -112,9 +119,33 @@ export const variables: readonly Variable[] = [
   { name: 'MONGODB_DATABASE', default: 'kyc_cases', meaning: 'Database of the read models.' },
   {
     name: 'PROJECTOR',
-    default: 'on',
+    default: 'auto with MONGODB_URL, else on',
     meaning:
-      'on: this replica projects events into the read models. off: it only serves them (another replica, with on, projects); needs MONGODB_URL.',
+      'Who runs each processor (a projector per read model, the notification publisher). auto: the replica holding its lease (collection `_leases`); every replica runs the same configuration and another takes over when one goes; needs MONGODB_URL. on: this replica, always (one replica only). off: never; it only serves the read models another replica projects; needs MONGODB_URL.',
+  },
+  {
+    name: 'LEASE_TTL_MS',
+    default: '15000',
+    meaning:
+      'PROJECTOR=auto: how long a lease holds after each renewal; a dead leader is replaced within about this plus LEASE_RENEW_AFTER_MS.',
+  },
+  {
+    name: 'LEASE_RENEW_AFTER_MS',
+    default: '5000',
+    meaning:
+      'PROJECTOR=auto: a leader renews its lease this long after the last renewal; followers look this often. LEASE_RENEW_AFTER_MS + LEASE_MARGIN_MS < LEASE_TTL_MS.',
+  },
+  {
+    name: 'LEASE_MARGIN_MS',
+    default: '5000',
+    meaning:
+      'PROJECTOR=auto: a leader that could not renew stops this long before its lease ends (allowance for clock difference and pauses).',
+  },
+  {
+    name: 'REPLICA_ID',
+    default: '(host name + random suffix)',
+    meaning:
+      'Names this process in leases and status; must differ between running processes. Unset: host name (the pod name) plus a random suffix.',
   },
   {
     name: 'CONFIG_SERVICE_URL',
@@ -309,7 +340,13 @@ export function loadConfig(env: Env): Readonly<Config> {
     eventLogGroupCommit: oneOf('EVENT_LOG_GROUP_COMMIT', ['true', 'false'], 'true') === 'true',
     mongoUrl: url('MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
     mongoDatabase: read('MONGODB_DATABASE') ?? 'kyc_cases',
-    projector: oneOf('PROJECTOR', ['on', 'off'], 'on'),
+    projector: oneOf('PROJECTOR', ['auto', 'on', 'off'], read('MONGODB_URL') === undefined ? 'on' : 'auto'),
+    lease: {
+      ttlMs: integer('LEASE_TTL_MS', 15_000, 1, 3_600_000),
+      renewAfterMs: integer('LEASE_RENEW_AFTER_MS', 5_000, 1, 3_600_000),
+      marginMs: integer('LEASE_MARGIN_MS', 5_000, 0, 3_600_000),
+    },
+    replicaId: read('REPLICA_ID'),
     configServiceUrl: url('CONFIG_SERVICE_URL', ['http:', 'https:']),
     configServiceTimeoutMs: integer('CONFIG_SERVICE_TIMEOUT_MS', 5000, 1, 600_000),
     apiKeys: parseApiKeys(read('API_KEYS'), problems),
@@ -346,6 +383,20 @@ export function loadConfig(env: Env): Readonly<Config> {
   }
   if (config.projector === 'off' && config.mongoUrl === undefined) {
     problems.push('PROJECTOR: off needs MONGODB_URL (in-memory read models are built by their own replica)');
+  }
+  if (config.projector === 'auto' && config.mongoUrl === undefined) {
+    problems.push(
+      'PROJECTOR: auto needs MONGODB_URL (in-memory read models belong to one replica by nature: nothing to share a lease or the read models with; use on)',
+    );
+  }
+  const { ttlMs, renewAfterMs, marginMs } = config.lease;
+  if (renewAfterMs + marginMs >= ttlMs) {
+    problems.push(
+      `LEASE_RENEW_AFTER_MS + LEASE_MARGIN_MS must be below LEASE_TTL_MS (a leader renews before it stops leading), got ${renewAfterMs} + ${marginMs} >= ${ttlMs}`,
+    );
+  }
+  if (config.replicaId !== undefined && config.replicaId.length > 200) {
+    problems.push(`REPLICA_ID: at most 200 characters, got ${config.replicaId.length}`);
   }
   config.personalData = parsePersonalData(
     read('PERSONAL_DATA_KEK'),

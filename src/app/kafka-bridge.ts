@@ -5,7 +5,7 @@ import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { ComponentHealth } from '../http/health.ts';
 import { createKafkaClient } from '../kafka/client.ts';
 import { createInboundBridge, type InboundStatus } from '../kafka/inbound.ts';
-import { createNotificationPublisher } from '../kafka/outbound.ts';
+import { createNotificationPublisher, type NotificationPublisher } from '../kafka/outbound.ts';
 import { type BridgeTopicLimits, ensureBridgeTopics } from '../kafka/topics.ts';
 import type { KafkaConfig } from './config.ts';
 
@@ -68,6 +68,8 @@ export type KafkaBridgeDependencies = {
   events: EventRegistry;
   logger: Logger;
   onLag?: (topic: string, partition: number, lag: number) => void;
+  /** Wraps the publisher before it starts: with PROJECTOR=auto, a lease so one replica publishes. */
+  placePublisher?: (publisher: NotificationPublisher) => NotificationPublisher;
 };
 
 /**
@@ -109,13 +111,14 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
     concurrency: config.intakeConcurrency,
     ...(dependencies.onLag === undefined ? {} : { onLag: dependencies.onLag }),
   });
-  const outbound = createNotificationPublisher({
+  const publisher = createNotificationPublisher({
     kafka,
     eventStore: dependencies.eventStore,
     events: dependencies.events,
     logger,
     topic: config.notificationTopic,
   });
+  const outbound = dependencies.placePublisher?.(publisher) ?? publisher;
   await outbound.start();
   await inbound.start();
 
@@ -134,10 +137,17 @@ export async function startKafkaBridge(config: KafkaConfig, dependencies: KafkaB
       );
       const publisher = outbound.status();
       const consumer = outbound.consumerStatus();
+      const lease = publisher.lease;
       const kafkaNotifications: ComponentHealth =
-        consumer.state === 'running'
-          ? { status: 'up', published: outbound.counts().published, parked: consumer.parked }
-          : { status: 'degraded', detail: `publisher ${publisher.state} (${consumer.state})` };
+        lease?.role === 'follower'
+          ? {
+              status: 'up',
+              role: 'follower',
+              detail: `another replica publishes (lease held by ${lease.holder ?? 'nobody yet'})`,
+            }
+          : consumer.state === 'running'
+            ? { status: 'up', published: outbound.counts().published, parked: consumer.parked }
+            : { status: 'degraded', detail: `publisher ${publisher.state} (${consumer.state})` };
       return { kafkaIntake, kafkaNotifications };
     },
   };

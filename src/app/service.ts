@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -44,7 +46,9 @@ import type { Projection } from '../eventsourcing/core/projection.ts';
 import { createEsdbEventStore } from '../eventsourcing/eventstore/esdb.ts';
 import { createInProcessEventStore } from '../eventsourcing/eventstore/in-process.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
-import type { ProcessorStatus } from '../eventsourcing/processor/processor.ts';
+import { createMongoLeaseStore } from '../eventsourcing/leadership/mongo.ts';
+import { type Following, leased } from '../eventsourcing/processor/leased.ts';
+import type { Processor, ProcessorStatus } from '../eventsourcing/processor/processor.ts';
 import { createProjectorProcessor } from '../eventsourcing/processor/projector-processor.ts';
 import { createProcessorRegistry, type ProcessorRegistry } from '../eventsourcing/processor/registry.ts';
 import type { Lag } from '../eventsourcing/projection/lag.ts';
@@ -613,7 +617,35 @@ export async function startService(
     // One processor per read model: its own subscription, checkpoint and failure domain, so an
     // event one read model cannot apply stops that one only.
     const processors = createProcessorRegistry();
-    const projecting = config.projector !== 'off';
+    const mode = config.projector;
+    const projecting = mode !== 'off';
+    const replicaId = config.replicaId ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+    if (config.mongoUrl === undefined)
+      logger.info(
+        'in-memory read models are single-replica by nature: this replica projects its own; run several replicas with MONGODB_URL (PROJECTOR=auto)',
+      );
+    // PROJECTOR=auto: each processor runs on the replica holding its lease, in the read store's database.
+    const leaseStore =
+      mode === 'auto' && config.mongoUrl !== undefined
+        ? createMongoLeaseStore({ url: config.mongoUrl, database: config.mongoDatabase })
+        : undefined;
+    if (leaseStore !== undefined) {
+      closers.push({ name: 'lease store', close: () => leaseStore.close() });
+      logger.info(
+        { replica: replicaId, ttlMs: config.lease.ttlMs },
+        'PROJECTOR=auto: each processor runs on the replica holding its lease',
+      );
+    }
+    const leaseFor = <P extends Processor>(processor: P, following?: Following): P =>
+      leaseStore === undefined
+        ? processor
+        : leased(processor, leaseStore, {
+            replicaId,
+            timing: config.lease,
+            logger,
+            ...(following === undefined ? {} : { following }),
+          });
+    const relevantEvents = relevanceOf(projections, projectionFilter);
     if (projecting) {
       const projectionEvents = guardTampered(
         createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions, ...accessEventDefinitions]),
@@ -621,43 +653,55 @@ export async function startService(
       // In the event store, so a skip survives restarts in every mode (memory read models too).
       const skipLog = eventStoreSkipLog(eventStore);
       for (const projection of projections) {
-        processors.register(
-          createProjectorProcessor({
-            name: projection.name,
-            eventStore,
-            readStore,
-            projections: [traced(projection)],
-            filter: projectionFilter,
-            // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
-            batchDelayMs: 5,
-            events: projectionEvents,
-            // The timeline is read per case in time order.
-            indexes: { [timelineProjection.name]: [['case_id', 'at', 'sequence']] },
-            skipLog,
-            logger,
-          }),
-        );
+        const processor = createProjectorProcessor({
+          name: projection.name,
+          eventStore,
+          readStore,
+          projections: [traced(projection)],
+          filter: projectionFilter,
+          // A short wait for partial batches keeps read-your-writes quick; catch-up fills batches anyway.
+          batchDelayMs: 5,
+          events: projectionEvents,
+          // The timeline is read per case in time order.
+          indexes: { [timelineProjection.name]: [['case_id', 'at', 'sequence']] },
+          skipLog,
+          logger,
+        });
+        // A follower answers waits and lag from the checkpoints the leader stores.
+        const following = createProjectionObserver({
+          eventStore,
+          readStore,
+          projections: [projection.name],
+          relevant: relevanceOf([projection], projectionFilter),
+        });
+        processors.register(leaseFor(processor, following));
       }
+      // Started together: in auto mode each start only begins its lease loop.
+      await Promise.all(processors.projectors().map((processor) => processor.start()));
       for (const processor of processors.projectors()) {
-        await processor.start();
         closers.push({ name: `projector ${processor.name}`, close: () => processor.stop() });
       }
     } else {
       logger.info('PROJECTOR=off: another replica projects the read models; this one serves them');
     }
-    // Where the read models stand: this replica's projectors, or the checkpoints another one stores.
-    const observer = projecting
-      ? undefined
-      : createProjectionObserver({
-          eventStore,
-          readStore,
-          projections: projections.map((p) => p.name),
-          relevant: relevanceOf(projections, projectionFilter),
-        });
-    const readModels = observer ?? {
-      waitFor: (position: AllPosition, timeoutMs: number) => processors.waitFor(position, timeoutMs),
-      lag: (maxCount: number) => processors.projectorLag(maxCount),
-    };
+    // Where the read models stand as a whole: this replica's projectors (PROJECTOR=on), or the
+    // checkpoints whoever projects stores (auto, off).
+    const observer =
+      mode === 'on'
+        ? undefined
+        : createProjectionObserver({
+            eventStore,
+            readStore,
+            projections: projections.map((p) => p.name),
+            relevant: relevantEvents,
+          });
+    const readModels =
+      observer !== undefined && !projecting
+        ? observer
+        : {
+            waitFor: (position: AllPosition, timeoutMs: number) => processors.waitFor(position, timeoutMs),
+            lag: (maxCount: number) => processors.projectorLag(maxCount),
+          };
 
     const configService =
       config.configServiceUrl === undefined
@@ -785,6 +829,9 @@ export async function startService(
             events: caseEvents,
             logger,
             onLag: metrics.kafkaConsumerLag,
+            // One publisher per cluster keeps each case's notifications in order without relying
+            // on the group's pinning across replicas.
+            placePublisher: (publisher) => leaseFor(publisher),
           }).catch((error: unknown) => {
             throw dependencyFailed('Kafka', 'KAFKA_BROKERS', config.kafka!.brokers.join(','), error);
           });

@@ -21,6 +21,6 @@ export function tracedReadStore(store: ReadStore, system: 'mongodb' | 'memory'):
     find: (collection, query) => span('find', collection, () => store.find(collection, query)),
     count: (collection, filter) => span('count', collection, () => store.count(collection, filter)),
     load: (target, ids) => span('load', target, () => store.load(target, ids)),
-    write: (target, writes) => span('write', target, () => store.write(target, writes)),
+    write: (target, writes, fence) => span('write', target, () => store.write(target, writes, fence)),
   };
 }

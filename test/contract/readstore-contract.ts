@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, type TestContext, test } from 'node:test';
 import type { AllPosition } from '../../src/eventsourcing/core/events.ts';
-import type { ReadStore } from '../../src/eventsourcing/readstore/port.ts';
+import { FencedOutError, type ReadStore } from '../../src/eventsourcing/readstore/port.ts';
 
 /** Gives a fresh store for one test, or undefined after skipping it (server not available). */
 export type ReadStoreFixture = (t: TestContext) => Promise<ReadStore | undefined>;
@@ -293,6 +293,72 @@ export function readStoreContract(name: string, fixture: ReadStoreFixture): void
       await ctx.store.write(first.target, [{ op: 'upsert', document: { id: 'a' }, position: at(1) }]);
       const second = await ctx.store.beginShadow(ctx.projection, 2);
       assert.equal((await ctx.store.load(second.target, ['a'])).size, 0);
+    });
+
+    test('a former leader with a lower fencing token is refused in writes and checkpoints', async (t) => {
+      const ctx = await withSlot(t);
+      if (!ctx) return;
+      const former = { projection: ctx.projection, token: 3 };
+      const current = { projection: ctx.projection, token: 4 };
+      await ctx.store.write(
+        ctx.target,
+        [{ op: 'upsert', document: { id: 'a', v: 1 }, position: at(10) }],
+        former,
+      );
+      assert.deepEqual(await ctx.store.saveCheckpoint(ctx.projection, ctx.target, at(10), 3), {
+        outcome: 'saved',
+      });
+      // Another replica takes over with a higher token and writes.
+      await ctx.store.write(
+        ctx.target,
+        [{ op: 'upsert', document: { id: 'a', v: 2 }, position: at(20) }],
+        current,
+      );
+      assert.deepEqual(await ctx.store.saveCheckpoint(ctx.projection, ctx.target, at(20), 4), {
+        outcome: 'saved',
+      });
+      // The former leader, paused meanwhile, goes on with what it had in hand.
+      await assert.rejects(
+        ctx.store.write(
+          ctx.target,
+          [{ op: 'upsert', document: { id: 'b', v: 1 }, position: at(30) }],
+          former,
+        ),
+        (error: unknown) => error instanceof FencedOutError && error.token === 3 && error.highest === 4,
+      );
+      assert.deepEqual(await ctx.store.saveCheckpoint(ctx.projection, ctx.target, at(15), 3), {
+        outcome: 'fenced',
+        highest: 4,
+      });
+      assert.equal(await ctx.store.get(ctx.collection, 'b'), null, 'the refused write wrote nothing');
+      assert.deepEqual(
+        (await ctx.store.slot(ctx.projection))?.checkpoint,
+        at(20),
+        'the checkpoint did not go back',
+      );
+      // The leader goes on; tokens are per projection.
+      await ctx.store.write(ctx.target, [{ op: 'upsert', document: { id: 'c' }, position: at(40) }], current);
+      assert.deepEqual(await ctx.store.saveCheckpoint(ctx.projection, ctx.target, at(40), 4), {
+        outcome: 'saved',
+      });
+      const other = await ctx.store.createSlot(`${ctx.projection}_other`, `${ctx.collection}_other`, 1);
+      assert.deepEqual(await ctx.store.saveCheckpoint(`${ctx.projection}_other`, other.target, at(1), 1), {
+        outcome: 'saved',
+      });
+    });
+
+    test('a refused checkpoint of the shadow is fenced as well', async (t) => {
+      const ctx = await withSlot(t);
+      if (!ctx) return;
+      const shadow = await ctx.store.beginShadow(ctx.projection, 2);
+      assert.deepEqual(await ctx.store.saveCheckpoint(ctx.projection, shadow.target, at(5), 7), {
+        outcome: 'saved',
+      });
+      assert.deepEqual(await ctx.store.saveCheckpoint(ctx.projection, shadow.target, at(6), 6), {
+        outcome: 'fenced',
+        highest: 7,
+      });
+      assert.deepEqual((await ctx.store.slot(ctx.projection))?.shadow?.checkpoint, at(5));
     });
 
     test('skips are recorded once per event and listed in position order', async (t) => {

@@ -93,6 +93,33 @@ export function projectorSuite(name: string, fixture: ProjectorFixture): void {
   }
 
   describe(`projector: ${name}`, () => {
+    test('a former leader fenced out by a newer token stops quietly and writes nothing more', async (t) => {
+      const ctx = await setup(t);
+      if (!ctx) return;
+      const fenced: string[] = [];
+      const former = ctx.make();
+      await former.start({ token: 1, fencedOut: (reason) => fenced.push(reason) });
+      assert.equal(await former.waitFor(await ctx.writer.open('a'), 10_000), true);
+      // Another replica took the lease: it writes with token 2 while the former one still runs.
+      const leader = ctx.make();
+      await leader.start({ token: 2, fencedOut: () => assert.fail('the leader is never fenced out') });
+      assert.equal(await leader.waitFor(await ctx.writer.deposit('a', 5), 10_000), true);
+      const last = await ctx.writer.deposit('a', 7);
+      await eventually('the former leader to be fenced out', () => fenced.length === 1);
+      assert.match(fenced[0] ?? '', /token 1 is fenced out by 2/);
+      await eventually('the former leader to stop', () => former.status().state === 'stopped');
+      assert.deepEqual(former.status().failures, [], 'not a failure of any event');
+      assert.equal(await leader.waitFor(last, 10_000), true);
+      assert.deepEqual(await ctx.readStore.get(ctx.collection, 'a'), {
+        id: 'a',
+        owner: 'owner-a',
+        balance: 12,
+        deposits: 2,
+        status: 'open',
+      });
+      assert.deepEqual((await ctx.readStore.slot(ctx.projection.name))?.checkpoint, leader.status().position);
+    });
+
     test('projects events into documents, checkpoints, and resumes after a restart', async (t) => {
       const ctx = await setup(t);
       if (!ctx) return;

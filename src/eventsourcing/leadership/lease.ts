@@ -113,3 +113,10 @@ export function decideLease(
   if (now >= renewAt) return { action: 'renew', expiresAt, leading: true };
   return { action: 'lead', token: current.token, until, checkAt: renewAt };
 }
+
+/**
+ * What a processor gets when it starts as leader: the fencing token to pass with each guarded
+ * write, and whom to tell when the store refused one because another replica leads now (the
+ * processor stops on its own; this is not a failure).
+ */
+export type Leadership = { token: number; fencedOut(reason: string): void };

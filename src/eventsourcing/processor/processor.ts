@@ -1,4 +1,5 @@
 import type { AllPosition } from '../core/events.ts';
+import type { Leadership } from '../leadership/lease.ts';
 import type { Lag } from '../projection/lag.ts';
 import type { RebuildProgress } from '../projection/projector.ts';
 
@@ -48,6 +49,28 @@ export type ProcessorStatus = {
   rebuilds: RebuildProgress[];
   /** Engine details (a projector's projections, a reactor's counters), for operators. */
   details: Record<string, unknown>;
+  /** Who runs it among the replicas; absent on a processor that is not leased. */
+  lease?: LeaseView;
+};
+
+/**
+ * How a processor is placed among replicas: `auto` by lease, `on` always run here, `off` never.
+ * Words shared by the admin API, the CLI, `/health/ready` and `/metrics`.
+ */
+export type LeaseMode = 'auto' | 'on' | 'off';
+
+/** `leader`: runs it here; `follower`: another replica does (or none yet); `none`: no lease (on, off). */
+export type LeaseRole = 'leader' | 'follower' | 'none';
+
+export type LeaseView = {
+  mode: LeaseMode;
+  role: LeaseRole;
+  /** The replica holding the lease as last seen (null: free, released or not looked at yet). */
+  holder: string | null;
+  /** Its fencing token (null: never taken). */
+  token: number | null;
+  /** When it ends, by the holder's clock (null: free). */
+  expiresAt: Date | null;
 };
 
 export type RetryOutcome = { outcome: 'retrying'; events: string[] } | { outcome: 'nothing_to_retry' };
@@ -64,8 +87,12 @@ export type Processor = {
   readonly kind: ProcessorKind;
   /** Whether `rebuild` can run, and why not. */
   readonly rebuildSupport: RebuildSupport;
-  /** Subscribes and starts handling; resolves once running. */
-  start(): Promise<void>;
+  /**
+   * Subscribes and starts handling; resolves once running. With `leadership` (a leased run),
+   * guarded writes carry its token, and a write refused for a newer token stops the processor
+   * and calls `leadership.fencedOut`.
+   */
+  start(leadership?: Leadership): Promise<void>;
   /** Finishes or gives back what it holds, then stops; idempotent. */
   stop(): Promise<void>;
   /** A snapshot, cheap enough for every health check and scrape. */

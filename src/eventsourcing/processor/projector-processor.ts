@@ -47,7 +47,7 @@ export function createProjectorProcessor(options: ProjectorOptions): ProjectorPr
     rebuildSupport: { supported: true },
     projections,
     projector,
-    start: () => projector.start(),
+    start: (leadership) => projector.start(leadership),
     stop: () => projector.stop(),
     status(): ProcessorStatus {
       const status = projector.status();

@@ -4,7 +4,8 @@ import type { AllPosition } from '../core/events.ts';
 import { comparePositions, formatPosition } from '../core/positions.ts';
 import type { Projection, ReadDocument } from '../core/projection.ts';
 import type { AllFilter, EventStore } from '../eventstore/port.ts';
-import type { ReadStore, SkippedEvent } from '../readstore/port.ts';
+import type { Leadership } from '../leadership/lease.ts';
+import { FencedOutError, type ReadStore, type SkippedEvent } from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
 import { type Lag, lagBehind, relevanceOf } from './lag.ts';
 import { type Lane, type RunnerFailure, runLanes } from './runner.ts';
@@ -101,8 +102,10 @@ export type Projector = {
    * Creates missing slots, starts the live subscription from the stored checkpoints and, for
    * each projection whose version differs from its slot's, a rebuild into a shadow collection
    * (the old collection keeps serving until the swap). Resolves once the loop is running.
+   * With `leadership`, every write and checkpoint carries its fencing token; when the read store
+   * refuses one (another replica leads now) the projector stops and calls `fencedOut`.
    */
-  start(): Promise<void>;
+  start(leadership?: Leadership): Promise<void>;
   /** Finishes the batch in hand, saves its checkpoint and stops; idempotent. */
   stop(): Promise<void>;
   status(): ProjectorStatus;
@@ -163,6 +166,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   // checkpoint is what reads can see until the swap, so waits and readiness are held there.
   const holding = new Map<string, Lane>();
   let transient: { reason: string; attempts: number; since: Date } | null = null;
+  let leadership: Leadership | undefined;
   let processed = 0;
   let lastEventAt: Date | null = null;
   let loop: Promise<void> | null = null;
@@ -292,6 +296,7 @@ export function createProjector(options: ProjectorOptions): Projector {
           backoff,
           mode: 'live',
           signal: controller.signal,
+          ...(leadership === undefined ? {} : { fenceToken: leadership.token }),
           hooks: {
             flushed(info) {
               processed += info.events;
@@ -350,6 +355,16 @@ export function createProjector(options: ProjectorOptions): Projector {
         }
       } catch (error) {
         if (stopping) break;
+        if (error instanceof FencedOutError) {
+          // Another replica leads now: stop following without marking any event as failed.
+          logger.warn(
+            { projector: options.name, token: error.token, highest: error.highest },
+            'fenced out: another replica leads; projector stops',
+          );
+          transient = null;
+          leadership?.fencedOut(error.message);
+          break;
+        }
         attempts++;
         state = 'retrying';
         transient = {
@@ -425,6 +440,7 @@ export function createProjector(options: ProjectorOptions): Projector {
             backoff,
             mode: 'rebuild',
             signal: controller.signal,
+            ...(leadership === undefined ? {} : { fenceToken: leadership.token }),
             hooks: {
               flushed(info) {
                 done += info.matched;
@@ -501,8 +517,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   }
 
   return {
-    async start() {
+    async start(given) {
       if (loop) return;
+      leadership = given;
       stopping = false;
       state = 'starting';
       for (const projection of projections.values()) {

@@ -3,7 +3,12 @@ import type { AllPosition, RecordedEvent } from '../core/events.ts';
 import { comparePositions, maxPosition } from '../core/positions.ts';
 import type { Projection } from '../core/projection.ts';
 import type { AllFilter, EventStore, StoredEvent, SubscriptionMessage } from '../eventstore/port.ts';
-import type { DocumentWrite, ReadStore, VersionedDocument } from '../readstore/port.ts';
+import {
+  type DocumentWrite,
+  FencedOutError,
+  type ReadStore,
+  type VersionedDocument,
+} from '../readstore/port.ts';
 import { type Backoff, backoffDelay, sleep } from '../support/backoff.ts';
 import { type ApplyFailure, planBatch, toRecorded, touchedDocuments } from './apply.ts';
 
@@ -58,6 +63,8 @@ export type RunnerOptions = {
   mode: 'live' | 'rebuild';
   signal: AbortSignal;
   hooks?: RunnerHooks;
+  /** A leader's fencing token: every write and checkpoint carries it (see `Fence`). */
+  fenceToken?: number;
 };
 
 function isTransient(error: unknown): boolean {
@@ -249,15 +256,27 @@ async function flush(
   let matched = 0;
   for (const { lane, plan } of plans) {
     matched += plan.matched;
-    if (plan.writes.length > 0) await options.readStore.write(lane.target, plan.writes);
+    const fence =
+      options.fenceToken === undefined
+        ? undefined
+        : { projection: lane.projection.name, token: options.fenceToken };
+    if (plan.writes.length > 0) await options.readStore.write(lane.target, plan.writes, fence);
     if (lane.known) remember(lane, plan.writes);
   }
   if (end) {
     for (const { lane } of plans) {
       if (lane.checkpoint && comparePositions(end, lane.checkpoint) <= 0) continue;
-      const saved = await options.readStore.saveCheckpoint(lane.projection.name, lane.target, end);
+      const saved = await options.readStore.saveCheckpoint(
+        lane.projection.name,
+        lane.target,
+        end,
+        options.fenceToken,
+      );
       if (saved.outcome === 'superseded') {
         throw new SupersededError(lane.projection.name, lane.target);
+      }
+      if (saved.outcome === 'fenced') {
+        throw new FencedOutError(lane.projection.name, options.fenceToken ?? 0, saved.highest);
       }
       lane.checkpoint = end;
     }

@@ -10,7 +10,7 @@ import type {
   VersionedDocument,
   WriteResult,
 } from './port.ts';
-import { generationOf, targetName } from './port.ts';
+import { FencedOutError, generationOf, targetName } from './port.ts';
 import { comparator, matches } from './query.ts';
 
 type Entry = { document: ReadDocument | null; position: AllPosition };
@@ -48,6 +48,16 @@ export function createInMemoryReadStore(): ReadStore {
   const targets = new Map<string, Map<string, Entry>>();
   const slots = new Map<string, ProjectionSlot & { generation: number }>();
   const skips = new Map<string, SkippedEvent[]>();
+  // The highest fencing token seen per projection.
+  const fences = new Map<string, number>();
+
+  /** Null when `token` may write (and is now the highest), else the higher token seen. */
+  function fenced(projection: string, token: number): number | null {
+    const highest = fences.get(projection) ?? 0;
+    if (token < highest) return highest;
+    fences.set(projection, token);
+    return null;
+  }
 
   function targetOf(name: string): Map<string, Entry> {
     let target = targets.get(name);
@@ -124,7 +134,11 @@ export function createInMemoryReadStore(): ReadStore {
       return result;
     },
 
-    async write(target, writes) {
+    async write(target, writes, fence) {
+      if (fence) {
+        const highest = fenced(fence.projection, fence.token);
+        if (highest !== null) throw new FencedOutError(fence.projection, fence.token, highest);
+      }
       const stored = targetOf(target);
       const result: WriteResult = { applied: 0, stale: 0 };
       for (const write of writes) {
@@ -174,7 +188,11 @@ export function createInMemoryReadStore(): ReadStore {
       return publicSlot(slot);
     },
 
-    async saveCheckpoint(projection, target, position) {
+    async saveCheckpoint(projection, target, position, token) {
+      if (token !== undefined) {
+        const highest = fenced(projection, token);
+        if (highest !== null) return { outcome: 'fenced', highest };
+      }
       const slot = slots.get(projection);
       if (slot?.target === target) slot.checkpoint = position;
       else if (slot?.shadow?.target === target) slot.shadow.checkpoint = position;

@@ -15,6 +15,7 @@ import type { AllPosition } from '../core/events.ts';
 import { positionFromKey, positionKey } from '../core/positions.ts';
 import type { ReadDocument } from '../core/projection.ts';
 import type {
+  CheckpointOutcome,
   DocumentWrite,
   Filter,
   FindQuery,
@@ -25,7 +26,7 @@ import type {
   VersionedDocument,
   WriteResult,
 } from './port.ts';
-import { generationOf, ReadStoreUnavailableError, targetName } from './port.ts';
+import { FencedOutError, generationOf, ReadStoreUnavailableError, targetName } from './port.ts';
 
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
@@ -40,7 +41,15 @@ type SlotDocument = {
   generation: number;
   checkpoint: string | null;
   shadow: { target: string; version: number; checkpoint: string | null } | null;
+  /** The highest fencing token a checkpoint was saved with (absent until a leased run). */
+  fence?: number;
 };
+
+/** One fencing token a leader wrote with; the highest per projection is the fence. */
+type FenceDocument = { _id: string; projection: string; token: number };
+
+/** Fence documents kept per projection below the newest (only the highest is compared). */
+const FENCES_KEPT = 8;
 
 type SkipDocument = {
   _id: string;
@@ -219,6 +228,9 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
   const prefix = options.metaPrefix ?? '_projection';
   const slots = db.collection<SlotDocument>(`${prefix}_slots`);
   const skipped = db.collection<SkipDocument>(`${prefix}_skips`);
+  const fences = db.collection<FenceDocument>(`${prefix}_fences`);
+  // Tokens this process has recorded already (one insert per token, not per write).
+  const recorded = new Set<string>();
   const aliasCacheMs = options.aliasCacheMs ?? 1_000;
   const aliases = new Map<string, { target: string | null; until: number }>();
   const retiring = new Map<string, NodeJS.Timeout>();
@@ -242,6 +254,7 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
     prepared ??= guarded(async () => {
       await slots.createIndex({ collection: 1 }, { unique: true });
       await skipped.createIndex({ projection: 1 });
+      await fences.createIndex({ projection: 1, token: -1 });
     }).catch((error: unknown) => {
       prepared = null;
       throw error;
@@ -272,6 +285,35 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
 
   function liveFilter(filter: Filter | undefined): Document {
     return filter ? { ...filter, ...LIVE } : LIVE;
+  }
+
+  /**
+   * Records `token` for the projection, then returns the highest token above it, or null when
+   * there is none and the caller may write. Recording is an insert under a unique `_id`, never a
+   * guarded update: FerretDB 1.x does not apply those atomically between connections, and a
+   * raised token overwritten by a lower one would let a former leader write again. The highest
+   * token only grows, so a replica that took over and recorded its token before its first
+   * write refuses every later write of the former leader.
+   */
+  async function higherFence(projection: string, token: number): Promise<number | null> {
+    const id = `${projection}@${String(token).padStart(16, '0')}`;
+    if (!recorded.has(id)) {
+      await ensureMeta();
+      try {
+        await fences.insertOne({ _id: id, projection, token });
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+      }
+      recorded.add(id);
+      // Housekeeping only: a failure leaves older tokens behind, which compare lower anyway.
+      await fences.deleteMany({ projection, token: { $lt: token - FENCES_KEPT } }).catch(() => undefined);
+    }
+    const [higher] = await fences
+      .find({ projection, token: { $gt: token } })
+      .sort({ token: -1 })
+      .limit(1)
+      .toArray();
+    return higher?.token ?? null;
   }
 
   async function readSlot(projection: string): Promise<SlotDocument | null> {
@@ -328,8 +370,12 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
         return result;
       }),
 
-    write: (target, writes) =>
+    write: (target, writes, fence) =>
       guarded(async (): Promise<WriteResult> => {
+        if (fence) {
+          const higher = await higherFence(fence.projection, fence.token);
+          if (higher !== null) throw new FencedOutError(fence.projection, fence.token, higher);
+        }
         if (writes.length === 0) return { applied: 0, stale: 0 };
         const fresh = writes.filter((w) => w.op === 'upsert' && w.expectNew === true);
         const others =
@@ -407,16 +453,32 @@ export function createMongoReadStore(options: MongoReadStoreOptions): ReadStore 
         return fromSlot(slot);
       }),
 
-    saveCheckpoint: (projection, target, position) =>
-      guarded(async () => {
+    saveCheckpoint: (projection, target, position, token) =>
+      guarded(async (): Promise<CheckpointOutcome> => {
         const key = positionKey(position);
-        const active = await slots.updateOne({ _id: projection, target }, { $set: { checkpoint: key } });
-        if (active.matchedCount === 1) return { outcome: 'saved' as const };
-        const shadow = await slots.updateOne(
-          { _id: projection, 'shadow.target': target },
-          { $set: { 'shadow.checkpoint': key } },
+        if (token !== undefined) {
+          const higher = await higherFence(projection, token);
+          if (higher !== null) return { outcome: 'fenced', highest: higher };
+        }
+        // On MongoDB the filter alone fences the checkpoint atomically; on FerretDB 1.x the
+        // recorded tokens above do (its guarded updates are not atomic between connections).
+        const fenced =
+          token === undefined ? {} : { $or: [{ fence: { $exists: false } }, { fence: { $lte: token } }] };
+        const raise = token === undefined ? {} : { fence: token };
+        const active = await slots.updateOne(
+          { _id: projection, target, ...fenced },
+          { $set: { checkpoint: key, ...raise } },
         );
-        return { outcome: shadow.matchedCount === 1 ? ('saved' as const) : ('superseded' as const) };
+        if (active.matchedCount === 1) return { outcome: 'saved' };
+        const shadow = await slots.updateOne(
+          { _id: projection, 'shadow.target': target, ...fenced },
+          { $set: { 'shadow.checkpoint': key, ...raise } },
+        );
+        if (shadow.matchedCount === 1) return { outcome: 'saved' };
+        const slot = token === undefined ? null : await readSlot(projection);
+        if (slot?.fence !== undefined && token !== undefined && slot.fence > token)
+          return { outcome: 'fenced', highest: slot.fence };
+        return { outcome: 'superseded' };
       }),
 
     beginShadow: (projection, version) =>

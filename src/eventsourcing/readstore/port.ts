@@ -48,7 +48,21 @@ export type ProjectionSlot = {
   shadow: ShadowSlot | null;
 };
 
-export type CheckpointOutcome = { outcome: 'saved' } | { outcome: 'superseded' };
+/**
+ * `fenced`: the writer's fencing token is lower than one the projection has seen (another
+ * replica took its lease); nothing was saved.
+ */
+export type CheckpointOutcome =
+  | { outcome: 'saved' }
+  | { outcome: 'superseded' }
+  | { outcome: 'fenced'; highest: number };
+
+/**
+ * A leader's fencing token for one projection. The store keeps the highest token it has seen
+ * per projection and refuses writes that carry a lower one, so a paused former leader cannot
+ * write after another replica took over.
+ */
+export type Fence = { projection: string; token: number };
 
 export type SwapOutcome =
   | { outcome: 'swapped'; previous: string }
@@ -82,16 +96,26 @@ export type ReadStore = {
   /**
    * Applies each write unless the stored document (or deletion marker) is at or after its
    * position; a duplicate-key race counts as stale. Idempotent. One round trip where possible.
+   * With `fence`: throws {@link FencedOutError} (writing nothing) when the projection has seen a
+   * higher token, and otherwise records the token as the highest.
    */
-  write(target: string, writes: readonly DocumentWrite[]): Promise<WriteResult>;
+  write(target: string, writes: readonly DocumentWrite[], fence?: Fence): Promise<WriteResult>;
   /** Makes sure a target exists with these indexes (field lists, ascending). */
   prepareTarget(target: string, indexes: readonly (readonly string[])[]): Promise<void>;
 
   slot(projection: string): Promise<ProjectionSlot | null>;
   /** Creates the slot with a fresh, empty target unless it exists; returns the stored slot. */
   createSlot(projection: string, collection: string, version: number): Promise<ProjectionSlot>;
-  /** Saves the checkpoint of the target (active or shadow); `superseded` when it is neither any more. */
-  saveCheckpoint(projection: string, target: string, position: AllPosition): Promise<CheckpointOutcome>;
+  /**
+   * Saves the checkpoint of the target (active or shadow); `superseded` when it is neither any
+   * more; with `token`, `fenced` when the projection has seen a higher one.
+   */
+  saveCheckpoint(
+    projection: string,
+    target: string,
+    position: AllPosition,
+    token?: number,
+  ): Promise<CheckpointOutcome>;
   /** Starts a rebuild into a fresh, empty target (replacing an unfinished one). */
   beginShadow(projection: string, version: number): Promise<ShadowSlot>;
   /**
@@ -114,6 +138,24 @@ export class ReadStoreUnavailableError extends Error {
   constructor(message: string, options?: { cause: unknown }) {
     super(message, options);
     this.name = 'ReadStoreUnavailableError';
+  }
+}
+
+/**
+ * A write carried a fencing token lower than the highest the projection has seen: another
+ * replica leads it now. Not a failure of the event: the writer stops and follows.
+ */
+export class FencedOutError extends Error {
+  readonly fenced = true;
+  readonly projection: string;
+  readonly token: number;
+  readonly highest: number;
+  constructor(projection: string, token: number, highest: number) {
+    super(`projection ${projection}: token ${token} is fenced out by ${highest}`);
+    this.name = 'FencedOutError';
+    this.projection = projection;
+    this.token = token;
+    this.highest = highest;
   }
 }
 

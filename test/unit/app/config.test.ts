@@ -46,14 +46,37 @@ describe('loadConfig', () => {
     assert.ok(problems.some((p) => p.startsWith('MONGODB_URL')));
   });
 
-  it('runs the projector unless PROJECTOR=off, which needs shared read models', () => {
+  it('places processors by lease with shared read models, on this replica with in-memory ones', () => {
+    const shared = { MONGODB_URL: 'mongodb://db:27017', PERSONAL_DATA_KEK: kek };
     assert.equal(loadConfig({}).projector, 'on');
-    assert.equal(
-      loadConfig({ PROJECTOR: 'off', MONGODB_URL: 'mongodb://db:27017', PERSONAL_DATA_KEK: kek }).projector,
-      'off',
-    );
+    assert.equal(loadConfig(shared).projector, 'auto');
+    assert.equal(loadConfig({ ...shared, PROJECTOR: 'on' }).projector, 'on');
+    assert.equal(loadConfig({ ...shared, PROJECTOR: 'off' }).projector, 'off');
     assert.match(problemsOf({ PROJECTOR: 'off' })[0] ?? '', /^PROJECTOR: off needs MONGODB_URL/);
-    assert.match(problemsOf({ PROJECTOR: 'sometimes' })[0] ?? '', /^PROJECTOR: expected one of on, off/);
+    assert.match(
+      problemsOf({ PROJECTOR: 'auto' })[0] ?? '',
+      /^PROJECTOR: auto needs MONGODB_URL.*one replica/,
+    );
+    assert.match(
+      problemsOf({ PROJECTOR: 'sometimes' })[0] ?? '',
+      /^PROJECTOR: expected one of auto, on, off/,
+    );
+  });
+
+  it('reads the lease timing and refuses one where a leader would stop before renewing', () => {
+    assert.deepEqual(loadConfig({}).lease, { ttlMs: 15_000, renewAfterMs: 5_000, marginMs: 5_000 });
+    assert.deepEqual(
+      loadConfig({ LEASE_TTL_MS: '3000', LEASE_RENEW_AFTER_MS: '1000', LEASE_MARGIN_MS: '500' }).lease,
+      { ttlMs: 3_000, renewAfterMs: 1_000, marginMs: 500 },
+    );
+    assert.match(
+      problemsOf({ LEASE_TTL_MS: '10000', LEASE_RENEW_AFTER_MS: '5000', LEASE_MARGIN_MS: '5000' })[0] ?? '',
+      /^LEASE_RENEW_AFTER_MS \+ LEASE_MARGIN_MS must be below LEASE_TTL_MS/,
+    );
+    assert.match(problemsOf({ LEASE_TTL_MS: 'soon' })[0] ?? '', /^LEASE_TTL_MS: expected a whole number/);
+    assert.equal(loadConfig({}).replicaId, undefined);
+    assert.equal(loadConfig({ REPLICA_ID: 'api-0' }).replicaId, 'api-0');
+    assert.match(problemsOf({ REPLICA_ID: 'x'.repeat(201) })[0] ?? '', /^REPLICA_ID: at most 200/);
   });
 
   it('refuses a non-loopback address when no API keys are configured', () => {

@@ -360,7 +360,7 @@ export function watchCheckpoints(options: {
 }
 
 /** Fields that say when or by which process something was stored, not what it is. */
-const volatileSlotFields = ['target', 'checkpoint', 'generation'];
+const volatileSlotFields = ['target', 'checkpoint', 'generation', 'fence'];
 
 /**
  * Every collection of a read-model database as plain data, by logical name: the served target of

@@ -169,10 +169,31 @@ export function createReplicaSet(
       turn = (turn + 1) % replicas.length;
       return replicas[turn];
     },
-    async stopAll(): Promise<void> {
+    /**
+     * SIGTERM to each, and SIGKILL to any still running after `graceMs`; returns the names of
+     * those that had to be killed (a shutdown that hangs).
+     */
+    async stopAll(graceMs = 20_000): Promise<string[]> {
       const replicas = [...live.values()];
       live.clear();
-      await Promise.all(replicas.map((replica) => replica.service.stop()));
+      const hung: string[] = [];
+      await Promise.all(
+        replicas.map(async (replica) => {
+          let timer: NodeJS.Timeout | undefined;
+          const stopped = await Promise.race([
+            replica.service.stop().then(() => true),
+            new Promise<false>((resolve) => {
+              timer = setTimeout(() => resolve(false), graceMs);
+            }),
+          ]);
+          clearTimeout(timer);
+          if (!stopped) {
+            hung.push(replica.name);
+            await replica.service.kill();
+          }
+        }),
+      );
+      return hung;
     },
   };
 }

@@ -1,21 +1,22 @@
 /**
  * The whole service as three replicas on one event store (the emulator in a process of its own),
  * one FerretDB database and one Kafka: intake through Kafka (the group spreads the partitions)
- * and through HTTP (round-robin over the live replicas, a refused connection retried on the
- * next, as a load balancer would). Mid-stream the projecting replica is killed with SIGKILL, then
- * a follower, then the broker is stopped and started again; then the input is finished.
+ * and through HTTP (round-robin over the live replicas, a failed connection or a 503 repeated on
+ * the next, as a load balancer and a retrying client would). Mid-stream the replica leading most
+ * processors is killed with SIGKILL, then the one leading least, then the broker is stopped and
+ * started again; then the input is finished.
  *
  * Afterwards: the read models equal what one process builds from the same event store into a
  * fresh database; every input is one case; every notification the event store holds is on the
  * topic, and a notification id appears there only with its own event id (a repeat of that
  * envelope is an at-least-once redelivery, counted and printed; a second event for one
- * notification would be a doubled notification); no projection checkpoint and no committed
- * intake offset went backwards; and the take-over times are printed.
+ * notification would be a doubled notification); no projection checkpoint, committed intake
+ * offset or notification-group checkpoint went backwards; and the take-over times are printed.
  *
- * Leadership: with REPLICAS_PROJECTOR=auto every replica runs PROJECTOR=auto with short lease
- * timings and the leaders are whichever replicas hold the leases; with on-off (the default until
- * leases are wired) replica a runs PROJECTOR=on and the others off, and the take-over is a's
- * restart. REPLICAS_LONG=1 feeds four times the input.
+ * Leadership: every replica runs PROJECTOR=auto with short leases, and the leaders are whichever
+ * replicas hold them. REPLICAS_PROJECTOR=on-off runs the older layout instead (replica a with
+ * PROJECTOR=on, b and c off; the take-over is a's restart). REPLICAS_LONG=1 feeds four times the
+ * input.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -65,7 +66,7 @@ after(async () => {
 
 type Json = Record<string, unknown>;
 const long = process.env.REPLICAS_LONG === '1';
-const auto = process.env.REPLICAS_PROJECTOR === 'auto';
+const auto = process.env.REPLICAS_PROJECTOR !== 'on-off';
 const scale = long ? 4 : 1;
 /** Kafka intakes per phase, HTTP intakes per phase; every third HTTP case has a document rejected. */
 const kafkaPerPhase = 40 * scale;

@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import { DomainError } from '../eventsourcing/core/errors.ts';
 import type { AllPosition } from '../eventsourcing/core/events.ts';
 import { comparePositions } from '../eventsourcing/core/positions.ts';
-import type { Processor } from '../eventsourcing/processor/processor.ts';
+import type {
+  LeaseMode,
+  LeaseView,
+  Processor,
+  ProcessorStatus,
+} from '../eventsourcing/processor/processor.ts';
 import type { ProcessorRegistry } from '../eventsourcing/processor/registry.ts';
 import type { Lag } from '../eventsourcing/projection/lag.ts';
 import type {
@@ -25,6 +30,21 @@ export function jsonSafe(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, jsonSafe(inner)]));
   }
   return value;
+}
+
+/**
+ * Who runs a processor, in the words every surface uses (admin API, CLI, `/health/ready`):
+ * `mode` auto|on|off, `role` leader|follower|none, the lease's holder, token and end.
+ */
+export function leaseOf(status: ProcessorStatus, mode: LeaseMode): Record<string, unknown> {
+  const lease: LeaseView = status.lease ?? { mode, role: 'none', holder: null, token: null, expiresAt: null };
+  return {
+    mode: lease.mode,
+    role: lease.role,
+    holder: lease.holder,
+    token: lease.token,
+    expires_at: lease.expiresAt?.toISOString() ?? null,
+  };
 }
 
 /** The read models as one: what `/api/v1/admin/projections` and readiness report. */
@@ -82,7 +102,7 @@ export function projectorsSummary(processors: ProcessorRegistry): ProjectorsSumm
  * Each processor's verdict for `/health/ready`: down while an event stops a projector (its read
  * model falls behind), degraded while a reactor holds parked events (it goes on with the others).
  */
-export function processorsHealth(processors: ProcessorRegistry): ComponentHealth {
+export function processorsHealth(processors: ProcessorRegistry, mode: LeaseMode = 'on'): ComponentHealth {
   const list = processors.list().map((processor) => processor.status());
   const failed = list.filter((status) => status.state === 'failed');
   const down = failed.some((status) => status.kind === 'projector');
@@ -102,6 +122,8 @@ export function processorsHealth(processors: ProcessorRegistry): ComponentHealth
             phase: status.phase,
             position: status.position,
             failures: status.failures.map(({ eventId, reason, action }) => ({ eventId, reason, action })),
+            // A follower's processor is stopped by design, not down: another replica runs it.
+            lease: leaseOf(status, mode),
           },
         ]),
       ),
@@ -112,10 +134,13 @@ export function processorsHealth(processors: ProcessorRegistry): ComponentHealth
 async function reportOf(
   processor: Processor,
   rebuild: { running: boolean; error: string | null },
+  mode: LeaseMode,
 ): Promise<ProcessorReport> {
   const lag = await processor.lag(10_000).catch((error: unknown) => ({ error: String(error) }));
+  const status = processor.status();
   return jsonSafe({
-    ...processor.status(),
+    ...status,
+    lease: leaseOf(status, mode),
     lag,
     rebuildSupport: processor.rebuildSupport,
     rebuilding: rebuild.running,
@@ -132,6 +157,8 @@ export function createOperations(deps: {
   processors: ProcessorRegistry;
   /** False when another replica projects (PROJECTOR=off): then only status and lag of the read models. */
   projecting: boolean;
+  /** PROJECTOR: how this replica's processors are placed (shown with each). */
+  leaseMode?: LeaseMode;
   /** How far the read models are behind (this replica's projectors, or another's checkpoints). */
   lag: (maxCount: number) => Promise<Lag>;
   /** The readiness verdict on the read models, the same one `/health/ready` gives. */
@@ -142,6 +169,13 @@ export function createOperations(deps: {
   logger: Logger;
 }): Operations {
   const { processors, logger } = deps;
+  const mode = deps.leaseMode ?? 'on';
+  /** Why this replica may not rebuild `processor`: another replica leads it. */
+  function followerReason(processor: Processor): string | undefined {
+    const lease = processor.status().lease;
+    if (lease?.role !== 'follower') return undefined;
+    return `this replica follows ${processor.name}; the replica holding its lease (${lease.holder ?? 'none yet'}) runs it: point at that one`;
+  }
   const rebuilding = new Set<string>();
   // Why the last rebuild started here failed, until the next one starts: the CLI reports it.
   const rebuildErrors = new Map<string, string>();
@@ -174,13 +208,13 @@ export function createOperations(deps: {
   return {
     async processors() {
       return Promise.all(
-        processors.list().map((processor) => reportOf(processor, rebuildOf(processor.name))),
+        processors.list().map((processor) => reportOf(processor, rebuildOf(processor.name), mode)),
       );
     },
     async processor(name) {
       const processor = find(name);
       if ('outcome' in processor) return processor;
-      return { outcome: 'done', report: await reportOf(processor, rebuildOf(name)) };
+      return { outcome: 'done', report: await reportOf(processor, rebuildOf(name), mode) };
     },
     async retryProcessor(name) {
       const processor = find(name);
@@ -200,6 +234,9 @@ export function createOperations(deps: {
       const support = processor.rebuildSupport;
       if (!support.supported)
         return { outcome: 'refused', code: 'processor.rebuild_not_supported', reason: support.reason };
+      const following = followerReason(processor);
+      if (following !== undefined)
+        return { outcome: 'refused', code: 'processor.rebuild_refused', reason: following };
       if (rebuilding.has(name) || processor.status().rebuilds.some((r) => !r.done))
         return {
           outcome: 'refused',
@@ -263,6 +300,8 @@ export function createOperations(deps: {
       }
       const owner = processors.projectors().find((processor) => processor.projections.includes(projection));
       if (owner === undefined) return { started: false, reason: `no projection named "${projection}"` };
+      const following = followerReason(owner);
+      if (following !== undefined) return { started: false, reason: following };
       const key = `projection:${projection}`;
       if (rebuilding.has(key) || rebuilding.has(owner.name))
         return { started: false, reason: `"${projection}" is already rebuilding` };

@@ -326,6 +326,31 @@ function observeProcessors(metrics: Metrics, processors: ProcessorRegistry): voi
     each((status) => status.handledEvents),
     'counter',
   );
+  metrics.observe(
+    'kyc_processor_leader',
+    '1 when this replica runs the processor (holds its lease, or PROJECTOR=on), 0 when another does',
+    each((status) =>
+      status.lease ? (status.lease.role === 'leader' ? 1 : 0) : status.state === 'stopped' ? 0 : 1,
+    ),
+  );
+  metrics.observe(
+    'kyc_processor_lease_expires_seconds',
+    'Seconds until the processor lease ends unless renewed, by the holder clock (PROJECTOR=auto, while held)',
+    () =>
+      processors.list().flatMap((processor) => {
+        const status = processor.status();
+        const expiresAt = status.lease?.expiresAt;
+        if (expiresAt === null || expiresAt === undefined) return [];
+        const value = (expiresAt.getTime() - Date.now()) / 1000;
+        return [{ value, attributes: { processor: status.name, kind: status.kind } }];
+      }),
+  );
+  metrics.observe(
+    'kyc_processor_fenced_out_total',
+    'Times the read store refused a write of this replica for a newer lease token: it stepped down',
+    each((status) => (typeof status.details.fencedOut === 'number' ? status.details.fencedOut : 0)),
+    'counter',
+  );
   // One lag read per processor and scrape serves both lag gauges.
   let lastLags: { at: number; lags: Promise<{ name: string; kind: string; lag: Lag | null }[]> } | undefined;
   const lags = () => {
@@ -817,7 +842,7 @@ export async function startService(
         eventStore: eventStoreHealth,
         readStore: readStoreHealth,
         projector: projection,
-        processors: processorsHealth(processors),
+        processors: processorsHealth(processors, mode),
       };
     };
     const kafka =
@@ -868,6 +893,7 @@ export async function startService(
         operations: createOperations({
           processors,
           projecting,
+          leaseMode: mode,
           lag: (maxCount) => readModels.lag(maxCount),
           readiness,
           publisher: () => kafka?.outbound,

@@ -51,7 +51,29 @@ export {
   type PersistentSource,
   type StoredEvent,
 } from './eventstore/port.ts';
+export {
+  checkLeaseTiming,
+  decideLease,
+  type Leadership,
+  type Lease,
+  type LeaseDecision,
+  type LeaseStore,
+  type LeaseTiming,
+  type LeaseWrite,
+} from './leadership/lease.ts';
+export { createMemoryLeaseStore } from './leadership/memory.ts';
+export { createMongoLeaseStore, type MongoLeaseStoreOptions } from './leadership/mongo.ts';
+export {
+  type Following,
+  type LeasedOptions,
+  type LeasedProcessor,
+  type LeaseTimers,
+  leased,
+} from './processor/leased.ts';
 export type {
+  LeaseMode,
+  LeaseRole,
+  LeaseView,
   Processor,
   ProcessorFailure,
   ProcessorKind,
@@ -78,6 +100,8 @@ export { eventStoreSkipLog, readStoreSkipLog, type SkipLog } from './projection/
 export { createInMemoryReadStore } from './readstore/memory.ts';
 export { createMongoReadStore, type MongoReadStoreOptions } from './readstore/mongo.ts';
 export {
+  type Fence,
+  FencedOutError,
   type FindQuery,
   type ReadStore,
   ReadStoreUnavailableError,

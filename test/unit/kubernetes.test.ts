@@ -48,7 +48,6 @@ function literal(container: Container, name: string): string | undefined {
 }
 
 const api = find(base, 'Deployment', 'kyc-case-service-api');
-const projector = find(base, 'Deployment', 'kyc-case-service-projector');
 
 type Kustomization = {
   configMapGenerator?: { envs?: string[]; literals?: string[] }[];
@@ -58,7 +57,7 @@ type Kustomization = {
 /** Every variable name the manifests set: Deployment env, ConfigMap env files, Secret literals. */
 function namesSetByManifests(): Map<string, string> {
   const names = new Map<string, string>();
-  for (const deployment of [api, projector]) {
+  for (const deployment of [api]) {
     for (const entry of containerOf(deployment).env ?? []) names.set(entry.name, deployment.metadata.name);
   }
   for (const path of filesUnder(deploy, 'kustomization.yaml')) {
@@ -91,7 +90,7 @@ describe('Kubernetes manifests', () => {
   });
 
   it('point the service at the real event store, Kafka and MongoDB, with credentials from Secrets', () => {
-    for (const deployment of [api, projector]) {
+    for (const deployment of [api]) {
       const container = containerOf(deployment);
       for (const name of ['API_KEYS', 'EVENTSTORE_URL', 'MONGODB_URL', 'PERSONAL_DATA_KEK']) {
         const entry = container.env?.find((candidate) => candidate.name === name);
@@ -107,22 +106,36 @@ describe('Kubernetes manifests', () => {
     assert.ok(config.get('KAFKA_BROKERS'), 'the Kafka bridge is on');
   });
 
-  it('run exactly one projector, replaced by stopping the old pod first, beside API replicas that do not project', () => {
-    assert.equal(literal(containerOf(projector), 'PROJECTOR'), 'on');
-    assert.equal(projector.spec?.replicas, 1);
-    assert.deepEqual(projector.spec?.strategy, { type: 'Recreate' });
-    assert.equal(literal(containerOf(api), 'PROJECTOR'), 'off');
+  it('run every replica the same: one Deployment placing processors by lease, scaled and protected as a whole', () => {
+    const deployments = base.filter((object) => object.kind === 'Deployment');
+    assert.deepEqual(
+      deployments.map((deployment) => deployment.metadata.name),
+      ['kyc-case-service-api'],
+      'no separate projector Deployment',
+    );
+    assert.equal(literal(containerOf(api), 'PROJECTOR'), 'auto');
+    assert.equal(literal(containerOf(api), 'REPLICA_ID'), undefined, 'each process names itself');
     const autoscaler = find(base, 'HorizontalPodAutoscaler', 'kyc-case-service-api');
     const target = (autoscaler.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
-    assert.equal(target, 'kyc-case-service-api', 'only the API replicas scale');
-    for (const budget of base.filter((object) => object.kind === 'PodDisruptionBudget')) {
-      const selector = (budget.spec as { selector: { matchLabels: Record<string, string> } }).selector;
-      assert.notEqual(selector.matchLabels['app.kubernetes.io/component'], 'projector');
-    }
+    assert.equal(target, 'kyc-case-service-api');
+    const budgets = base.filter((object) => object.kind === 'PodDisruptionBudget');
+    assert.equal(budgets.length, 1);
+    const budget = find(base, 'PodDisruptionBudget', 'kyc-case-service-api');
+    const selector = (budget.spec as { selector: { matchLabels: Record<string, string> } }).selector;
+    assert.deepEqual(
+      selector.matchLabels,
+      (api.spec as { selector: { matchLabels: unknown } }).selector.matchLabels,
+    );
+    const { ttlMs, renewAfterMs, marginMs } = {
+      ttlMs: Number(config.get('LEASE_TTL_MS')),
+      renewAfterMs: Number(config.get('LEASE_RENEW_AFTER_MS')),
+      marginMs: Number(config.get('LEASE_MARGIN_MS')),
+    };
+    assert.ok(renewAfterMs + marginMs < ttlMs, 'a lease timing the service accepts');
   });
 
   it('probe liveness and readiness on the port the service listens on, as a non-root user', () => {
-    for (const deployment of [api, projector]) {
+    for (const deployment of [api]) {
       const container = containerOf(deployment);
       const port = container.ports?.find((candidate) => candidate.name === 'http');
       assert.equal(String(port?.containerPort), config.get('PORT'));
@@ -159,7 +172,7 @@ describe('Kubernetes manifests', () => {
     // Every replica joins the intake group once: more than the partitions would leave some idle.
     const autoscaler = find(base, 'HorizontalPodAutoscaler', 'kyc-case-service-api');
     const maxReplicas = Number(autoscaler.spec?.maxReplicas);
-    assert.ok(maxReplicas + 1 <= Number(inbound.partitions), 'API replicas + projector ≤ intake partitions');
+    assert.ok(maxReplicas <= Number(inbound.partitions), 'replicas ≤ intake partitions');
     assert.equal(Number(config.get('KAFKA_TOPIC_PARTITIONS')), Number(inbound.partitions));
   });
 

@@ -12,7 +12,8 @@ Processors follow the event log: a projector per read model, and the notificatio
 (a reactor) when the Kafka bridge is on. Each has its own subscription, checkpoint and failures:
 an event one cannot handle stops (projector) or is parked by (reactor) that one only.
 
-list     every processor with its state, position, lag and failures; exit 1 when one failed
+list     every processor with its state, role (leader, follower of <replica>, none), position,
+         lag and failures; exit 1 when one failed
 status   one processor in full: failures with their events and reasons, rebuild progress
 retry    tries the failed events again: a projector resumes, a reactor replays what it parked
 skip     passes over one failed event for good, recording who and why; --event names it (as
@@ -42,7 +43,21 @@ type Report = {
   rebuilding: boolean;
   rebuildError: string | null;
   lag: { events?: number; eventsAtLeast?: boolean; seconds?: number } | null;
+  lease?: {
+    mode: string;
+    role: string;
+    holder: string | null;
+    token: number | null;
+    expires_at: string | null;
+  };
 };
+
+/** Who runs it: `leader`, `follower of <holder>`, or `none` (PROJECTOR=on|off: no lease). */
+function roleText(lease: Report['lease']): string {
+  if (lease === undefined) return 'none';
+  if (lease.role === 'follower') return `follower of ${lease.holder ?? '(none yet)'}`;
+  return lease.role;
+}
 
 function positionText(position: Report['position']): string {
   return position === null ? '-' : `${position.commit}/${position.prepare}`;
@@ -83,7 +98,7 @@ export const processorsCommand: CliCommand = {
         for (const p of processors) {
           const failures = p.failures.length === 0 ? '' : `  ${p.failures.length} FAILED event(s)`;
           console.log(
-            `${p.name.padEnd(width)}  ${p.kind.padEnd(9)} ${p.state.padEnd(7)} ${p.phase.padEnd(12)} at ${positionText(p.position)}  ${lagText(p.lag)}${p.rebuilding ? '  (rebuilding)' : ''}${failures}`,
+            `${p.name.padEnd(width)}  ${p.kind.padEnd(9)} ${p.state.padEnd(7)} ${p.phase.padEnd(12)} ${roleText(p.lease).padEnd(10)} at ${positionText(p.position)}  ${lagText(p.lag)}${p.rebuilding ? '  (rebuilding)' : ''}${failures}`,
           );
         }
         return processors.some((p) => p.state === 'failed') ? 1 : 0;
@@ -114,6 +129,12 @@ export const processorsCommand: CliCommand = {
         console.log(
           `${current.name} (${current.kind}): ${current.state}, ${current.phase}, at ${positionText(current.position)}, ${lagText(current.lag)}, ${current.handledEvents} events handled`,
         );
+        const lease = current.lease;
+        if (lease !== undefined) {
+          console.log(
+            `  lease: mode ${lease.mode}, role ${lease.role}, holder ${lease.holder ?? '-'}, token ${lease.token ?? '-'}, expires ${lease.expires_at ?? '-'}`,
+          );
+        }
         for (const failure of current.failures) {
           console.log(
             `  ${failure.action} at event ${failure.eventId} (${failure.type} in ${failure.streamId}): ${failure.reason}`,

@@ -1,3 +1,4 @@
+import { DomainError } from '../core/errors.ts';
 import type { AllPosition } from '../core/events.ts';
 import {
   checkLeaseTiming,
@@ -268,6 +269,16 @@ export function leased<P extends Processor>(
           expiresAt: held && seen !== null ? new Date(seen.expiresAt) : null,
         },
       };
+    },
+    async rebuild(onProgress) {
+      // Only the leader writes the read models: a rebuild elsewhere would race it.
+      if (leading === null) {
+        throw new DomainError(
+          'processor.rebuild_refused',
+          `this replica follows ${processor.name}; rebuild it on the replica holding its lease (${seen?.holder || 'none yet'})`,
+        );
+      }
+      return processor.rebuild(onProgress);
     },
     async lag(maxCount) {
       if (leading === null && options.following) return options.following.lag(maxCount ?? 1_000);

@@ -77,6 +77,25 @@ const ProcessorReport = Type.Object(
       { ...open, description: 'Whether rebuild can run here, and why not' },
     ),
     details: Type.Object({}, open),
+    lease: Type.Object(
+      {
+        mode: Type.Enum(['auto', 'on', 'off'], {
+          description: 'PROJECTOR: auto places it by lease; on runs it here always; off never',
+        }),
+        role: Type.Enum(['leader', 'follower', 'none'], {
+          description:
+            'leader: runs here; follower: another replica holds the lease (or none yet); none: no lease',
+        }),
+        holder: Type.Union([Type.String(), Type.Null()], { description: 'The replica holding the lease' }),
+        token: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+          description: 'Fencing token of the lease: raised by every acquisition',
+        }),
+        expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+          description: 'When the lease ends unless renewed, by the clock of its holder',
+        }),
+      },
+      { ...closed, description: 'Who runs the processor among the replicas' },
+    ),
   },
   { ...open, description: 'A processor: projector (read models) or reactor (side effects)' },
 );

@@ -95,3 +95,36 @@ it('readiness per processor: down while a projector is stopped, degraded while a
     await clean.stop();
   }
 });
+
+it('a follower is healthy: its processor is stopped because another replica holds the lease', () => {
+  const expiresAt = new Date('2026-01-01T00:00:15Z');
+  const follower = reactorWith(0);
+  const stopped: ProcessorStatus = {
+    ...follower.status(),
+    state: 'stopped',
+    phase: 'stopped',
+    lease: { mode: 'auto', role: 'follower', holder: 'api-1-ab12', token: 3, expiresAt },
+  };
+  const registry = createProcessorRegistry([{ ...follower, status: () => stopped }]);
+  const health = processorsHealth(registry, 'auto');
+  assert.equal(health.status, 'up');
+  assert.deepEqual((health.processors as Record<string, { lease: unknown }>).mailer?.lease, {
+    mode: 'auto',
+    role: 'follower',
+    holder: 'api-1-ab12',
+    token: 3,
+    expires_at: '2026-01-01T00:00:15.000Z',
+  });
+});
+
+it('a processor without a lease shows role none in the mode this replica runs', () => {
+  const registry = createProcessorRegistry([reactorWith(0)]);
+  const health = processorsHealth(registry, 'on');
+  assert.deepEqual((health.processors as Record<string, { lease: unknown }>).mailer?.lease, {
+    mode: 'on',
+    role: 'none',
+    holder: null,
+    token: null,
+    expires_at: null,
+  });
+});

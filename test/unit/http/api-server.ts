@@ -70,6 +70,13 @@ export const fixtures = {
     rebuildSupport: { supported: true },
     rebuilding: false,
     rebuildError: null,
+    lease: {
+      mode: 'auto',
+      role: 'leader',
+      holder: 'api-7f9c-1a2b3c4d',
+      token: 4,
+      expires_at: '2026-01-01T00:00:15.000Z',
+    },
   },
   case: {
     id: 'case-1',

@@ -22,7 +22,12 @@ const root = new URL('../../', import.meta.url);
  * added to a minimal environment. Resolves once it logs that it listens; rejects with its logs
  * if it exits first or takes longer than `timeoutMs`.
  */
-export async function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningService> {
+export async function startService(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  /** Told of the process as soon as it exists, before it listens (to kill it whatever happens). */
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<RunningService> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
     cwd: root,
     env: {
@@ -36,6 +41,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  onSpawn?.(child);
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));

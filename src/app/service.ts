@@ -727,11 +727,13 @@ export async function startService(
         });
         processors.register(leaseFor(processor, following));
       }
-      // Started together: in auto mode each start only begins its lease loop.
-      await Promise.all(processors.projectors().map((processor) => processor.start()));
       for (const processor of processors.projectors()) {
         closers.push({ name: `projector ${processor.name}`, close: () => processor.stop() });
       }
+      // In auto mode a start only begins the lease loop: those begin once the server listens,
+      // since building the server can hold the event loop for seconds on a busy machine, longer
+      // than a lease taken before it would last unrenewed.
+      if (leaseStore === undefined) await startProjectors(processors);
     } else {
       logger.info('PROJECTOR=off: another replica projects the read models; this one serves them');
     }
@@ -937,9 +939,15 @@ export async function startService(
     });
     closers.push({ name: 'http server', close: () => server.close() });
     const url = await server.listen({ host: config.host, port: config.port });
+    if (projecting && leaseStore !== undefined) await startProjectors(processors);
     return { server, url, eventStore, readStore, storedDocuments, processors, erasure, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** Starts every projector together (PROJECTOR=on: subscribes; auto: begins its lease loop). */
+async function startProjectors(processors: ProcessorRegistry): Promise<void> {
+  await Promise.all(processors.projectors().map((processor) => processor.start()));
 }

@@ -324,7 +324,7 @@ function observeProcessors(metrics: Metrics, processors: ProcessorRegistry): voi
     });
   metrics.observe(
     'kyc_processor_running',
-    '1 when the processor follows the log, 0 when stopped or waiting for an operator',
+    '1 when the processor follows the log on this replica; 0 when stopped, waiting for an operator, or following another replica holding its lease',
     each((status) => (status.state === 'running' ? 1 : 0)),
   );
   metrics.observe(

@@ -4,17 +4,23 @@ import {
   type ErasureStatus,
   type ErasureSummary,
   erasureStatus,
-  erasureSummary,
+  type RetentionEvent,
   type RetentionRule,
   type RetentionState,
   retentionDecider,
   retentionStreamName,
 } from '../cases/retention.ts';
-import { createCommandHandler } from '../eventsourcing/command/handler.ts';
+import { type CommandResult, createCommandHandler } from '../eventsourcing/command/handler.ts';
+import type { AllPosition } from '../eventsourcing/core/events.ts';
+import { maxPosition } from '../eventsourcing/core/positions.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { KeyStore } from '../eventsourcing/protection/key-store.ts';
 import { PERSONAL_FIELD } from '../eventsourcing/protection/protected-event-store.ts';
+import type { ErasureIndex } from './erasure-index.ts';
 import { deriveId } from './name-based-ids.ts';
+
+/** How long the due job waits for the index to show this process's own last write. */
+const INDEX_WAIT_MS = 5_000;
 
 /** What an erasure proves, without a word of personal data: ids, rule, dates, keys, checks, hash. */
 export type ErasureCertificate = {
@@ -41,6 +47,8 @@ export type ErasureServiceDeps = {
   /** The store below the protection, to check what is actually stored. */
   storedEvents: EventStore;
   keyStore: KeyStore;
+  /** The read model of retention state: what the due job and the metrics read. */
+  index: ErasureIndex;
   clock: () => Date;
   retention: RetentionRule;
   /** Called once a case's keys are destroyed: caches holding its plain data must forget it. */
@@ -53,8 +61,8 @@ export type ErasureServiceDeps = {
  * Each step is idempotent, so a run cut short by a crash is finished by the next one.
  */
 export function createErasureService(deps: ErasureServiceDeps) {
-  const { eventStore, keyStore, clock } = deps;
-  const handler = createCommandHandler({
+  const { eventStore, keyStore, index, clock } = deps;
+  const commands = createCommandHandler({
     eventStore,
     decider: retentionDecider,
     streamName: retentionStreamName,
@@ -62,6 +70,19 @@ export function createErasureService(deps: ErasureServiceDeps) {
     cache: false,
   });
   const now = () => clock().toISOString();
+  // The last retention event this service wrote: the due job waits for the index to reach it.
+  let written: AllPosition | null = null;
+  const handler = {
+    async handle(...args: Parameters<typeof commands.handle>) {
+      const result: CommandResult<RetentionState, RetentionEvent> = await commands.handle(...args);
+      if ('position' in result) written = maxPosition(written, result.position);
+      return result;
+    },
+  };
+  /** Lets the index catch up with this process's own writes, for at most a few seconds. */
+  async function indexCaughtUp(): Promise<void> {
+    if (written !== null) await index.waitFor(written, INDEX_WAIT_MS);
+  }
 
   async function stateOf(caseId: string): Promise<RetentionState> {
     const registry = createRetentionEventRegistry();
@@ -128,26 +149,6 @@ export function createErasureService(deps: ErasureServiceDeps) {
     const current = erasureStatus(state, now());
     const certificate = current.status === 'completed' ? await certificateOf(caseId, state) : undefined;
     return certificate ? { ...current, certificate } : current;
-  }
-
-  /** Cases with an erasure request, from the `retention-` streams (read from the start each time). */
-  async function requestedCases(): Promise<string[]> {
-    const cases = new Set<string>();
-    const subscription = eventStore.subscribeToAll({
-      from: 'start',
-      filter: { streamPrefixes: ['retention-'] },
-    });
-    try {
-      for await (const message of subscription) {
-        if (message.kind === 'caughtUp') break;
-        if (message.kind === 'event' && message.event.type === 'ErasureRequested') {
-          cases.add(message.event.streamId.slice('retention-'.length));
-        }
-      }
-    } finally {
-      await subscription.close();
-    }
-    return [...cases];
   }
 
   const service = {
@@ -239,24 +240,20 @@ export function createErasureService(deps: ErasureServiceDeps) {
       );
       return status(caseId);
     },
-    /**
-     * Every erasure request by status, and those due for longer than `overdueAfterMs` (reads
-     * every `retention-` stream: for metrics, taken at most once per scrape interval).
-     */
+    /** Every erasure request by status, and those due for longer than `overdueAfterMs`, from the index. */
     async summary(overdueAfterMs: number): Promise<ErasureSummary> {
-      const statuses: ErasureStatus[] = [];
-      for (const caseId of await requestedCases()) statuses.push(erasureStatus(await stateOf(caseId), now()));
-      return erasureSummary(statuses, now(), overdueAfterMs);
+      await indexCaughtUp();
+      return index.summary(now(), overdueAfterMs);
     },
     /**
-     * The due job: runs every requested erasure that is due or was cut short, one case at a
-     * time; deferred ones are left alone. Returns the cases it completed.
+     * The due job: runs every erasure the index lists as due or cut short, one case at a time,
+     * each decided again from its retention stream (a lagging index never runs one early).
+     * Returns the cases it completed.
      */
     async runDue(): Promise<string[]> {
+      await indexCaughtUp();
       const completed: string[] = [];
-      for (const caseId of await requestedCases()) {
-        const current = await status(caseId);
-        if (current.status !== 'due' && current.status !== 'executing') continue;
+      for (const caseId of await index.due(now())) {
         if ((await service.executeIfDue(caseId)).status === 'completed') completed.push(caseId);
       }
       return completed;

@@ -5,7 +5,9 @@ import {
   caseProjections,
   casesProjection,
   documentRequirementsProjection,
+  erasureIndexProjection,
   intakeProjections,
+  retentionProjections,
   timelineProjection,
 } from '../../projections/index.ts';
 import { type CaseService, createCaseService } from '../cases/application/case-service.ts';
@@ -30,7 +32,9 @@ import {
   parseRequirementRules,
   parseRiskRules,
   personalDataDeclarations,
+  RETENTION_STREAM_PREFIX,
   type ReasonCodes,
+  retentionEventDefinitions,
 } from '../cases/index.ts';
 import { IntakeSchema } from '../cases/intake.ts';
 import { startEmulator } from '../emulator/index.ts';
@@ -76,6 +80,7 @@ import { createConfigServiceClient } from '../notification-rules/config-service.
 import { inSpanSync } from '../observability/tracing.ts';
 import { type AccessLogStats, createAccessLog, type RecordingAccessLog } from './access-log.ts';
 import type { Config } from './config.ts';
+import { createErasureIndex } from './erasure-index.ts';
 import { createErasureService, type ErasureService } from './erasure-service.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -150,8 +155,8 @@ function observeStatusCounts(metrics: Metrics, readStore: ReadStore): void {
 }
 
 /**
- * Erasure requests by status and the overdue ones, read off the `retention-` streams at most once
- * per STATUS_COUNTS_MAX_AGE_MS however many scrapes ask.
+ * Erasure requests by status and the overdue ones, counted in the erasure index at most once per
+ * STATUS_COUNTS_MAX_AGE_MS however many scrapes ask.
  */
 function observeErasures(metrics: Metrics, erasure: ErasureService, overdueAfterMs: number): void {
   let last: { at: number; summary: Promise<ErasureSummary> } | undefined;
@@ -592,9 +597,18 @@ export async function startService(
       assumeNewStreams: true,
     });
 
-    const projections: readonly Projection[] = [...caseProjections, ...intakeProjections];
+    const projections: readonly Projection[] = [
+      ...caseProjections,
+      ...intakeProjections,
+      ...retentionProjections,
+    ];
     const projectionFilter = {
-      streamPrefixes: [CASE_STREAM_PREFIX, INTAKE_STREAM_PREFIX, ACCESS_STREAM_PREFIX],
+      streamPrefixes: [
+        CASE_STREAM_PREFIX,
+        INTAKE_STREAM_PREFIX,
+        ACCESS_STREAM_PREFIX,
+        RETENTION_STREAM_PREFIX,
+      ],
     };
     // Readiness waits for the read models to reach what the log held when this process started.
     // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.
@@ -616,7 +630,12 @@ export async function startService(
     const projecting = config.projector !== 'off';
     if (projecting) {
       const projectionEvents = guardTampered(
-        createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions, ...accessEventDefinitions]),
+        createEventRegistry([
+          ...caseEventDefinitions,
+          ...intakeEventDefinitions,
+          ...accessEventDefinitions,
+          ...retentionEventDefinitions,
+        ]),
       );
       // In the event store, so a skip survives restarts in every mode (memory read models too).
       const skipLog = eventStoreSkipLog(eventStore);
@@ -632,7 +651,11 @@ export async function startService(
             batchDelayMs: 5,
             events: projectionEvents,
             // The timeline is read per case in time order.
-            indexes: { [timelineProjection.name]: [['case_id', 'at', 'sequence']] },
+            indexes: {
+              [timelineProjection.name]: [['case_id', 'at', 'sequence']],
+              // The due job's scan: open requests without a hold, by retention date.
+              [erasureIndexProjection.name]: [['request_status', 'relationship_ended', 'held', 'due_at']],
+            },
             skipLog,
             logger,
           }),
@@ -709,6 +732,11 @@ export async function startService(
       eventStore,
       storedEvents,
       keyStore,
+      // The due job and the metrics read the index; it follows the log like every read model.
+      index: createErasureIndex({
+        readStore,
+        waitFor: (position, timeoutMs) => readModels.waitFor(position, timeoutMs),
+      }),
       clock: () => new Date(),
       retention: config.retention,
       // The command cache holds the first person's name in the case state.

@@ -89,7 +89,8 @@ export const retentionEventDefinitions = [
 export const createRetentionEventRegistry = (): EventRegistry<RetentionEvent> =>
   createEventRegistry(retentionEventDefinitions);
 
-export const retentionStreamName = (caseId: string) => `retention-${caseId}`;
+export const RETENTION_STREAM_PREFIX = 'retention-';
+export const retentionStreamName = (caseId: string) => `${RETENTION_STREAM_PREFIX}${caseId}`;
 
 /** How long records are kept after the relationship ends, and under which rule. */
 export type RetentionRule = { rule: string; years: number };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { createErasureService } from '../../../src/app/erasure-service.ts';
 import { ERASED, personalDataDeclarations } from '../../../src/cases/personal-data.ts';
 import {
@@ -10,8 +10,13 @@ import {
 } from '../../../src/eventsourcing/protection/key-store.ts';
 import { protectPersonalData } from '../../../src/eventsourcing/protection/protected-event-store.ts';
 import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
+import { startErasureIndex } from '../../support/erasure-index.ts';
 
 const ENDED = '2026-03-01T00:00:00.000Z';
+const stops: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const stop of stops) await stop();
+});
 
 async function setup(options: { failDestroys?: number } = {}) {
   const stored = createInMemoryEventStore();
@@ -31,10 +36,13 @@ async function setup(options: { failDestroys?: number } = {}) {
   const eventStore = protectPersonalData(stored, { keyStore, declarations: personalDataDeclarations });
   let now = new Date('2026-01-01T00:00:00.000Z');
   const erased: string[] = [];
+  const indexed = await startErasureIndex(eventStore);
+  stops.push(indexed.stop);
   const erasure = createErasureService({
     eventStore,
     storedEvents: stored,
     keyStore,
+    index: indexed.index,
     clock: () => now,
     retention: { rule: 'AMLR-77', years: 5 },
     onErased: (caseId) => erased.push(caseId),
@@ -63,6 +71,7 @@ async function setup(options: { failDestroys?: number } = {}) {
   return {
     stored,
     eventStore,
+    readStore: indexed.readStore,
     keyStore,
     erasure,
     caseId,
@@ -97,6 +106,28 @@ describe('erasure service', () => {
       byStatus: { none: 0, deferred: 0, due: 0, executing: 0, completed: 1 },
       overdue: 0,
     });
+  });
+
+  it('runs the due job from the index: it reads the retention streams of due cases only', async () => {
+    const { eventStore, erasure, caseId, setNow } = await setup();
+    const others = [randomUUID(), randomUUID()];
+    for (const other of [caseId, ...others]) await erasure.requestErasure(other, 'dpo', 'api');
+    await erasure.endRelationship(caseId, ENDED, 'ops');
+    await erasure.endRelationship(others[0]!, '2030-01-01T00:00:00.000Z', 'ops');
+    setNow('2031-06-01T00:00:00.000Z');
+    const read: string[] = [];
+    const readStream = eventStore.readStream;
+    eventStore.readStream = (stream, options) => {
+      read.push(stream);
+      return readStream(stream, options);
+    };
+    assert.deepEqual(await erasure.runDue(), [caseId]);
+    assert.ok(read.length > 0, 'the due case was read');
+    assert.deepEqual(
+      read.filter((stream) => stream.startsWith('retention-') && stream !== `retention-${caseId}`),
+      [],
+      'no deferred case was read',
+    );
   });
 
   it('accepts a request at once, defers it through retention and holds, then shreds and certifies', async () => {

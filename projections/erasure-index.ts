@@ -1,0 +1,58 @@
+import {
+  type ErasureRequest,
+  type RetentionEvent,
+  type RetentionState,
+  retentionDecider,
+  retentionEventDefinitions,
+} from '../src/cases/retention.ts';
+import type { RecordedEvent } from '../src/eventsourcing/core/events.ts';
+import type { Projection } from '../src/eventsourcing/core/projection.ts';
+
+/**
+ * The `erasure_index` collection: one document per retention stream, so the due job and the
+ * erasure metrics read what is due instead of every `retention-` stream. The retention state is
+ * kept whole (ids, codes and dates only: no personal data), with the fields the queries filter
+ * and sort on beside it. The retention stream stays the truth: the due job decides from it.
+ */
+export type ErasureIndexDocument = {
+  /** The retention scope: the case id. */
+  id: string;
+  request_status: ErasureRequest['status'] | 'none';
+  request_id: string | null;
+  relationship_ended: boolean;
+  /** The retention date; null until the relationship ends. */
+  due_at: string | null;
+  held: boolean;
+  state: RetentionState;
+};
+
+export function erasureIndexDocument(id: string, state: RetentionState): ErasureIndexDocument {
+  return {
+    id,
+    request_status: state.request?.status ?? 'none',
+    request_id: state.request?.request_id ?? null,
+    relationship_ended: state.relationship !== null,
+    due_at: state.relationship?.retain_until ?? null,
+    held: Object.keys(state.holds).length > 0,
+    state,
+  };
+}
+
+const handles = retentionEventDefinitions.map((definition) => definition.type);
+
+/**
+ * Folds each `retention-` stream with the retention decider's own `evolve`, so the index cannot
+ * disagree with the decider. Any retention event may be a stream's first (a hold before the end
+ * of the relationship), so every one starts the document when there is none.
+ */
+export const erasureIndexProjection: Projection<ErasureIndexDocument, RetentionEvent> = {
+  name: 'erasure_index',
+  version: 1,
+  collection: 'erasure_index',
+  handles,
+  documentIds: (event: RecordedEvent<RetentionEvent>) => [event.data.case_id],
+  evolve(current, event, id) {
+    const state = retentionDecider.evolve(current?.state ?? retentionDecider.initialState(), event);
+    return erasureIndexDocument(id, state);
+  },
+};

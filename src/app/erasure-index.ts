@@ -1,0 +1,94 @@
+import { type ErasureIndexDocument, erasureIndexProjection } from '../../projections/erasure-index.ts';
+import type { ErasureSummary } from '../cases/retention.ts';
+import type { AllPosition } from '../eventsourcing/core/events.ts';
+import type { ReadStore } from '../eventsourcing/readstore/port.ts';
+
+/**
+ * Queries of the erasure index (`projections/erasure-index.ts`): what the due job should run and
+ * what the metrics count, reading the requests that are due and counting the rest, however long
+ * the history. The index follows the log, so it may lag; the due job decides from the retention
+ * stream itself, so a lagging index delays an erasure by a tick and never runs one early.
+ */
+export type ErasureIndex = {
+  /** Resolves true once the index reflects `position` (read-your-writes); false after the timeout. */
+  waitFor(position: AllPosition, timeoutMs: number): Promise<boolean>;
+  /** Scopes whose erasure was cut short, then those due at `now` (retention over, no hold), oldest first. */
+  due(now: string): Promise<string[]>;
+  /** Requests by status at `now`, and those due for longer than `overdueAfterMs`. */
+  summary(now: string, overdueAfterMs: number): Promise<ErasureSummary>;
+  /** Index documents with an erasure request, by status when given, oldest request first. */
+  list(
+    status: ErasureIndexDocument['request_status'] | undefined,
+    limit: number,
+  ): Promise<ErasureIndexDocument[]>;
+};
+
+const PAGE = 200;
+const COLLECTION = erasureIndexProjection.collection;
+
+/** The index over a read store; `waitFor` is the projector's (or the observer's) read-your-writes wait. */
+export function createErasureIndex(options: {
+  readStore: ReadStore;
+  waitFor: (position: AllPosition, timeoutMs: number) => Promise<boolean>;
+}): ErasureIndex {
+  const { readStore } = options;
+  const isDue = (document: ErasureIndexDocument, now: string) =>
+    document.due_at !== null && Date.parse(document.due_at) <= Date.parse(now);
+
+  /** Requested, relationship ended and no hold, retention date at or before `now`: by due date, page by page. */
+  async function dueRequests(now: string): Promise<ErasureIndexDocument[]> {
+    const due: ErasureIndexDocument[] = [];
+    for (let skip = 0; ; skip += PAGE) {
+      const page = await readStore.find<ErasureIndexDocument>(COLLECTION, {
+        filter: { request_status: 'requested', relationship_ended: true, held: false },
+        sort: [['due_at', 1]],
+        skip,
+        limit: PAGE,
+      });
+      for (const document of page) {
+        // Sorted by due date: the first one not due ends the scan.
+        if (!isDue(document, now)) return due;
+        due.push(document);
+      }
+      if (page.length < PAGE) return due;
+    }
+  }
+
+  async function all(filter: Record<string, string>): Promise<ErasureIndexDocument[]> {
+    const found: ErasureIndexDocument[] = [];
+    for (let skip = 0; ; skip += PAGE) {
+      const page = await readStore.find<ErasureIndexDocument>(COLLECTION, { filter, skip, limit: PAGE });
+      found.push(...page);
+      if (page.length < PAGE) return found;
+    }
+  }
+
+  return {
+    waitFor: options.waitFor,
+    async due(now) {
+      const executing = await all({ request_status: 'executing' });
+      const due = await dueRequests(now);
+      return [...executing, ...due].map((document) => document.id);
+    },
+    async summary(now, overdueAfterMs) {
+      const [requested, executing, completed, due] = await Promise.all([
+        readStore.count(COLLECTION, { request_status: 'requested' }),
+        readStore.count(COLLECTION, { request_status: 'executing' }),
+        readStore.count(COLLECTION, { request_status: 'completed' }),
+        dueRequests(now),
+      ]);
+      const overdue = due.filter((d) => Date.parse(now) - Date.parse(d.due_at!) > overdueAfterMs).length;
+      return {
+        byStatus: { none: 0, deferred: requested - due.length, due: due.length, executing, completed },
+        overdue,
+      };
+    },
+    async list(status, limit) {
+      return readStore.find<ErasureIndexDocument>(COLLECTION, {
+        filter: status === undefined ? {} : { request_status: status },
+        sort: [['state.request.requested_at', 1]],
+        limit,
+      });
+    },
+  };
+}

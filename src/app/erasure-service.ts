@@ -41,6 +41,9 @@ export type ErasureCertificate = {
 
 export type ErasureView = ErasureStatus & { certificate?: ErasureCertificate };
 
+/** The retention dates of a case: the rule's and the one in force after extensions. */
+export type RetentionDates = { rule: string; rule_retain_until: string | null; retain_until: string | null };
+
 export type ErasureServiceDeps = {
   /** The protected event store: retention events carry no personal data and pass through it. */
   eventStore: EventStore;
@@ -175,6 +178,32 @@ export function createErasureService(deps: ErasureServiceDeps) {
         context(`hold:${holdId}`, actor),
       );
       return holdId;
+    },
+    /**
+     * Moves the retention date (never below the rule's); the same `requestKey` applies it once.
+     * Answers the dates in force.
+     */
+    async extendRetention(
+      caseId: string,
+      retainUntil: string,
+      reasonCode: string,
+      actor: string,
+      requestKey: string,
+    ): Promise<RetentionDates> {
+      const result = await handler.handle(
+        caseId,
+        {
+          type: 'ExtendRetention',
+          data: { case_id: caseId, retain_until: retainUntil, reason_code: reasonCode, at: now(), actor },
+        },
+        context(`retention-extension:${requestKey}`, actor),
+      );
+      const relationship = 'state' in result ? result.state.relationship : null;
+      return {
+        rule: relationship?.rule ?? deps.retention.rule,
+        rule_retain_until: relationship?.rule_retain_until ?? null,
+        retain_until: relationship?.retain_until ?? null,
+      };
     },
     async releaseHold(caseId: string, holdId: string, reasonCode: string, actor: string) {
       await handler.handle(

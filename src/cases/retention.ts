@@ -25,6 +25,15 @@ export const RelationshipEndedSchema = Type.Object({
   recorded_at: Timestamp,
   actor: Type.String(),
 });
+/** The retention date moved: later than the rule's date (a regulator's or an investigation's need). */
+export const RetentionExtendedSchema = Type.Object({
+  case_id: Type.String(),
+  retain_until: Timestamp,
+  previous_retain_until: Timestamp,
+  reason_code: Type.String(),
+  extended_at: Timestamp,
+  actor: Type.String(),
+});
 export const LegalHoldPlacedSchema = Type.Object({
   case_id: Type.String(),
   hold_id: Type.String(),
@@ -64,6 +73,7 @@ export const ErasureCompletedSchema = Type.Object({
 
 type E<T extends string, S> = DomainEvent<T, S>;
 export type RelationshipEnded = E<'RelationshipEnded', Static<typeof RelationshipEndedSchema>>;
+export type RetentionExtended = E<'RetentionExtended', Static<typeof RetentionExtendedSchema>>;
 export type LegalHoldPlaced = E<'LegalHoldPlaced', Static<typeof LegalHoldPlacedSchema>>;
 export type LegalHoldReleased = E<'LegalHoldReleased', Static<typeof LegalHoldReleasedSchema>>;
 export type ErasureRequested = E<'ErasureRequested', Static<typeof ErasureRequestedSchema>>;
@@ -71,6 +81,7 @@ export type ErasureStarted = E<'ErasureStarted', Static<typeof ErasureStartedSch
 export type ErasureCompleted = E<'ErasureCompleted', Static<typeof ErasureCompletedSchema>>;
 export type RetentionEvent =
   | RelationshipEnded
+  | RetentionExtended
   | LegalHoldPlaced
   | LegalHoldReleased
   | ErasureRequested
@@ -79,6 +90,7 @@ export type RetentionEvent =
 
 export const retentionEventDefinitions = [
   defineEvent({ type: 'RelationshipEnded', schema: RelationshipEndedSchema }),
+  defineEvent({ type: 'RetentionExtended', schema: RetentionExtendedSchema }),
   defineEvent({ type: 'LegalHoldPlaced', schema: LegalHoldPlacedSchema }),
   defineEvent({ type: 'LegalHoldReleased', schema: LegalHoldReleasedSchema }),
   defineEvent({ type: 'ErasureRequested', schema: ErasureRequestedSchema }),
@@ -99,6 +111,10 @@ export type RetentionCommand =
   | {
       type: 'EndRelationship';
       data: { case_id: string; ended_at: string; retention: RetentionRule; at: string; actor: string };
+    }
+  | {
+      type: 'ExtendRetention';
+      data: { case_id: string; retain_until: string; reason_code: string; at: string; actor: string };
     }
   | {
       type: 'PlaceLegalHold';
@@ -128,7 +144,15 @@ export type ErasureRequest = {
 
 export type RetentionState = {
   case_id: string | null;
-  relationship: { ended_at: string; rule: string; retention_years: number; retain_until: string } | null;
+  relationship: {
+    ended_at: string;
+    rule: string;
+    retention_years: number;
+    /** The rule's date: no extension goes below it. */
+    rule_retain_until: string;
+    /** The retention date in force: the rule's, or the last extension's. */
+    retain_until: string;
+  } | null;
   holds: Readonly<Record<string, { reason_code: string; placed_at: string }>>;
   request: ErasureRequest | null;
 };
@@ -210,6 +234,15 @@ export function erasureSummary(
   return { byStatus, overdue };
 }
 
+const tooLateOnceStarted = (state: RetentionState) => {
+  if (state.request?.status === 'completed' || state.request?.status === 'executing') {
+    throw new DomainError(
+      'retention.erasure_under_way',
+      'the erasure has started: too late to keep the records',
+    );
+  }
+};
+
 const sameCase = (state: RetentionState, caseId: string) => {
   if (state.case_id !== null && state.case_id !== caseId) {
     throw new DomainError(
@@ -254,15 +287,49 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
           },
         ];
       }
+      case 'ExtendRetention': {
+        const { case_id, reason_code, at, actor } = command.data;
+        sameCase(state, case_id);
+        tooLateOnceStarted(state);
+        const relationship = state.relationship;
+        if (relationship === null) {
+          throw new DomainError(
+            'retention.relationship_active',
+            'the relationship has not ended: there is no retention date to extend yet',
+          );
+        }
+        const until = Date.parse(command.data.retain_until);
+        if (Number.isNaN(until)) {
+          throw new DomainError('retention.invalid_date', `not a date: ${command.data.retain_until}`);
+        }
+        // An extension may replace an earlier one, shorter or longer, never below the rule.
+        if (until < Date.parse(relationship.rule_retain_until)) {
+          throw new DomainError(
+            'retention.extension_before_rule_date',
+            `the rule ${relationship.rule} keeps the records until ${relationship.rule_retain_until}`,
+            { rule_retain_until: relationship.rule_retain_until },
+          );
+        }
+        const retainUntil = new Date(until).toISOString();
+        if (retainUntil === relationship.retain_until) return [];
+        return [
+          {
+            type: 'RetentionExtended',
+            data: {
+              case_id,
+              retain_until: retainUntil,
+              previous_retain_until: relationship.retain_until,
+              reason_code,
+              extended_at: at,
+              actor,
+            },
+          },
+        ];
+      }
       case 'PlaceLegalHold': {
         const { case_id, hold_id, reason_code, at, actor } = command.data;
         sameCase(state, case_id);
-        if (state.request?.status === 'completed' || state.request?.status === 'executing') {
-          throw new DomainError(
-            'retention.erasure_under_way',
-            'the erasure has started: too late for a hold',
-          );
-        }
+        tooLateOnceStarted(state);
         if (state.holds[hold_id]) return [];
         return [{ type: 'LegalHoldPlaced', data: { case_id, hold_id, reason_code, placed_at: at, actor } }];
       }
@@ -343,8 +410,16 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
     switch (event.type) {
       case 'RelationshipEnded': {
         const { case_id, ended_at, rule, retention_years, retain_until } = event.data;
-        return { ...state, case_id, relationship: { ended_at, rule, retention_years, retain_until } };
+        return {
+          ...state,
+          case_id,
+          relationship: { ended_at, rule, retention_years, rule_retain_until: retain_until, retain_until },
+        };
       }
+      case 'RetentionExtended':
+        return state.relationship === null
+          ? state
+          : { ...state, relationship: { ...state.relationship, retain_until: event.data.retain_until } };
       case 'LegalHoldPlaced':
         return {
           ...state,

@@ -48,9 +48,26 @@ export const ErasureView = Type.Object(
 );
 export type ErasureViewData = Static<typeof ErasureView>;
 
+const RetentionDates = Type.Object(
+  {
+    rule: Type.String(),
+    rule_retain_until: Type.Union([Type.String(), Type.Null()]),
+    retain_until: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false, description: "The rule's retention date and the one in force" },
+);
+export type RetentionDatesData = Static<typeof RetentionDates>;
+
 /** What the routes need from the erasure service. */
 export type ErasureOperations = {
   endRelationship(caseId: string, endedAt: string, actor: string): Promise<ErasureViewData>;
+  extendRetention(
+    caseId: string,
+    retainUntil: string,
+    reasonCode: string,
+    actor: string,
+    requestKey: string,
+  ): Promise<RetentionDatesData>;
   placeHold(caseId: string, reasonCode: string, actor: string, requestKey: string): Promise<string>;
   releaseHold(caseId: string, holdId: string, reasonCode: string, actor: string): Promise<void>;
   requestErasure(caseId: string, actor: string, channel: string): Promise<ErasureViewData>;
@@ -110,6 +127,46 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
       async (request) => {
         await caseMustExist(request.params.case_id);
         return erasure.endRelationship(request.params.case_id, request.body.ended_at, request.caller.name);
+      },
+    );
+
+    app.post(
+      '/api/v1/cases/:case_id/retention-extensions',
+      {
+        config: { role: 'admin' as const },
+        schema: {
+          operationId: 'extendRetention',
+          tags,
+          summary:
+            'Move the retention date later (a regulator or an investigation needs the records); never below the rule',
+          params,
+          headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
+          body: Type.Object(
+            { retain_until: Type.String({ format: 'date-time' }), reason_code: ReasonCode },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: {
+              description: 'The dates in force (unchanged when already so)',
+              content: { 'application/json': { schema: RetentionDates } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
+              404: ['case.not_found'],
+              409: ['retention.relationship_active', 'retention.erasure_under_way'],
+              422: ['retention.extension_before_rule_date'],
+            }),
+          },
+        },
+      },
+      async (request) => {
+        await caseMustExist(request.params.case_id);
+        return erasure.extendRetention(
+          request.params.case_id,
+          request.body.retain_until,
+          request.body.reason_code,
+          request.caller.name,
+          request.headers['idempotency-key'] ?? request.id,
+        );
       },
     );
 

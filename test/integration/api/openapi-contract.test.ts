@@ -418,6 +418,15 @@ describe('the OpenAPI document is the contract of every answer', () => {
         .status,
       409,
     );
+    const extensions = '/api/v1/cases/{case_id}/retention-extensions';
+    const extended = await call('POST', extensions, `${base}/retention-extensions`, {
+      body: { retain_until: '2033-01-01T00:00:00Z', reason_code: 'regulator_request' },
+    });
+    assert.deepEqual([extended.status, extended.body.retain_until], [200, '2033-01-01T00:00:00.000Z']);
+    const early = await call('POST', extensions, `${base}/retention-extensions`, {
+      body: { retain_until: '2030-01-01T00:00:00Z', reason_code: 'regulator_request' },
+    });
+    assert.equal(early.status, 422);
     assert.equal(
       (await call('GET', '/api/v1/cases/{case_id}/erasure', '/api/v1/cases/no-such-case/erasure')).status,
       404,

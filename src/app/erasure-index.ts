@@ -1,5 +1,5 @@
 import { type ErasureIndexDocument, erasureIndexProjection } from '../../projections/erasure-index.ts';
-import type { ErasureSummary } from '../cases/retention.ts';
+import { type ErasureStatus, type ErasureSummary, erasureStatus } from '../cases/retention.ts';
 import type { AllPosition } from '../eventsourcing/core/events.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
 
@@ -16,11 +16,22 @@ export type ErasureIndex = {
   due(now: string): Promise<string[]>;
   /** Requests by status at `now`, and those due for longer than `overdueAfterMs`. */
   summary(now: string, overdueAfterMs: number): Promise<ErasureSummary>;
-  /** Index documents with an erasure request, by status when given, oldest request first. */
-  list(
-    status: ErasureIndexDocument['request_status'] | undefined,
-    limit: number,
-  ): Promise<ErasureIndexDocument[]>;
+  /** Erasure requests where they stand at `now`, of one status when given, at most `limit`. */
+  list(now: string, status: ListedStatus | undefined, limit: number): Promise<ListedErasure[]>;
+};
+
+export type ListedStatus = Exclude<ErasureStatus['status'], 'none'>;
+export type ListedErasure = Exclude<ErasureStatus, { status: 'none' }> & {
+  case_id: string;
+  requested_at: string;
+};
+
+/** Where each listed status is found in the index: due and deferred are both still `requested`. */
+const stored: Record<ListedStatus, ErasureIndexDocument['request_status']> = {
+  deferred: 'requested',
+  due: 'requested',
+  executing: 'executing',
+  completed: 'completed',
 };
 
 const PAGE = 200;
@@ -83,12 +94,31 @@ export function createErasureIndex(options: {
         overdue,
       };
     },
-    async list(status, limit) {
-      return readStore.find<ErasureIndexDocument>(COLLECTION, {
-        filter: status === undefined ? {} : { request_status: status },
-        sort: [['state.request.requested_at', 1]],
-        limit,
-      });
+    async list(now, status, limit) {
+      const listed: ListedErasure[] = [];
+      const requestStatuses =
+        status === undefined ? (['requested', 'executing', 'completed'] as const) : [stored[status]];
+      for (const requestStatus of requestStatuses) {
+        for (let skip = 0; listed.length < limit; skip += PAGE) {
+          const page = await readStore.find<ErasureIndexDocument>(COLLECTION, {
+            filter: { request_status: requestStatus },
+            skip,
+            limit: PAGE,
+          });
+          for (const document of page) {
+            const current = erasureStatus(document.state, now);
+            if (current.status === 'none' || (status !== undefined && current.status !== status)) continue;
+            listed.push({
+              ...current,
+              case_id: document.id,
+              requested_at: document.state.request!.requested_at,
+            });
+            if (listed.length === limit) break;
+          }
+          if (page.length < PAGE) break;
+        }
+      }
+      return listed;
     },
   };
 }

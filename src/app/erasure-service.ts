@@ -16,7 +16,7 @@ import { maxPosition } from '../eventsourcing/core/positions.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
 import type { KeyStore } from '../eventsourcing/protection/key-store.ts';
 import { PERSONAL_FIELD } from '../eventsourcing/protection/protected-event-store.ts';
-import type { ErasureIndex } from './erasure-index.ts';
+import type { ErasureIndex, ListedErasure, ListedStatus } from './erasure-index.ts';
 import { deriveId } from './name-based-ids.ts';
 
 /** How long the due job waits for the index to show this process's own last write. */
@@ -273,6 +273,11 @@ export function createErasureService(deps: ErasureServiceDeps) {
     async summary(overdueAfterMs: number): Promise<ErasureSummary> {
       await indexCaughtUp();
       return index.summary(now(), overdueAfterMs);
+    },
+    /** Erasure requests where they stand now (from the index), of one status when given. */
+    async list(status: ListedStatus | undefined, limit: number): Promise<ListedErasure[]> {
+      await indexCaughtUp();
+      return index.list(now(), status, limit);
     },
     /**
      * The due job: runs every erasure the index lists as due or cut short, one case at a time,

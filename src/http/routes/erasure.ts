@@ -58,6 +58,21 @@ const RetentionDates = Type.Object(
 );
 export type RetentionDatesData = Static<typeof RetentionDates>;
 
+const ErasureStatusName = Type.Enum(['deferred', 'due', 'executing', 'completed']);
+const ListedErasure = Type.Object(
+  {
+    case_id: Type.String(),
+    requested_at: Type.String(),
+    status: ErasureStatusName,
+    request_id: Type.String(),
+    due_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    blocking: Type.Optional(Type.Array(Blocker)),
+    completed_at: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+type ListedErasureData = Static<typeof ListedErasure>;
+
 /** What the routes need from the erasure service. */
 export type ErasureOperations = {
   endRelationship(caseId: string, endedAt: string, actor: string): Promise<ErasureViewData>;
@@ -72,6 +87,9 @@ export type ErasureOperations = {
   releaseHold(caseId: string, holdId: string, reasonCode: string, actor: string): Promise<void>;
   requestErasure(caseId: string, actor: string, channel: string): Promise<ErasureViewData>;
   status(caseId: string): Promise<ErasureViewData>;
+  list(status: ListedErasureData['status'] | undefined, limit: number): Promise<ListedErasureData[]>;
+  /** The due job now: every erasure due or cut short; deferred and held ones stay as they are. */
+  runDue(): Promise<string[]>;
 };
 
 const ReasonCode = Type.String({
@@ -255,6 +273,49 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
         const view = await erasure.requestErasure(request.params.case_id, request.caller.name, 'api');
         return reply.code(202).send(view);
       },
+    );
+
+    const admin = { role: 'admin' as const };
+    const adminTags = ['Operations'];
+    app.get(
+      '/api/v1/admin/erasures',
+      {
+        config: admin,
+        schema: {
+          operationId: 'listErasures',
+          tags: adminTags,
+          summary: 'Erasure requests where they stand now, of one status when given',
+          querystring: Type.Object({
+            status: Type.Optional(ErasureStatusName),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 100 })),
+          }),
+          response: {
+            200: json({ erasures: Type.Array(ListedErasure) }, 'The requests, at most `limit`'),
+            ...problemResponses(AUTH, PARAMETERS),
+          },
+        },
+      },
+      async (request) => ({
+        erasures: await erasure.list(request.query.status, request.query.limit ?? 100),
+      }),
+    );
+
+    app.post(
+      '/api/v1/admin/erasures/run',
+      {
+        config: admin,
+        schema: {
+          operationId: 'runDueErasures',
+          tags: adminTags,
+          summary:
+            'Run the erasure due job now: erasures whose retention ended with no hold left, and those cut short',
+          response: {
+            200: json({ completed: Type.Array(Type.String()) }, 'The cases whose erasure this run completed'),
+            ...problemResponses(AUTH, EVENT_STORE),
+          },
+        },
+      },
+      async () => ({ completed: await erasure.runDue() }),
     );
 
     app.get(

@@ -418,6 +418,19 @@ describe('the OpenAPI document is the contract of every answer', () => {
         .status,
       409,
     );
+    const listed = await call('GET', '/api/v1/admin/erasures', '/api/v1/admin/erasures?status=deferred');
+    assert.ok((listed.body.erasures as unknown as Json[]).some((e) => e.case_id === caseId));
+    assert.equal(
+      (await call('GET', '/api/v1/admin/erasures', '/api/v1/admin/erasures?status=x')).status,
+      400,
+    );
+    const run = await call('POST', '/api/v1/admin/erasures/run', '/api/v1/admin/erasures/run');
+    assert.deepEqual([run.status, run.body.completed], [200, []], 'deferred: nothing runs');
+    assert.equal(
+      (await call('POST', '/api/v1/admin/erasures/run', '/api/v1/admin/erasures/run', { key: reader }))
+        .status,
+      403,
+    );
     const extensions = '/api/v1/cases/{case_id}/retention-extensions';
     const extended = await call('POST', extensions, `${base}/retention-extensions`, {
       body: { retain_until: '2033-01-01T00:00:00Z', reason_code: 'regulator_request' },

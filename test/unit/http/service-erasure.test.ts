@@ -43,6 +43,60 @@ describe('retention and erasure routes (inject)', () => {
   const get = (url: string, caller: string) =>
     harness.app.inject({ method: 'GET', url, headers: as(caller) });
 
+  describe('erasures for operators', () => {
+    const LONG_AGO = '2000-01-01T00:00:00.000Z';
+
+    it("runs the due job on an admin's request: due erasures complete, deferred and held ones stay", async () => {
+      const [due, running, held] = [await openCase(), await openCase(), await openCase()];
+      for (const caseId of [due, running, held])
+        await post(`/api/v1/cases/${caseId}/erasure-request`, 'intake');
+      for (const caseId of [due, held]) {
+        await post(`/api/v1/cases/${caseId}/relationship-end`, 'intake', { ended_at: LONG_AGO });
+      }
+      const hold = await post(`/api/v1/cases/${held}/legal-holds`, 'ops', { reason_code: 'litigation' });
+      assert.equal(hold.statusCode, 201, hold.body);
+
+      const listed = async (status: string) =>
+        ((await get(`/api/v1/admin/erasures?status=${status}`, 'ops')).json() as { erasures: Json[] })
+          .erasures;
+      assert.ok((await listed('due')).some((e) => e.case_id === due));
+      const run = await post('/api/v1/admin/erasures/run', 'ops');
+      assert.equal(run.statusCode, 200, run.body);
+      assert.ok((run.json() as { completed: string[] }).completed.includes(due));
+      assert.deepEqual(
+        (run.json() as { completed: string[] }).completed.filter((c) => c === running || c === held),
+        [],
+      );
+      await assertDeclared(harness.app, 'post', '/api/v1/admin/erasures/run', 200);
+
+      const completed = await listed('completed');
+      assert.deepEqual(
+        completed.filter((e) => e.case_id === due).map((e) => e.status),
+        ['completed'],
+      );
+      const deferred = await listed('deferred');
+      assert.deepEqual(deferred.find((e) => e.case_id === running)?.blocking, ['relationship_active']);
+      assert.deepEqual(deferred.find((e) => e.case_id === held)?.blocking, ['legal_hold']);
+      const all = await get('/api/v1/admin/erasures?limit=1000', 'ops');
+      assert.equal(all.statusCode, 200);
+      await assertDeclared(harness.app, 'get', '/api/v1/admin/erasures', 200);
+      const statuses = (all.json() as { erasures: Json[] }).erasures
+        .filter((e) => [due, running, held].includes(e.case_id as string))
+        .map((e) => `${e.case_id === due ? 'due' : e.case_id === held ? 'held' : 'running'}:${e.status}`)
+        .sort();
+      assert.deepEqual(statuses, ['due:completed', 'held:deferred', 'running:deferred']);
+    });
+
+    it('refuses callers who are not admins and a status it does not know', async () => {
+      for (const caller of ['intake', 'compliance']) {
+        assertProblem(await post('/api/v1/admin/erasures/run', caller), 403, 'auth.forbidden');
+        assertProblem(await get('/api/v1/admin/erasures', caller), 403, 'auth.forbidden');
+      }
+      assertProblem(await get('/api/v1/admin/erasures?status=erased', 'ops'), 400, 'request.invalid');
+      assertProblem(await get('/api/v1/admin/erasures?limit=0', 'ops'), 400, 'request.invalid');
+    });
+  });
+
   describe('retention extensions', () => {
     const ENDED = '2026-03-01T00:00:00.000Z';
 

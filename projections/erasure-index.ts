@@ -23,6 +23,8 @@ export type ErasureIndexDocument = {
   /** The retention date; null until the relationship ends. */
   due_at: string | null;
   held: boolean;
+  /** An erasure of one subject of the case is requested and not completed yet. */
+  subjects_open: boolean;
   state: RetentionState;
 };
 
@@ -34,6 +36,7 @@ export function erasureIndexDocument(id: string, state: RetentionState): Erasure
     relationship_ended: state.relationship !== null,
     due_at: state.relationship?.retain_until ?? null,
     held: Object.keys(state.holds).length > 0,
+    subjects_open: Object.values(state.subjects).some((subject) => subject.status !== 'completed'),
     state,
   };
 }

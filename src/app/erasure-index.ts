@@ -65,7 +65,7 @@ export function createErasureIndex(options: {
     }
   }
 
-  async function all(filter: Record<string, string>): Promise<ErasureIndexDocument[]> {
+  async function all(filter: Record<string, string | boolean>): Promise<ErasureIndexDocument[]> {
     const found: ErasureIndexDocument[] = [];
     for (let skip = 0; ; skip += PAGE) {
       const page = await readStore.find<ErasureIndexDocument>(COLLECTION, { filter, skip, limit: PAGE });
@@ -79,7 +79,9 @@ export function createErasureIndex(options: {
     async due(now) {
       const executing = await all({ request_status: 'executing' });
       const due = await dueRequests(now);
-      return [...executing, ...due].map((document) => document.id);
+      // Erasures of single subjects are few; the service decides which of them are due.
+      const subjects = await all({ subjects_open: true });
+      return [...new Set([...executing, ...due, ...subjects].map((document) => document.id))];
     },
     async summary(now, overdueAfterMs) {
       const [requested, executing, completed, due] = await Promise.all([

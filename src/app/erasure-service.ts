@@ -9,8 +9,10 @@ import {
   type RetentionState,
   retentionDecider,
   retentionStreamName,
+  subjectErasureStatus,
 } from '../cases/retention.ts';
 import { type CommandResult, createCommandHandler } from '../eventsourcing/command/handler.ts';
+import { DomainError } from '../eventsourcing/core/errors.ts';
 import type { AllPosition } from '../eventsourcing/core/events.ts';
 import { maxPosition } from '../eventsourcing/core/positions.ts';
 import type { EventStore } from '../eventsourcing/eventstore/port.ts';
@@ -26,6 +28,10 @@ const INDEX_WAIT_MS = 5_000;
 export type ErasureCertificate = {
   certificate_version: 1;
   case_id: string;
+  /** Set when one subject of the case was erased, not the whole case. */
+  subject_id?: string;
+  /** Why that subject was erased (see SUBJECT_ERASURE_REASONS). */
+  reason_code?: string;
   request_id: string;
   requested_at: string;
   rule: string | null;
@@ -40,6 +46,13 @@ export type ErasureCertificate = {
 };
 
 export type ErasureView = ErasureStatus & { certificate?: ErasureCertificate };
+
+/**
+ * The keys a single subject's erasure destroys in its case: the subject's own, and the keys of
+ * the case's notifications and raw intake messages, which may quote any person of the case.
+ */
+const reachesSubject = (subject: string, keySubject: string) =>
+  keySubject === subject || keySubject.startsWith('notification-') || keySubject.startsWith('intake-');
 
 /** The retention dates of a case: the rule's and the one in force after extensions. */
 export type RetentionDates = { rule: string; rule_retain_until: string | null; retain_until: string | null };
@@ -97,7 +110,10 @@ export function createErasureService(deps: ErasureServiceDeps) {
   }
 
   /** Every sealed event of the case stream must name a key the key store reports destroyed. */
-  async function checkEventStore(caseId: string): Promise<{ store: string; result: string; detail: string }> {
+  async function checkEventStore(
+    caseId: string,
+    only?: ReadonlySet<string>,
+  ): Promise<{ store: string; result: string; detail: string }> {
     const stored = (await deps.storedEvents.readStream(`case-${caseId}`)) ?? [];
     let sealed = 0;
     let readable = 0;
@@ -106,6 +122,7 @@ export function createErasureService(deps: ErasureServiceDeps) {
         | { kid?: unknown }
         | undefined;
       if (envelope === undefined) continue;
+      if (only !== undefined && !(typeof envelope.kid === 'string' && only.has(envelope.kid))) continue;
       sealed++;
       if (typeof envelope.kid !== 'string' || (await keyStore.find(envelope.kid)).status === 'active')
         readable++;
@@ -146,6 +163,93 @@ export function createErasureService(deps: ErasureServiceDeps) {
   }
 
   const context = (key: string, actor: string) => ({ idempotencyKey: key, actor });
+
+  /** The certificate of one subject's erasure: the case certificate's shape, with the subject. */
+  async function subjectCertificateOf(
+    caseId: string,
+    subjectId: string,
+    state: RetentionState,
+  ): Promise<ErasureCertificate | undefined> {
+    const request = state.subjects[subjectId];
+    const completed = request?.completed;
+    if (!request || !completed) return undefined;
+    const stream = retentionStreamName(caseId);
+    const event = ((await eventStore.readStream(stream)) ?? []).find(
+      (e) =>
+        e.type === 'SubjectErasureCompleted' && (e.data as { subject_id?: unknown }).subject_id === subjectId,
+    );
+    if (!event) return undefined;
+    const sha256 = createHash('sha256')
+      .update(JSON.stringify({ type: event.type, data: event.data }))
+      .digest('hex');
+    return {
+      certificate_version: 1,
+      case_id: caseId,
+      subject_id: subjectId,
+      reason_code: request.reason_code,
+      request_id: request.request_id,
+      requested_at: request.requested_at,
+      rule: request.retention_applies ? (state.relationship?.rule ?? null) : null,
+      relationship_ended_at: state.relationship?.ended_at ?? null,
+      retain_until: request.retention_applies ? (state.relationship?.retain_until ?? null) : null,
+      completed_at: completed.completed_at,
+      method: 'crypto-shred',
+      destroyed_key_ids: completed.destroyed_key_ids,
+      checks: completed.checks,
+      completing_event: { stream, id: event.id, revision: String(event.revision), sha256 },
+    };
+  }
+
+  async function subjectStatus(caseId: string, subjectId: string): Promise<ErasureView> {
+    const state = await stateOf(caseId);
+    const current = subjectErasureStatus(state, subjectId, now());
+    const certificate =
+      current.status === 'completed' ? await subjectCertificateOf(caseId, subjectId, state) : undefined;
+    return certificate ? { ...current, certificate } : current;
+  }
+
+  /** Start, destroy the subject's keys (and the case's notification and intake keys), check, complete. */
+  async function executeSubjectIfDue(caseId: string, subjectId: string, actor: string): Promise<ErasureView> {
+    const before = subjectErasureStatus(await stateOf(caseId), subjectId, now());
+    if (before.status !== 'due' && before.status !== 'executing') return before;
+    const reached = async () =>
+      (await keyStore.listByScope(caseId)).filter((k) => reachesSubject(subjectId, k.subject));
+    const keyIds = (await reached()).map((k) => k.keyId);
+    await handler.handle(
+      caseId,
+      { type: 'StartSubjectErasure', data: { subject_id: subjectId, at: now(), key_ids: keyIds } },
+      context(`subject-erasure-start:${subjectId}`, actor),
+    );
+    const started = (await stateOf(caseId)).subjects[subjectId]?.key_ids ?? keyIds;
+    for (const keyId of started) await keyStore.destroy(keyId);
+    deps.onErased?.(caseId);
+    const keys = (await reached()).filter((k) => started.includes(k.keyId));
+    const active = keys.filter((k) => k.status === 'active').length;
+    const others = (await keyStore.listByScope(caseId)).filter((k) => !started.includes(k.keyId));
+    const checks = [
+      {
+        store: 'key store',
+        result: active === 0 ? 'passed' : 'failed',
+        detail: `${keys.length - active} keys destroyed, ${active} active; ${others.length} other keys of the case untouched`,
+      },
+      await checkEventStore(caseId, new Set(started)),
+      {
+        store: 'read store',
+        result: 'not_checked',
+        detail: 'read models still hold personal data in clear until they are rebuilt',
+      },
+    ];
+    const destroyed = keys.filter((k) => k.status === 'destroyed').map((k) => k.keyId);
+    await handler.handle(
+      caseId,
+      {
+        type: 'CompleteSubjectErasure',
+        data: { subject_id: subjectId, at: now(), destroyed_key_ids: destroyed, checks },
+      },
+      context(`subject-erasure-complete:${subjectId}`, actor),
+    );
+    return subjectStatus(caseId, subjectId);
+  }
 
   async function status(caseId: string): Promise<ErasureView> {
     const state = await stateOf(caseId);
@@ -229,6 +333,42 @@ export function createErasureService(deps: ErasureServiceDeps) {
     },
     status,
     /**
+     * Requests the erasure of one data subject of the case (a person or a beneficial owner, by
+     * id): accepted when the case's key store knows the subject, and run at once when its reason
+     * lets it run before retention ends and no hold remains; otherwise by the due job.
+     */
+    async requestSubjectErasure(
+      caseId: string,
+      subjectId: string,
+      reasonCode: string,
+      actor: string,
+    ): Promise<ErasureView> {
+      const known = (await keyStore.listByScope(caseId)).some(
+        (k) => k.subject === subjectId && !reachesSubject('', k.subject),
+      );
+      if (!known) {
+        throw new DomainError('subject.not_found', `case ${caseId} records no personal data of ${subjectId}`);
+      }
+      const requestId = deriveId('subject-erasure-request', caseId, subjectId);
+      await handler.handle(
+        caseId,
+        {
+          type: 'RequestSubjectErasure',
+          data: {
+            case_id: caseId,
+            subject_id: subjectId,
+            request_id: requestId,
+            reason_code: reasonCode,
+            at: now(),
+            actor,
+          },
+        },
+        context(`subject-erasure-request:${subjectId}`, actor),
+      );
+      return executeSubjectIfDue(caseId, subjectId, actor);
+    },
+    subjectStatus,
+    /**
      * Runs the case's erasure if it is due (or was cut short): start, destroy every key of the
      * case, check the key store and the event store, complete. Before it is due the decider
      * refuses with `erasure.not_due` and nothing is destroyed.
@@ -289,6 +429,12 @@ export function createErasureService(deps: ErasureServiceDeps) {
       const completed: string[] = [];
       for (const caseId of await index.due(now())) {
         if ((await service.executeIfDue(caseId)).status === 'completed') completed.push(caseId);
+        const subjects = Object.entries((await stateOf(caseId)).subjects);
+        for (const [subjectId, request] of subjects) {
+          if (request.status === 'completed') continue;
+          const done = await executeSubjectIfDue(caseId, subjectId, 'erasure-job');
+          if (done.status === 'completed') completed.push(`${caseId}/subjects/${subjectId}`);
+        }
       }
       return completed;
     },

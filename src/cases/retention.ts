@@ -71,6 +71,36 @@ export const ErasureCompletedSchema = Type.Object({
   checks: Type.Array(Type.Object({ store: Type.String(), result: Type.String(), detail: Type.String() })),
 });
 
+/**
+ * One data subject of the case (a person, a director, a beneficial owner) is to be erased while
+ * the rest of the case stays: `retention_applies` false when the reason code lets it run before
+ * the retention date (see {@link SUBJECT_ERASURE_REASONS}).
+ */
+export const SubjectErasureRequestedSchema = Type.Object({
+  case_id: Type.String(),
+  subject_id: Type.String(),
+  request_id: Type.String(),
+  reason_code: Type.String(),
+  retention_applies: Type.Boolean(),
+  requested_at: Timestamp,
+  actor: Type.String(),
+});
+export const SubjectErasureStartedSchema = Type.Object({
+  case_id: Type.String(),
+  subject_id: Type.String(),
+  request_id: Type.String(),
+  started_at: Timestamp,
+  key_ids: Type.Array(Type.String()),
+});
+export const SubjectErasureCompletedSchema = Type.Object({
+  case_id: Type.String(),
+  subject_id: Type.String(),
+  request_id: Type.String(),
+  completed_at: Timestamp,
+  destroyed_key_ids: Type.Array(Type.String()),
+  checks: Type.Array(Type.Object({ store: Type.String(), result: Type.String(), detail: Type.String() })),
+});
+
 type E<T extends string, S> = DomainEvent<T, S>;
 export type RelationshipEnded = E<'RelationshipEnded', Static<typeof RelationshipEndedSchema>>;
 export type RetentionExtended = E<'RetentionExtended', Static<typeof RetentionExtendedSchema>>;
@@ -79,6 +109,15 @@ export type LegalHoldReleased = E<'LegalHoldReleased', Static<typeof LegalHoldRe
 export type ErasureRequested = E<'ErasureRequested', Static<typeof ErasureRequestedSchema>>;
 export type ErasureStarted = E<'ErasureStarted', Static<typeof ErasureStartedSchema>>;
 export type ErasureCompleted = E<'ErasureCompleted', Static<typeof ErasureCompletedSchema>>;
+export type SubjectErasureRequested = E<
+  'SubjectErasureRequested',
+  Static<typeof SubjectErasureRequestedSchema>
+>;
+export type SubjectErasureStarted = E<'SubjectErasureStarted', Static<typeof SubjectErasureStartedSchema>>;
+export type SubjectErasureCompleted = E<
+  'SubjectErasureCompleted',
+  Static<typeof SubjectErasureCompletedSchema>
+>;
 export type RetentionEvent =
   | RelationshipEnded
   | RetentionExtended
@@ -86,7 +125,10 @@ export type RetentionEvent =
   | LegalHoldReleased
   | ErasureRequested
   | ErasureStarted
-  | ErasureCompleted;
+  | ErasureCompleted
+  | SubjectErasureRequested
+  | SubjectErasureStarted
+  | SubjectErasureCompleted;
 
 export const retentionEventDefinitions = [
   defineEvent({ type: 'RelationshipEnded', schema: RelationshipEndedSchema }),
@@ -96,6 +138,9 @@ export const retentionEventDefinitions = [
   defineEvent({ type: 'ErasureRequested', schema: ErasureRequestedSchema }),
   defineEvent({ type: 'ErasureStarted', schema: ErasureStartedSchema }),
   defineEvent({ type: 'ErasureCompleted', schema: ErasureCompletedSchema }),
+  defineEvent({ type: 'SubjectErasureRequested', schema: SubjectErasureRequestedSchema }),
+  defineEvent({ type: 'SubjectErasureStarted', schema: SubjectErasureStartedSchema }),
+  defineEvent({ type: 'SubjectErasureCompleted', schema: SubjectErasureCompletedSchema }),
 ] as const;
 
 export const createRetentionEventRegistry = (): EventRegistry<RetentionEvent> =>
@@ -130,6 +175,27 @@ export type RetentionCommand =
     }
   | { type: 'StartErasure'; data: { at: string; key_ids: readonly string[] } }
   | {
+      type: 'RequestSubjectErasure';
+      data: {
+        case_id: string;
+        subject_id: string;
+        request_id: string;
+        reason_code: string;
+        at: string;
+        actor: string;
+      };
+    }
+  | { type: 'StartSubjectErasure'; data: { subject_id: string; at: string; key_ids: readonly string[] } }
+  | {
+      type: 'CompleteSubjectErasure';
+      data: {
+        subject_id: string;
+        at: string;
+        destroyed_key_ids: readonly string[];
+        checks: ErasureCompleted['data']['checks'];
+      };
+    }
+  | {
       type: 'CompleteErasure';
       data: { at: string; destroyed_key_ids: readonly string[]; checks: ErasureCompleted['data']['checks'] };
     };
@@ -140,6 +206,16 @@ export type ErasureRequest = {
   status: 'requested' | 'executing' | 'completed';
   key_ids: readonly string[];
   completed: ErasureCompleted['data'] | null;
+};
+
+export type SubjectErasure = {
+  request_id: string;
+  reason_code: string;
+  retention_applies: boolean;
+  requested_at: string;
+  status: 'requested' | 'executing' | 'completed';
+  key_ids: readonly string[];
+  completed: SubjectErasureCompleted['data'] | null;
 };
 
 export type RetentionState = {
@@ -155,6 +231,8 @@ export type RetentionState = {
   } | null;
   holds: Readonly<Record<string, { reason_code: string; placed_at: string }>>;
   request: ErasureRequest | null;
+  /** Erasures of one data subject each, by subject id. */
+  subjects: Readonly<Record<string, SubjectErasure>>;
 };
 
 export const initialRetentionState = (): RetentionState => ({
@@ -162,7 +240,21 @@ export const initialRetentionState = (): RetentionState => ({
   relationship: null,
   holds: {},
   request: null,
+  subjects: {},
 });
+
+/**
+ * Reason codes that let one subject's erasure run before the retention date (legal holds still
+ * block it). `recorded_in_error`: the person was never a party of the customer (a director
+ * wrongly added, a typo that named someone else), so the AML duty to keep the customer's due
+ * diligence does not cover them and keeping them has no lawful basis. Any other code waits for
+ * the case's retention date, as a whole-case erasure does.
+ */
+export const SUBJECT_ERASURE_REASONS: Readonly<Record<string, { retentionApplies: boolean }>> = {
+  recorded_in_error: { retentionApplies: false },
+  removed_from_case: { retentionApplies: true },
+  data_subject_request: { retentionApplies: true },
+};
 
 /** `ended_at` plus whole calendar years (UTC); 29 February falls to 1 March in other years. */
 export function retainUntil(endedAt: string, years: number): string {
@@ -187,6 +279,34 @@ export type ErasureStatus =
  * retention date, or while a hold remains; due after that. `due_at` is null while unknown (no
  * relationship end yet).
  */
+/** What keeps an erasure waiting at `now`; retention dates count only when `retentionApplies`. */
+function blockersAt(state: RetentionState, now: string, retentionApplies: boolean): Blocker[] {
+  const blocking: Blocker[] = [];
+  const dueAt = state.relationship?.retain_until ?? null;
+  if (retentionApplies) {
+    if (dueAt === null) blocking.push('relationship_active');
+    else if (Date.parse(now) < Date.parse(dueAt)) blocking.push('aml_retention');
+  }
+  if (Object.keys(state.holds).length > 0) blocking.push('legal_hold');
+  return blocking;
+}
+
+/** Where the erasure of one subject stands at `now`; `due_at` is null when no date applies. */
+export function subjectErasureStatus(state: RetentionState, subjectId: string, now: string): ErasureStatus {
+  const request = state.subjects[subjectId];
+  if (request === undefined) return { status: 'none' };
+  const { request_id } = request;
+  if (request.status === 'completed') {
+    return { status: 'completed', request_id, completed_at: request.completed!.completed_at };
+  }
+  if (request.status === 'executing') return { status: 'executing', request_id };
+  const dueAt = request.retention_applies ? (state.relationship?.retain_until ?? null) : request.requested_at;
+  const blocking = blockersAt(state, now, request.retention_applies);
+  return blocking.length > 0 || dueAt === null
+    ? { status: 'deferred', request_id, due_at: dueAt, blocking }
+    : { status: 'due', request_id, due_at: dueAt };
+}
+
 export function erasureStatus(state: RetentionState, now: string): ErasureStatus {
   const request = state.request;
   if (request === null) return { status: 'none' };
@@ -198,11 +318,8 @@ export function erasureStatus(state: RetentionState, now: string): ErasureStatus
     };
   }
   if (request.status === 'executing') return { status: 'executing', request_id: request.request_id };
-  const blocking: Blocker[] = [];
   const dueAt = state.relationship?.retain_until ?? null;
-  if (dueAt === null) blocking.push('relationship_active');
-  else if (Date.parse(now) < Date.parse(dueAt)) blocking.push('aml_retention');
-  if (Object.keys(state.holds).length > 0) blocking.push('legal_hold');
+  const blocking = blockersAt(state, now, true);
   return blocking.length > 0 || dueAt === null
     ? { status: 'deferred', request_id: request.request_id, due_at: dueAt, blocking }
     : { status: 'due', request_id: request.request_id, due_at: dueAt };
@@ -375,6 +492,88 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
           },
         ];
       }
+      case 'RequestSubjectErasure': {
+        const { case_id, subject_id, request_id, reason_code, at, actor } = command.data;
+        sameCase(state, case_id);
+        const reason = SUBJECT_ERASURE_REASONS[reason_code];
+        if (reason === undefined) {
+          throw new DomainError(
+            'erasure.reason_not_allowed',
+            `no subject erasure for the reason ${reason_code}`,
+            {
+              allowed: Object.keys(SUBJECT_ERASURE_REASONS),
+            },
+          );
+        }
+        // One request per subject: a second one is answered with the first.
+        if (state.subjects[subject_id] !== undefined) return [];
+        return [
+          {
+            type: 'SubjectErasureRequested',
+            data: {
+              case_id,
+              subject_id,
+              request_id,
+              reason_code,
+              retention_applies: reason.retentionApplies,
+              requested_at: at,
+              actor,
+            },
+          },
+        ];
+      }
+      case 'StartSubjectErasure': {
+        const { subject_id, at, key_ids } = command.data;
+        const status = subjectErasureStatus(state, subject_id, at);
+        if (status.status === 'executing' || status.status === 'completed') return [];
+        if (status.status === 'none')
+          throw new DomainError('erasure.not_requested', 'no erasure was requested');
+        if (status.status === 'deferred') {
+          throw new DomainError('erasure.not_due', `the erasure is deferred: ${status.blocking.join(', ')}`, {
+            blocking: status.blocking,
+            due_at: status.due_at,
+          });
+        }
+        return [
+          {
+            type: 'SubjectErasureStarted',
+            data: {
+              case_id: state.case_id!,
+              subject_id,
+              request_id: status.request_id,
+              started_at: at,
+              key_ids: [...key_ids],
+            },
+          },
+        ];
+      }
+      case 'CompleteSubjectErasure': {
+        const { subject_id, at, destroyed_key_ids, checks } = command.data;
+        const request = state.subjects[subject_id];
+        if (request?.status === 'completed') return [];
+        if (request?.status !== 'executing') {
+          throw new DomainError('erasure.not_started', 'the erasure has not started');
+        }
+        const missing = request.key_ids.filter((id) => !destroyed_key_ids.includes(id));
+        if (missing.length > 0) {
+          throw new DomainError('erasure.keys_remain', `${missing.length} key(s) were not destroyed`, {
+            key_ids: missing,
+          });
+        }
+        return [
+          {
+            type: 'SubjectErasureCompleted',
+            data: {
+              case_id: state.case_id!,
+              subject_id,
+              request_id: request.request_id,
+              completed_at: at,
+              destroyed_key_ids: [...destroyed_key_ids],
+              checks: checks.map((c) => ({ ...c })),
+            },
+          },
+        ];
+      }
       case 'CompleteErasure': {
         const request = state.request;
         if (request?.status === 'completed') return [];
@@ -453,6 +652,29 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
         return state.request === null
           ? state
           : { ...state, request: { ...state.request, status: 'completed', completed: event.data } };
+      case 'SubjectErasureRequested': {
+        const { case_id, subject_id, request_id, reason_code, retention_applies, requested_at } = event.data;
+        const request: SubjectErasure = {
+          request_id,
+          reason_code,
+          retention_applies,
+          requested_at,
+          status: 'requested',
+          key_ids: [],
+          completed: null,
+        };
+        return { ...state, case_id, subjects: { ...state.subjects, [subject_id]: request } };
+      }
+      case 'SubjectErasureStarted':
+      case 'SubjectErasureCompleted': {
+        const request = state.subjects[event.data.subject_id];
+        if (request === undefined) return state;
+        const next: SubjectErasure =
+          event.type === 'SubjectErasureStarted'
+            ? { ...request, status: 'executing', key_ids: event.data.key_ids }
+            : { ...request, status: 'completed', completed: event.data };
+        return { ...state, subjects: { ...state.subjects, [event.data.subject_id]: next } };
+      }
       default: {
         const never: never = event;
         return never;

@@ -5,6 +5,12 @@ import type { CaseQueries } from '../../cases/application/ports.ts';
 import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses } from '../responses.ts';
 import { Id, notFound } from './common.ts';
 
+/** Reasons a single data subject may be erased for; see SUBJECT_ERASURE_REASONS in src/cases/retention.ts. */
+const SubjectReason = Type.Enum(['recorded_in_error', 'removed_from_case', 'data_subject_request'], {
+  description:
+    'recorded_in_error: never a party of the customer, erased at once (a hold still blocks); the others wait for the retention date',
+});
+
 const Blocker = Type.Enum(['relationship_active', 'aml_retention', 'legal_hold']);
 const Check = Type.Object({ store: Type.String(), result: Type.String(), detail: Type.String() });
 
@@ -12,6 +18,10 @@ const Certificate = Type.Object(
   {
     certificate_version: Type.Literal(1),
     case_id: Type.String(),
+    subject_id: Type.Optional(
+      Type.String({ description: 'Set when one data subject of the case was erased' }),
+    ),
+    reason_code: Type.Optional(Type.String()),
     request_id: Type.String(),
     requested_at: Type.String(),
     rule: Type.Union([Type.String(), Type.Null()]),
@@ -87,6 +97,13 @@ export type ErasureOperations = {
   releaseHold(caseId: string, holdId: string, reasonCode: string, actor: string): Promise<void>;
   requestErasure(caseId: string, actor: string, channel: string): Promise<ErasureViewData>;
   status(caseId: string): Promise<ErasureViewData>;
+  requestSubjectErasure(
+    caseId: string,
+    subjectId: string,
+    reasonCode: string,
+    actor: string,
+  ): Promise<ErasureViewData>;
+  subjectStatus(caseId: string, subjectId: string): Promise<ErasureViewData>;
   list(status: ListedErasureData['status'] | undefined, limit: number): Promise<ListedErasureData[]>;
   /** The due job now: every erasure due or cut short; deferred and held ones stay as they are. */
   runDue(): Promise<string[]>;
@@ -316,6 +333,65 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
         },
       },
       async () => ({ completed: await erasure.runDue() }),
+    );
+
+    const subjectParams = Type.Object({ case_id: Id, subject_id: Id });
+    app.post(
+      '/api/v1/cases/:case_id/subjects/:subject_id/erasure-request',
+      {
+        config: { role: 'approver' as const },
+        schema: {
+          operationId: 'requestSubjectErasure',
+          tags,
+          summary:
+            'Request the erasure of one person or beneficial owner of the case; the rest of the case stays readable',
+          params: subjectParams,
+          body: Type.Object({ reason_code: SubjectReason }, { additionalProperties: false }),
+          response: {
+            202: {
+              description: 'Accepted (one request per subject); completed at once when nothing blocks it',
+              content: { 'application/json': { schema: ErasureView } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
+              404: ['case.not_found', 'subject.not_found'],
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { case_id, subject_id } = request.params;
+        await caseMustExist(case_id);
+        const view = await erasure.requestSubjectErasure(
+          case_id,
+          subject_id,
+          request.body.reason_code,
+          request.caller.name,
+        );
+        return reply.code(202).send(view);
+      },
+    );
+
+    app.get(
+      '/api/v1/cases/:case_id/subjects/:subject_id/erasure',
+      {
+        schema: {
+          operationId: 'getSubjectErasure',
+          tags,
+          summary: 'Where the erasure of one subject of the case stands, and its certificate once completed',
+          params: subjectParams,
+          response: {
+            200: {
+              description: 'The erasure status',
+              content: { 'application/json': { schema: ErasureView } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, EVENT_STORE, { 404: ['case.not_found'] }),
+          },
+        },
+      },
+      async (request) => {
+        await caseMustExist(request.params.case_id);
+        return erasure.subjectStatus(request.params.case_id, request.params.subject_id);
+      },
     );
 
     app.get(

@@ -431,6 +431,17 @@ describe('the OpenAPI document is the contract of every answer', () => {
         .status,
       403,
     );
+    const subjectRequest = '/api/v1/cases/{case_id}/subjects/{subject_id}/erasure-request';
+    const nobody = await call('POST', subjectRequest, `${base}/subjects/nobody/erasure-request`, {
+      body: { reason_code: 'recorded_in_error' },
+    });
+    assert.equal(nobody.status, 404);
+    const subjectStatus = await call(
+      'GET',
+      '/api/v1/cases/{case_id}/subjects/{subject_id}/erasure',
+      `${base}/subjects/nobody/erasure`,
+    );
+    assert.deepEqual([subjectStatus.status, subjectStatus.body.status], [200, 'none']);
     const extensions = '/api/v1/cases/{case_id}/retention-extensions';
     const extended = await call('POST', extensions, `${base}/retention-extensions`, {
       body: { retain_until: '2033-01-01T00:00:00Z', reason_code: 'regulator_request' },

@@ -7,6 +7,7 @@ import {
   createKeyStore,
   createMemoryKeyRecords,
   type KeyStore,
+  keyIdOf,
 } from '../../../src/eventsourcing/protection/key-store.ts';
 import { protectPersonalData } from '../../../src/eventsourcing/protection/protected-event-store.ts';
 import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
@@ -195,6 +196,56 @@ describe('erasure service', () => {
     assert.deepEqual(await erasure.runDue(), []);
     const types = ((await stored.readStream(`retention-${caseId}`)) ?? []).map((e) => e.type);
     assert.deepEqual(types, ['ErasureRequested', 'RelationshipEnded', 'ErasureStarted', 'ErasureCompleted']);
+  });
+
+  it('erases one person recorded in error at once, and leaves the rest of the case readable', async () => {
+    const { eventStore, keyStore, erasure, caseId, name } = await setup();
+    const done = await erasure.requestSubjectErasure(caseId, 'p1', 'recorded_in_error', 'dpo');
+    assert.equal(done.status, 'completed', 'no retention date applies to a person recorded in error');
+    const names = ((await eventStore.readStream(`case-${caseId}`)) ?? []).map(
+      (e) => (e.data as { person_id: string; firstname: string }).firstname,
+    );
+    assert.deepEqual(names, [ERASED, name]);
+    assert.deepEqual(
+      (await keyStore.listByScope(caseId)).map((k) => [k.subject, k.status]),
+      [
+        ['p1', 'destroyed'],
+        ['p2', 'active'],
+      ].sort((a, b) => (keyIdOf(caseId, a[0]!) < keyIdOf(caseId, b[0]!) ? -1 : 1)),
+    );
+    const certificate = done.certificate!;
+    assert.deepEqual(
+      [certificate.subject_id, certificate.reason_code, certificate.destroyed_key_ids],
+      ['p1', 'recorded_in_error', [keyIdOf(caseId, 'p1')]],
+    );
+    assert.ok(!JSON.stringify(certificate).includes(name));
+    assert.deepEqual(
+      certificate.checks.slice(0, 2).map((c) => [c.store, c.result]),
+      [
+        ['key store', 'passed'],
+        ['event store', 'passed'],
+      ],
+    );
+    assert.equal((await erasure.status(caseId)).status, 'none', 'the case itself is not erased');
+  });
+
+  it('holds a single-person erasure while a legal hold remains, and through retention unless recorded in error', async () => {
+    const { keyStore, erasure, caseId, setNow } = await setup();
+    const removed = await erasure.requestSubjectErasure(caseId, 'p2', 'removed_from_case', 'dpo');
+    assert.ok(removed.status === 'deferred' && removed.blocking.join() === 'relationship_active');
+    const holdId = await erasure.placeHold(caseId, 'litigation', 'legal', 'hold-1');
+    const held = await erasure.requestSubjectErasure(caseId, 'p1', 'recorded_in_error', 'dpo');
+    assert.ok(held.status === 'deferred' && held.blocking.join() === 'legal_hold');
+    assert.deepEqual(await erasure.runDue(), []);
+    assert.ok((await keyStore.listByScope(caseId)).every((k) => k.status === 'active'));
+    await erasure.releaseHold(caseId, holdId, 'settled', 'legal');
+    assert.deepEqual(await erasure.runDue(), [`${caseId}/subjects/p1`]);
+    await erasure.endRelationship(caseId, ENDED, 'ops');
+    setNow('2031-03-01T00:00:00.000Z');
+    assert.deepEqual(await erasure.runDue(), [`${caseId}/subjects/p2`]);
+    await assert.rejects(erasure.requestSubjectErasure(caseId, 'nobody', 'recorded_in_error', 'dpo'), {
+      code: 'subject.not_found',
+    });
   });
 
   it('records no personal data for the erased subjects after completion', async () => {

@@ -8,6 +8,7 @@ import {
   type RetentionState,
   retainUntil,
   retentionDecider,
+  subjectErasureStatus,
 } from '../../../src/cases/retention.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 
@@ -234,6 +235,45 @@ describe('retention and erasure of a case', () => {
     assert.throws(
       () => retentionDecider.decide(extend('2040-01-01T00:00:00.000Z'), started),
       isCode('retention.erasure_under_way'),
+    );
+  });
+
+  it('accepts the erasure of one subject for the listed reasons only, and waits for retention unless recorded in error', () => {
+    const subject = (subject_id: string, reason_code: string): RetentionCommand => ({
+      type: 'RequestSubjectErasure',
+      data: {
+        case_id: CASE,
+        subject_id,
+        request_id: `r-${subject_id}`,
+        reason_code,
+        at: ENDED,
+        actor: 'dpo',
+      },
+    });
+    assert.throws(
+      () => retentionDecider.decide(subject('p1', 'no_longer_customer'), run([]).state),
+      isCode('erasure.reason_not_allowed'),
+    );
+    const { state } = run([subject('p1', 'recorded_in_error'), subject('p2', 'removed_from_case')]);
+    assert.deepEqual(subjectErasureStatus(state, 'p1', ENDED), {
+      status: 'due',
+      request_id: 'r-p1',
+      due_at: ENDED,
+    });
+    assert.deepEqual(subjectErasureStatus(state, 'p2', ENDED), {
+      status: 'deferred',
+      request_id: 'r-p2',
+      due_at: null,
+      blocking: ['relationship_active'],
+    });
+    assert.equal(erasureStatus(state, ENDED).status, 'none', 'the case has no erasure request of its own');
+    assert.throws(
+      () =>
+        retentionDecider.decide(
+          { type: 'StartSubjectErasure', data: { subject_id: 'p2', at: ENDED, key_ids: [] } },
+          state,
+        ),
+      isCode('erasure.not_due'),
     );
   });
 

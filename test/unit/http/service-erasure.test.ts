@@ -97,6 +97,29 @@ describe('retention and erasure routes (inject)', () => {
     });
   });
 
+  describe('erasure of one subject', () => {
+    it('answers 404 for a subject the case holds no personal data of, and 403 below approver', async () => {
+      const caseId = await openCase();
+      const url = `/api/v1/cases/${caseId}/subjects/no-such-person/erasure-request`;
+      assertProblem(
+        await post(url, 'compliance', { reason_code: 'recorded_in_error' }),
+        404,
+        'subject.not_found',
+      );
+      await assertDeclared(
+        harness.app,
+        'post',
+        '/api/v1/cases/{case_id}/subjects/{subject_id}/erasure-request',
+        404,
+        'subject.not_found',
+      );
+      assertProblem(await post(url, 'intake', { reason_code: 'recorded_in_error' }), 403, 'auth.forbidden');
+      assertProblem(await post(url, 'ops', { reason_code: 'just_because' }), 400, 'request.invalid');
+      const status = await get(`/api/v1/cases/${caseId}/subjects/no-such-person/erasure`, 'intake');
+      assert.deepEqual([status.statusCode, status.json()], [200, { status: 'none' }]);
+    });
+  });
+
   describe('retention extensions', () => {
     const ENDED = '2026-03-01T00:00:00.000Z';
 

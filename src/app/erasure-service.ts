@@ -4,6 +4,7 @@ import {
   type ErasureStatus,
   type ErasureSummary,
   erasureStatus,
+  RETENTION_STREAM_PREFIX,
   type RetentionEvent,
   type RetentionRule,
   type RetentionState,
@@ -70,6 +71,50 @@ export type ErasureServiceDeps = {
   /** Called once a case's keys are destroyed: caches holding its plain data must forget it. */
   onErased?: (caseId: string) => void;
 };
+
+/**
+ * Replays the erasure ledger: destroys again every key that a completed erasure (of a case
+ * or of one subject) recorded as destroyed. The retention streams of the event store are the
+ * ledger, so after a key store is restored from a backup, keys destroyed since the backup was
+ * taken are shredded again. Idempotent; reads every `retention-` stream once.
+ */
+export async function replayErasureLedger(
+  eventStore: EventStore,
+  keyStore: KeyStore,
+): Promise<{
+  erasures: number;
+  keys: number;
+  destroyedAgain: string[];
+  tombstonesAdded: string[];
+}> {
+  const keys = new Map<string, string>();
+  let erasures = 0;
+  const subscription = eventStore.subscribeToAll({
+    from: 'start',
+    filter: { streamPrefixes: [RETENTION_STREAM_PREFIX] },
+  });
+  try {
+    for await (const message of subscription) {
+      if (message.kind === 'caughtUp') break;
+      if (message.kind !== 'event') continue;
+      const { type, data } = message.event;
+      if (type !== 'ErasureCompleted' && type !== 'SubjectErasureCompleted') continue;
+      erasures++;
+      const completed = data as { case_id: string; destroyed_key_ids: string[] };
+      for (const keyId of completed.destroyed_key_ids) keys.set(keyId, completed.case_id);
+    }
+  } finally {
+    await subscription.close();
+  }
+  const destroyedAgain: string[] = [];
+  const tombstonesAdded: string[] = [];
+  for (const [keyId, scope] of keys) {
+    const outcome = await keyStore.entomb(keyId, scope);
+    if (outcome === 'destroyed') destroyedAgain.push(keyId);
+    if (outcome === 'tombstone_added') tombstonesAdded.push(keyId);
+  }
+  return { erasures, keys: keys.size, destroyedAgain, tombstonesAdded };
+}
 
 /**
  * Retention and erasure of cases: relationship end, legal holds, erasure requests (accepted at
@@ -409,6 +454,7 @@ export function createErasureService(deps: ErasureServiceDeps) {
       );
       return status(caseId);
     },
+    replayLedger: () => replayErasureLedger(eventStore, keyStore),
     /** Every erasure request by status, and those due for longer than `overdueAfterMs`, from the index. */
     async summary(overdueAfterMs: number): Promise<ErasureSummary> {
       await indexCaughtUp();

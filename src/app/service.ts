@@ -81,7 +81,7 @@ import { inSpanSync } from '../observability/tracing.ts';
 import { type AccessLogStats, createAccessLog, type RecordingAccessLog } from './access-log.ts';
 import type { Config } from './config.ts';
 import { createErasureIndex } from './erasure-index.ts';
-import { createErasureService, type ErasureService } from './erasure-service.ts';
+import { createErasureService, type ErasureService, replayErasureLedger } from './erasure-service.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { deriveId } from './name-based-ids.ts';
@@ -561,6 +561,28 @@ export async function startService(
       declarations: personalDataDeclarations,
     });
     eventStore = personalData;
+    // Before anything reads personal data: a key store restored from a backup must not bring
+    // back keys that erasures destroyed since. The event store's retention streams say which.
+    await replayErasureLedger(eventStore, keyStore).then(
+      (report) => {
+        const restored = report.destroyedAgain.length + report.tombstonesAdded.length;
+        if (restored > 0) {
+          logger.warn(
+            report,
+            'erasure ledger: keys destroyed by completed erasures were live in the key store (restored from a backup?) and are destroyed again',
+          );
+        } else
+          logger.info(
+            { erasures: report.erasures, keys: report.keys },
+            'erasure ledger checked: every erased key is destroyed',
+          );
+      },
+      (error: unknown) =>
+        logger.error(
+          { err: error },
+          'erasure ledger could not be replayed at start; run `erasures reshred` once the event store answers',
+        ),
+    );
 
     const [requirementRules, bundledRules, riskRules, reasonCodes] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),

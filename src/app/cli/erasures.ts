@@ -6,11 +6,15 @@ const STATUSES = ['deferred', 'due', 'executing', 'completed'];
 
 const help = `usage: npm run --silent cli -- erasures list [--status <${STATUSES.join('|')}>] [--limit <n>] [--url <service>]
        npm run --silent cli -- erasures run [--url <service>]
+       npm run --silent cli -- erasures reshred [--url <service>]
 
 Erasure requests are accepted at once and run when the retention of their case has ended and no
 legal hold remains. "list" shows where each stands now (what blocks a deferred one, when it is
 due); "run" runs the due job now instead of waiting for its interval: every erasure that is due,
 or was cut short, is completed; deferred and held ones are left as they are, whoever asks.
+"reshred" replays the erasure ledger (the completed erasures in the event store) into the key
+store: every key they destroyed is destroyed again. Run it after restoring the key store from a
+backup (the service also does it at every start).
 Needs an admin key in KYC_API_KEY when the service has API_KEYS.`;
 
 type Listed = {
@@ -48,13 +52,27 @@ export const erasuresCommand: CliCommand = {
         console.log(help);
         return 0;
       }
-      if (action !== 'list' && action !== 'run') {
-        if (action !== undefined)
-          console.error(`unknown action "${action}"${didYouMean(action, ['list', 'run'])}\n`);
+      const actions = ['list', 'run', 'reshred'];
+      if (action === undefined || !actions.includes(action)) {
+        if (action !== undefined) console.error(`unknown action "${action}"${didYouMean(action, actions)}\n`);
         console.error(help);
         return 2;
       }
       const client = adminClient(args, process.env);
+      if (action === 'reshred') {
+        const report = (await client.post('/api/v1/admin/erasures/ledger/replay')) as {
+          erasures: number;
+          keys: number;
+          destroyed_again: string[];
+          tombstones_added: string[];
+        };
+        console.log(
+          `${report.erasures} completed erasure(s), ${report.keys} key(s): ${report.destroyed_again.length} destroyed again, ${report.tombstones_added.length} tombstone(s) added`,
+        );
+        for (const keyId of report.destroyed_again) console.log(`destroyed again  ${keyId}`);
+        for (const keyId of report.tombstones_added) console.log(`tombstone added  ${keyId}`);
+        return 0;
+      }
       if (action === 'run') {
         const { completed } = (await client.post('/api/v1/admin/erasures/run')) as { completed: string[] };
         console.log(

@@ -73,6 +73,12 @@ export type KeyStore = {
   /** Shreds a data key; idempotent. Readers of this process see it at once, others within the cache time. */
   destroy(keyId: string): Promise<'destroyed' | 'already_destroyed' | 'unknown'>;
   listByScope(scope: string): Promise<KeySummary[]>;
+  /**
+   * Makes sure `keyId` reads as destroyed: destroys it when present, and when this store never
+   * had it (restored from a backup older than the key) records its tombstone, so its ciphertexts
+   * read as erased rather than tampered. Idempotent.
+   */
+  entomb(keyId: string, scope: string): Promise<'destroyed' | 'already_destroyed' | 'tombstone_added'>;
   /** Rewraps every key still under an older KEK with the current one; returns how many. */
   rewrapAll(): Promise<number>;
   close(): Promise<void>;
@@ -169,6 +175,14 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     return lookup;
   }
 
+  async function destroy(keyId: string): Promise<'destroyed' | 'already_destroyed' | 'unknown'> {
+    const before = await records.get(keyId);
+    if (before === null) return 'unknown';
+    const after = await records.markDestroyed(keyId, clock().toISOString());
+    if (after?.destroyed_at) remember(keyId, { status: 'destroyed', destroyedAt: after.destroyed_at });
+    return before.destroyed_at === null ? 'destroyed' : 'already_destroyed';
+  }
+
   return {
     async obtain(scope, subject) {
       const keyId = keyIdOf(scope, subject);
@@ -192,12 +206,24 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
         : { outcome: 'destroyed', keyId };
     },
     find,
-    async destroy(keyId) {
-      const before = await records.get(keyId);
-      if (before === null) return 'unknown';
-      const after = await records.markDestroyed(keyId, clock().toISOString());
-      if (after?.destroyed_at) remember(keyId, { status: 'destroyed', destroyedAt: after.destroyed_at });
-      return before.destroyed_at === null ? 'destroyed' : 'already_destroyed';
+    destroy,
+    async entomb(keyId, scope) {
+      const destroyed = await destroy(keyId);
+      if (destroyed !== 'unknown') return destroyed;
+      const at = clock().toISOString();
+      const stored = await records.insertIfAbsent({
+        key_id: keyId,
+        scope,
+        subject: 'tombstone from the erasure ledger',
+        kek_id: null,
+        wrapped: null,
+        created_at: at,
+        destroyed_at: at,
+      });
+      // Another writer stored the live key meanwhile: destroy it all the same.
+      if (stored.destroyed_at === null) await destroy(keyId);
+      remember(keyId, { status: 'destroyed', destroyedAt: stored.destroyed_at ?? at });
+      return 'tombstone_added';
     },
     async listByScope(scope) {
       return (await records.listByScope(scope)).map((r) => ({

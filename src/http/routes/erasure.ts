@@ -107,6 +107,13 @@ export type ErasureOperations = {
   list(status: ListedErasureData['status'] | undefined, limit: number): Promise<ListedErasureData[]>;
   /** The due job now: every erasure due or cut short; deferred and held ones stay as they are. */
   runDue(): Promise<string[]>;
+  /** Destroys again every key the completed erasures destroyed (after a key-store restore). */
+  replayLedger(): Promise<{
+    erasures: number;
+    keys: number;
+    destroyedAgain: string[];
+    tombstonesAdded: string[];
+  }>;
 };
 
 const ReasonCode = Type.String({
@@ -391,6 +398,40 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
       async (request) => {
         await caseMustExist(request.params.case_id);
         return erasure.subjectStatus(request.params.case_id, request.params.subject_id);
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/erasures/ledger/replay',
+      {
+        config: admin,
+        schema: {
+          operationId: 'replayErasureLedger',
+          tags: adminTags,
+          summary:
+            'Destroy again every key that completed erasures destroyed: after the key store was restored from a backup',
+          response: {
+            200: json(
+              {
+                erasures: Type.Integer(),
+                keys: Type.Integer(),
+                destroyed_again: Type.Array(Type.String()),
+                tombstones_added: Type.Array(Type.String()),
+              },
+              'What the ledger lists, and the keys that were live again (restored) or missing',
+            ),
+            ...problemResponses(AUTH, EVENT_STORE),
+          },
+        },
+      },
+      async () => {
+        const report = await erasure.replayLedger();
+        return {
+          erasures: report.erasures,
+          keys: report.keys,
+          destroyed_again: report.destroyedAgain,
+          tombstones_added: report.tombstonesAdded,
+        };
       },
     );
 

@@ -442,6 +442,12 @@ describe('the OpenAPI document is the contract of every answer', () => {
       `${base}/subjects/nobody/erasure`,
     );
     assert.deepEqual([subjectStatus.status, subjectStatus.body.status], [200, 'none']);
+    const ledger = await call(
+      'POST',
+      '/api/v1/admin/erasures/ledger/replay',
+      '/api/v1/admin/erasures/ledger/replay',
+    );
+    assert.deepEqual([ledger.status, ledger.body.destroyed_again], [200, []]);
     const extensions = '/api/v1/cases/{case_id}/retention-extensions';
     const extended = await call('POST', extensions, `${base}/retention-extensions`, {
       body: { retain_until: '2033-01-01T00:00:00Z', reason_code: 'regulator_request' },

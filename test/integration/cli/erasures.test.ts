@@ -71,6 +71,13 @@ it('`erasures list` shows a due request, `erasures run` completes it, and the li
   assert.match(completed.stdout, new RegExp(`^completed +${caseId} `, 'm'));
   const again = await cli('run');
   assert.match(again.stdout, /^no erasure was due$/m);
+  // Nothing was restored here: the ledger finds every erased key already destroyed.
+  const reshred = await cli('reshred');
+  assert.equal(reshred.code, 0, reshred.stderr);
+  assert.match(
+    reshred.stdout,
+    /^1 completed erasure\(s\), [1-9]\d* key\(s\): 0 destroyed again, 0 tombstone\(s\) added$/m,
+  );
 });
 
 it('refuses an unknown action or status with exit code 2, and a caller without the key with 1', async () => {

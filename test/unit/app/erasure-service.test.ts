@@ -21,7 +21,9 @@ after(async () => {
 
 async function setup(options: { failDestroys?: number } = {}) {
   const stored = createInMemoryEventStore();
-  const keys = createKeyStore({ records: createMemoryKeyRecords(), kek: { id: 'k', key: randomBytes(32) } });
+  const records = createMemoryKeyRecords();
+  const kek = { id: 'k', key: randomBytes(32) };
+  const keys = createKeyStore({ records, kek });
   let failures = options.failDestroys ?? 0;
   // A key store that fails its first destroys: the process dying mid-erasure, as seen from the store.
   const keyStore: KeyStore = {
@@ -70,6 +72,8 @@ async function setup(options: { failDestroys?: number } = {}) {
     'no_stream',
   );
   return {
+    records,
+    kek,
     stored,
     eventStore,
     readStore: indexed.readStore,
@@ -206,13 +210,10 @@ describe('erasure service', () => {
       (e) => (e.data as { person_id: string; firstname: string }).firstname,
     );
     assert.deepEqual(names, [ERASED, name]);
-    assert.deepEqual(
-      (await keyStore.listByScope(caseId)).map((k) => [k.subject, k.status]),
-      [
-        ['p1', 'destroyed'],
-        ['p2', 'active'],
-      ].sort((a, b) => (keyIdOf(caseId, a[0]!) < keyIdOf(caseId, b[0]!) ? -1 : 1)),
-    );
+    assert.deepEqual((await keyStore.listByScope(caseId)).map((k) => `${k.subject}:${k.status}`).sort(), [
+      'p1:destroyed',
+      'p2:active',
+    ]);
     const certificate = done.certificate!;
     assert.deepEqual(
       [certificate.subject_id, certificate.reason_code, certificate.destroyed_key_ids],
@@ -246,6 +247,68 @@ describe('erasure service', () => {
     await assert.rejects(erasure.requestSubjectErasure(caseId, 'nobody', 'recorded_in_error', 'dpo'), {
       code: 'subject.not_found',
     });
+  });
+
+  it('shreds again, from the erasure ledger, every key a restored key-store backup brings back', async () => {
+    const { stored, eventStore, records, kek, erasure, caseId, name, setNow } = await setup();
+    const backup = records.all();
+    // A person added after the backup: the restored key store never had their key.
+    await eventStore.appendToStream(
+      `case-${caseId}`,
+      [
+        {
+          id: randomUUID(),
+          type: 'PersonAdded',
+          data: {
+            person_id: 'p3',
+            case_id: caseId,
+            company_id: null,
+            firstname: name,
+            lastname: name,
+            birthdate: null,
+            role_in_company: null,
+            added_at: ENDED,
+          },
+          metadata: {},
+        },
+      ],
+      'any',
+    );
+    await erasure.requestErasure(caseId, 'dpo', 'api');
+    await erasure.endRelationship(caseId, ENDED, 'ops');
+    setNow('2032-01-01T00:00:00.000Z');
+    assert.deepEqual(await erasure.runDue(), [caseId]);
+
+    const restoredRecords = createMemoryKeyRecords();
+    for (const record of backup) await restoredRecords.insertIfAbsent(record);
+    const restored = createKeyStore({ records: restoredRecords, kek });
+    const reader = protectPersonalData(stored, {
+      keyStore: restored,
+      declarations: personalDataDeclarations,
+    });
+    const firstnames = async () =>
+      ((await reader.readStream(`case-${caseId}`)) ?? []).map(
+        (e) => (e.data as { firstname?: string }).firstname,
+      );
+    assert.deepEqual((await firstnames()).slice(0, 2), [name, name], 'the restore brought the keys back');
+
+    const indexed = await startErasureIndex(reader);
+    stops.push(indexed.stop);
+    const afterRestore = createErasureService({
+      eventStore: reader,
+      storedEvents: stored,
+      keyStore: restored,
+      index: indexed.index,
+      clock: () => new Date('2032-01-02T00:00:00.000Z'),
+      retention: { rule: 'AMLR-77', years: 5 },
+    });
+    const report = await afterRestore.replayLedger();
+    assert.deepEqual(
+      [report.erasures, report.keys, report.destroyedAgain.length, report.tombstonesAdded],
+      [1, 3, 2, [keyIdOf(caseId, 'p3')]],
+    );
+    assert.deepEqual(await firstnames(), [ERASED, ERASED, ERASED], 'erased again, none tampered');
+    assert.deepEqual((await afterRestore.replayLedger()).destroyedAgain, [], 'a second replay finds nothing');
   });
 
   it('records no personal data for the erased subjects after completion', async () => {

@@ -1,3 +1,4 @@
+import type { IntakeReceived } from '../src/cases/intake-audit.ts';
 import {
   type ErasureRequest,
   type RetentionEvent,
@@ -25,10 +26,21 @@ export type ErasureIndexDocument = {
   held: boolean;
   /** An erasure of one subject of the case is requested and not completed yet. */
   subjects_open: boolean;
+  /**
+   * When a refused intake message (no case; its scope is `intake-<receipt>`) was received: its
+   * retention runs from then, under the rule for rejected intakes. Null for cases.
+   */
+  rejected_intake_at: string | null;
+  /** A rejected intake whose erasure has not been requested yet: what the due job looks at. */
+  rejected_intake_pending: boolean;
   state: RetentionState;
 };
 
-export function erasureIndexDocument(id: string, state: RetentionState): ErasureIndexDocument {
+export function erasureIndexDocument(
+  id: string,
+  state: RetentionState,
+  rejectedIntakeAt: string | null = null,
+): ErasureIndexDocument {
   return {
     id,
     request_status: state.request?.status ?? 'none',
@@ -37,25 +49,37 @@ export function erasureIndexDocument(id: string, state: RetentionState): Erasure
     due_at: state.relationship?.retain_until ?? null,
     held: Object.keys(state.holds).length > 0,
     subjects_open: Object.values(state.subjects).some((subject) => subject.status !== 'completed'),
+    rejected_intake_at: rejectedIntakeAt,
+    rejected_intake_pending: rejectedIntakeAt !== null && state.request === null,
     state,
   };
 }
 
-const handles = retentionEventDefinitions.map((definition) => definition.type);
+const handles = [
+  ...retentionEventDefinitions.map((definition) => definition.type),
+  'IntakeReceived' as const,
+];
+type IndexedEvent = RetentionEvent | IntakeReceived;
 
 /**
  * Folds each `retention-` stream with the retention decider's own `evolve`, so the index cannot
  * disagree with the decider. Any retention event may be a stream's first (a hold before the end
  * of the relationship), so every one starts the document when there is none.
  */
-export const erasureIndexProjection: Projection<ErasureIndexDocument, RetentionEvent> = {
+export const erasureIndexProjection: Projection<ErasureIndexDocument, IndexedEvent> = {
   name: 'erasure_index',
   version: 1,
   collection: 'erasure_index',
   handles,
-  documentIds: (event: RecordedEvent<RetentionEvent>) => [event.data.case_id],
+  documentIds(event: RecordedEvent<IndexedEvent>) {
+    if (event.type !== 'IntakeReceived') return [event.data.case_id];
+    // Intake messages that opened or joined a case are kept with their case.
+    return event.data.case_id === null ? [`intake-${event.data.receipt_id}`] : [];
+  },
   evolve(current, event, id) {
-    const state = retentionDecider.evolve(current?.state ?? retentionDecider.initialState(), event);
-    return erasureIndexDocument(id, state);
+    const rejectedAt = current?.rejected_intake_at ?? null;
+    const state = current?.state ?? retentionDecider.initialState();
+    if (event.type === 'IntakeReceived') return erasureIndexDocument(id, state, event.data.received_at);
+    return erasureIndexDocument(id, retentionDecider.evolve(state, event), rejectedAt);
   },
 };

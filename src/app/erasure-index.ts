@@ -14,6 +14,8 @@ export type ErasureIndex = {
   waitFor(position: AllPosition, timeoutMs: number): Promise<boolean>;
   /** Scopes whose erasure was cut short, then those due at `now` (retention over, no hold), oldest first. */
   due(now: string): Promise<string[]>;
+  /** Rejected intakes received at or before `cutoff` whose erasure is not requested yet, oldest first. */
+  rejectedIntakesDue(cutoff: string): Promise<{ scope: string; receivedAt: string }[]>;
   /** Requests by status at `now`, and those due for longer than `overdueAfterMs`. */
   summary(now: string, overdueAfterMs: number): Promise<ErasureSummary>;
   /** Erasure requests where they stand at `now`, of one status when given, at most `limit`. */
@@ -82,6 +84,22 @@ export function createErasureIndex(options: {
       // Erasures of single subjects are few; the service decides which of them are due.
       const subjects = await all({ subjects_open: true });
       return [...new Set([...executing, ...due, ...subjects].map((document) => document.id))];
+    },
+    async rejectedIntakesDue(cutoff) {
+      const due: { scope: string; receivedAt: string }[] = [];
+      for (let skip = 0; ; skip += PAGE) {
+        const page = await readStore.find<ErasureIndexDocument>(COLLECTION, {
+          filter: { rejected_intake_pending: true },
+          sort: [['rejected_intake_at', 1]],
+          skip,
+          limit: PAGE,
+        });
+        for (const document of page) {
+          if (Date.parse(document.rejected_intake_at!) > Date.parse(cutoff)) return due;
+          due.push({ scope: document.id, receivedAt: document.rejected_intake_at! });
+        }
+        if (page.length < PAGE) return due;
+      }
     },
     async summary(now, overdueAfterMs) {
       const [requested, executing, completed, due] = await Promise.all([

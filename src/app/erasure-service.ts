@@ -68,6 +68,8 @@ export type ErasureServiceDeps = {
   index: ErasureIndex;
   clock: () => Date;
   retention: RetentionRule;
+  /** How long refused intake messages (no case) are kept from their receipt; none: for ever. */
+  rejectedIntakeRetention?: { rule: string; days: number };
   /** Called once a case's keys are destroyed: caches holding its plain data must forget it. */
   onErased?: (caseId: string) => void;
 };
@@ -159,7 +161,9 @@ export function createErasureService(deps: ErasureServiceDeps) {
     caseId: string,
     only?: ReadonlySet<string>,
   ): Promise<{ store: string; result: string; detail: string }> {
-    const stored = (await deps.storedEvents.readStream(`case-${caseId}`)) ?? [];
+    // A rejected intake's scope is its own stream's name; a case's events are in `case-<id>`.
+    const stream = caseId.startsWith('intake-') ? caseId : `case-${caseId}`;
+    const stored = (await deps.storedEvents.readStream(stream)) ?? [];
     let sealed = 0;
     let readable = 0;
     for (const event of stored) {
@@ -175,7 +179,7 @@ export function createErasureService(deps: ErasureServiceDeps) {
     return {
       store: 'event store',
       result: readable === 0 ? 'passed' : 'failed',
-      detail: `${sealed} sealed events in case-${caseId}, ${readable} still readable`,
+      detail: `${sealed} sealed events in ${stream}, ${readable} still readable`,
     };
   }
 
@@ -473,7 +477,39 @@ export function createErasureService(deps: ErasureServiceDeps) {
     async runDue(): Promise<string[]> {
       await indexCaughtUp();
       const completed: string[] = [];
+      const rejected = deps.rejectedIntakeRetention;
+      if (rejected !== undefined) {
+        // A refused message's retention starts at its receipt: recorded, requested, run when due.
+        const cutoff = new Date(clock().getTime() - rejected.days * 86_400_000).toISOString();
+        for (const { scope, receivedAt } of await index.rejectedIntakesDue(cutoff)) {
+          const retention = { rule: rejected.rule, years: 0, days: rejected.days };
+          await handler.handle(
+            scope,
+            {
+              type: 'EndRelationship',
+              data: { case_id: scope, ended_at: receivedAt, retention, at: now(), actor: 'erasure-job' },
+            },
+            context(`relationship-end:${receivedAt}`, 'erasure-job'),
+          );
+          await handler.handle(
+            scope,
+            {
+              type: 'RequestErasure',
+              data: {
+                case_id: scope,
+                request_id: deriveId('erasure-request', scope),
+                channel: 'retention-rule',
+                at: now(),
+                actor: 'erasure-job',
+              },
+            },
+            context(`erasure-request:${scope}`, 'erasure-job'),
+          );
+          if ((await service.executeIfDue(scope)).status === 'completed') completed.push(scope);
+        }
+      }
       for (const caseId of await index.due(now())) {
+        if (completed.includes(caseId)) continue;
         if ((await service.executeIfDue(caseId)).status === 'completed') completed.push(caseId);
         const subjects = Object.entries((await stateOf(caseId)).subjects);
         for (const [subjectId, request] of subjects) {

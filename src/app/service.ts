@@ -761,6 +761,7 @@ export async function startService(
       }),
       clock: () => new Date(),
       retention: config.retention,
+      rejectedIntakeRetention: { rule: 'INTAKE-REJECTED', days: config.rejectedIntakeRetentionDays },
       // The command cache holds the first person's name in the case state.
       onErased: (caseId) => cases.invalidate(caseId),
     });

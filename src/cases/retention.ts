@@ -21,6 +21,8 @@ export const RelationshipEndedSchema = Type.Object({
   /** The rule the retention date follows, e.g. `AMLR-77`, and its period. */
   rule: Type.String(),
   retention_years: Type.Integer({ minimum: 0, maximum: 100 }),
+  /** Days on top of the years (rules shorter than a year, e.g. for rejected intake messages). */
+  retention_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 36_500 })),
   retain_until: Timestamp,
   recorded_at: Timestamp,
   actor: Type.String(),
@@ -150,7 +152,7 @@ export const RETENTION_STREAM_PREFIX = 'retention-';
 export const retentionStreamName = (caseId: string) => `${RETENTION_STREAM_PREFIX}${caseId}`;
 
 /** How long records are kept after the relationship ends, and under which rule. */
-export type RetentionRule = { rule: string; years: number };
+export type RetentionRule = { rule: string; years: number; days?: number };
 
 export type RetentionCommand =
   | {
@@ -257,12 +259,12 @@ export const SUBJECT_ERASURE_REASONS: Readonly<Record<string, { retentionApplies
 };
 
 /** `ended_at` plus whole calendar years (UTC); 29 February falls to 1 March in other years. */
-export function retainUntil(endedAt: string, years: number): string {
+export function retainUntil(endedAt: string, years: number, days = 0): string {
   const end = new Date(endedAt);
   if (Number.isNaN(end.getTime())) throw new DomainError('retention.invalid_date', `not a date: ${endedAt}`);
   const until = new Date(end.getTime());
   until.setUTCFullYear(end.getUTCFullYear() + years);
-  return until.toISOString();
+  return new Date(until.getTime() + days * 86_400_000).toISOString();
 }
 
 export type Blocker = 'relationship_active' | 'aml_retention' | 'legal_hold';
@@ -381,7 +383,7 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
       case 'EndRelationship': {
         const { case_id, ended_at, retention, at, actor } = command.data;
         sameCase(state, case_id);
-        const until = retainUntil(ended_at, retention.years);
+        const until = retainUntil(ended_at, retention.years, retention.days ?? 0);
         if (state.relationship !== null) {
           if (state.relationship.ended_at === new Date(ended_at).toISOString()) return [];
           throw new DomainError(
@@ -397,6 +399,7 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
               ended_at: new Date(ended_at).toISOString(),
               rule: retention.rule,
               retention_years: retention.years,
+              ...(retention.days === undefined ? {} : { retention_days: retention.days }),
               retain_until: until,
               recorded_at: at,
               actor,

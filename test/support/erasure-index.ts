@@ -1,5 +1,6 @@
 import { erasureIndexProjection } from '../../projections/erasure-index.ts';
 import { createErasureIndex, type ErasureIndex } from '../../src/app/erasure-index.ts';
+import { INTAKE_STREAM_PREFIX, intakeEventDefinitions } from '../../src/cases/index.ts';
 import { RETENTION_STREAM_PREFIX, retentionEventDefinitions } from '../../src/cases/retention.ts';
 import { createEventRegistry } from '../../src/eventsourcing/core/event-definitions.ts';
 import type { EventStore } from '../../src/eventsourcing/eventstore/port.ts';
@@ -20,8 +21,8 @@ export async function startErasureIndex(
     eventStore,
     readStore,
     projections: [erasureIndexProjection],
-    filter: { streamPrefixes: [RETENTION_STREAM_PREFIX] },
-    events: createEventRegistry(retentionEventDefinitions),
+    filter: { streamPrefixes: [RETENTION_STREAM_PREFIX, INTAKE_STREAM_PREFIX] },
+    events: createEventRegistry([...retentionEventDefinitions, ...intakeEventDefinitions]),
     batchDelayMs: 0,
   });
   await projector.start();

@@ -12,6 +12,7 @@ import {
 import { protectPersonalData } from '../../../src/eventsourcing/protection/protected-event-store.ts';
 import { createInMemoryEventStore } from '../../../src/eventsourcing/testing/in-memory-event-store.ts';
 import { startErasureIndex } from '../../support/erasure-index.ts';
+import { eventually } from '../../support/eventually.ts';
 
 const ENDED = '2026-03-01T00:00:00.000Z';
 const stops: (() => Promise<void>)[] = [];
@@ -48,6 +49,7 @@ async function setup(options: { failDestroys?: number } = {}) {
     index: indexed.index,
     clock: () => now,
     retention: { rule: 'AMLR-77', years: 5 },
+    rejectedIntakeRetention: { rule: 'INTAKE-REJECTED', days: 30 },
     onErased: (caseId) => erased.push(caseId),
   });
   const caseId = randomUUID();
@@ -309,6 +311,57 @@ describe('erasure service', () => {
     );
     assert.deepEqual(await firstnames(), [ERASED, ERASED, ERASED], 'erased again, none tampered');
     assert.deepEqual((await afterRestore.replayLedger()).destroyedAgain, [], 'a second replay finds nothing');
+  });
+
+  it('erases a rejected intake message by its own shorter rule, counted from its receipt', async () => {
+    const { eventStore, keyStore, erasure, name, setNow, readStore } = await setup();
+    const receipt = randomUUID();
+    await eventStore.appendToStream(
+      `intake-${receipt}`,
+      [
+        {
+          id: randomUUID(),
+          type: 'IntakeReceived',
+          data: {
+            receipt_id: receipt,
+            source: 'http',
+            transport: {},
+            idempotency_key: null,
+            received_at: '2026-01-01T00:00:00.000Z',
+            recorded_at: '2026-01-01T00:00:00.000Z',
+            payload: { persons: [{ firstname: name }] },
+            raw_text: null,
+            outcome: 'rejected',
+            case_id: null,
+            violations: [],
+            error_code: 'intake.invalid',
+          },
+          metadata: {},
+        },
+      ],
+      'no_stream',
+    );
+    const payload = async () =>
+      ((await eventStore.readStream(`intake-${receipt}`)) ?? []).map(
+        (e) => (e.data as { payload: unknown }).payload,
+      );
+    // The intake is written by the intake handler, not this service: wait for the index to see it.
+    await eventually('the index to list the rejected intake', async () =>
+      (await readStore.get('erasure_index', `intake-${receipt}`)) === null ? undefined : true,
+    );
+    setNow('2026-01-30T23:59:59.000Z');
+    assert.deepEqual(await erasure.runDue(), [], 'kept for 30 days');
+    assert.deepEqual(await payload(), [{ persons: [{ firstname: name }] }]);
+    setNow('2026-01-31T00:00:00.000Z');
+    assert.deepEqual(await erasure.runDue(), [`intake-${receipt}`]);
+    assert.deepEqual(await payload(), [null]);
+    assert.ok((await keyStore.listByScope(`intake-${receipt}`)).every((k) => k.status === 'destroyed'));
+    const done = await erasure.status(`intake-${receipt}`);
+    assert.deepEqual(
+      [done.certificate?.rule, done.certificate?.retain_until, done.certificate?.checks[1]?.result],
+      ['INTAKE-REJECTED', '2026-01-31T00:00:00.000Z', 'passed'],
+    );
+    assert.deepEqual(await erasure.runDue(), [], 'once');
   });
 
   it('records no personal data for the erased subjects after completion', async () => {

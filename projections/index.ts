@@ -2,6 +2,7 @@ import { beneficialOwnersProjection } from './beneficial-owners.ts';
 import { casesProjection } from './cases.ts';
 import { companiesProjection } from './companies.ts';
 import { documentRequirementsProjection } from './document-requirements.ts';
+import { erasureIndexProjection } from './erasure-index.ts';
 import { personsProjection } from './persons.ts';
 import { rawIntakeProjection } from './raw-intake.ts';
 import { timelineProjection } from './timeline.ts';
@@ -10,6 +11,7 @@ export * from './beneficial-owners.ts';
 export * from './cases.ts';
 export * from './companies.ts';
 export * from './document-requirements.ts';
+export * from './erasure-index.ts';
 export * from './personal-data.ts';
 export * from './persons.ts';
 export * from './raw-intake.ts';
@@ -27,3 +29,6 @@ export const caseProjections = [
 
 /** The read model built from the `intake-` streams. */
 export const intakeProjections = [rawIntakeProjection] as const;
+
+/** The read model built from the `retention-` streams: what the erasure due job reads. */
+export const retentionProjections = [erasureIndexProjection] as const;

@@ -51,6 +51,8 @@ export type Config = {
   personalData: PersonalDataConfig;
   /** How long case records are kept after the business relationship ends, under which rule. */
   retention: { rule: string; years: number };
+  /** Days a refused intake message (no case) is kept from its receipt before the due job erases it. */
+  rejectedIntakeRetentionDays: number;
   /** How often the erasure due job runs; 0 = never (run it from outside). */
   erasureJobIntervalSeconds: number;
   /** An erasure due for longer than this counts as overdue in the metrics. */
@@ -262,6 +264,12 @@ export const variables: readonly Variable[] = [
     meaning: 'Name of the retention rule recorded with each retention date and in certificates of erasure.',
   },
   {
+    name: 'REJECTED_INTAKE_RETENTION_DAYS',
+    default: '30',
+    meaning:
+      'Days a refused intake message (no case opened, so no customer relationship) is kept from its receipt; then the erasure due job erases it under the rule INTAKE-REJECTED.',
+  },
+  {
     name: 'ERASURE_JOB_INTERVAL_SECONDS',
     default: '3600',
     meaning:
@@ -357,6 +365,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     commandCacheMaxBytes: integer('COMMAND_CACHE_MAX_BYTES', 67_108_864, 1, 2 ** 40),
     personalData: { kek: undefined, previousKeks: [] },
     retention: { rule: read('RETENTION_RULE') ?? 'AMLR-77', years: integer('RETENTION_YEARS', 5, 0, 100) },
+    rejectedIntakeRetentionDays: integer('REJECTED_INTAKE_RETENTION_DAYS', 30, 1, 36_500),
     erasureJobIntervalSeconds: integer('ERASURE_JOB_INTERVAL_SECONDS', 3600, 0, 31_536_000),
     erasureOverdueAfterSeconds: integer('ERASURE_OVERDUE_AFTER_SECONDS', 86_400, 0, 31_536_000),
   };

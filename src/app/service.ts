@@ -7,8 +7,10 @@ import {
   caseProjections,
   casesProjection,
   documentRequirementsProjection,
+  erasureIndexProjection,
   intakeProjections,
   readModelPersonalData,
+  retentionProjections,
   timelineProjection,
 } from '../../projections/index.ts';
 import { type CaseService, createCaseService } from '../cases/application/case-service.ts';
@@ -33,7 +35,9 @@ import {
   parseRequirementRules,
   parseRiskRules,
   personalDataDeclarations,
+  RETENTION_STREAM_PREFIX,
   type ReasonCodes,
+  retentionEventDefinitions,
 } from '../cases/index.ts';
 import { IntakeSchema } from '../cases/intake.ts';
 import { startEmulator } from '../emulator/index.ts';
@@ -85,7 +89,8 @@ import { createConfigServiceClient } from '../notification-rules/config-service.
 import { inSpanSync } from '../observability/tracing.ts';
 import { type AccessLogStats, createAccessLog, type RecordingAccessLog } from './access-log.ts';
 import type { Config } from './config.ts';
-import { createErasureService, type ErasureService } from './erasure-service.ts';
+import { createErasureIndex } from './erasure-index.ts';
+import { createErasureService, type ErasureService, replayErasureLedger } from './erasure-service.ts';
 import { type KafkaBridge, startKafkaBridge } from './kafka-bridge.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { deriveId } from './name-based-ids.ts';
@@ -160,8 +165,8 @@ function observeStatusCounts(metrics: Metrics, readStore: ReadStore): void {
 }
 
 /**
- * Erasure requests by status and the overdue ones, read off the `retention-` streams at most once
- * per STATUS_COUNTS_MAX_AGE_MS however many scrapes ask.
+ * Erasure requests by status and the overdue ones, counted in the erasure index at most once per
+ * STATUS_COUNTS_MAX_AGE_MS however many scrapes ask.
  */
 function observeErasures(metrics: Metrics, erasure: ErasureService, overdueAfterMs: number): void {
   let last: { at: number; summary: Promise<ErasureSummary> } | undefined;
@@ -611,6 +616,28 @@ export async function startService(
         ? undefined
         : protectReadModels(storedDocuments, { keyStore, declarations: readModelPersonalData });
     const readStore: ReadStore = protectedReadModels ?? storedDocuments;
+    // Before anything reads personal data: a key store restored from a backup must not bring
+    // back keys that erasures destroyed since. The event store's retention streams say which.
+    await replayErasureLedger(eventStore, keyStore).then(
+      (report) => {
+        const restored = report.destroyedAgain.length + report.tombstonesAdded.length;
+        if (restored > 0) {
+          logger.warn(
+            report,
+            'erasure ledger: keys destroyed by completed erasures were live in the key store (restored from a backup?) and are destroyed again',
+          );
+        } else
+          logger.info(
+            { erasures: report.erasures, keys: report.keys },
+            'erasure ledger checked: every erased key is destroyed',
+          );
+      },
+      (error: unknown) =>
+        logger.error(
+          { err: error },
+          'erasure ledger could not be replayed at start; run `erasures reshred` once the event store answers',
+        ),
+    );
 
     const [requirementRules, bundledRules, riskRules, reasonCodes] = await Promise.all([
       loadRules('document-requirements.json', parseRequirementRules),
@@ -647,9 +674,18 @@ export async function startService(
       assumeNewStreams: true,
     });
 
-    const projections: readonly Projection[] = [...caseProjections, ...intakeProjections];
+    const projections: readonly Projection[] = [
+      ...caseProjections,
+      ...intakeProjections,
+      ...retentionProjections,
+    ];
     const projectionFilter = {
-      streamPrefixes: [CASE_STREAM_PREFIX, INTAKE_STREAM_PREFIX, ACCESS_STREAM_PREFIX],
+      streamPrefixes: [
+        CASE_STREAM_PREFIX,
+        INTAKE_STREAM_PREFIX,
+        ACCESS_STREAM_PREFIX,
+        RETENTION_STREAM_PREFIX,
+      ],
     };
     // Readiness waits for the read models to reach what the log held when this process started.
     // Unknown (undefined) when the store cannot be reached now: then only a lag of zero counts.
@@ -699,7 +735,12 @@ export async function startService(
     const relevantEvents = relevanceOf(projections, projectionFilter);
     if (projecting) {
       const projectionEvents = guardTampered(
-        createEventRegistry([...caseEventDefinitions, ...intakeEventDefinitions, ...accessEventDefinitions]),
+        createEventRegistry([
+          ...caseEventDefinitions,
+          ...intakeEventDefinitions,
+          ...accessEventDefinitions,
+          ...retentionEventDefinitions,
+        ]),
       );
       // In the event store, so a skip survives restarts in every mode (memory read models too).
       const skipLog = eventStoreSkipLog(eventStore);
@@ -714,7 +755,11 @@ export async function startService(
           batchDelayMs: 5,
           events: projectionEvents,
           // The timeline is read per case in time order.
-          indexes: { [timelineProjection.name]: [['case_id', 'at', 'sequence']] },
+          indexes: {
+            [timelineProjection.name]: [['case_id', 'at', 'sequence']],
+            // The due job's scan: open requests without a hold, by retention date.
+            [erasureIndexProjection.name]: [['request_status', 'relationship_ended', 'held', 'due_at']],
+          },
           skipLog,
           logger,
         });
@@ -806,8 +851,14 @@ export async function startService(
       eventStore,
       storedEvents,
       keyStore,
+      // The due job and the metrics read the index; it follows the log like every read model.
+      index: createErasureIndex({
+        readStore,
+        waitFor: (position, timeoutMs) => readModels.waitFor(position, timeoutMs),
+      }),
       clock: () => new Date(),
       retention: config.retention,
+      rejectedIntakeRetention: { rule: 'INTAKE-REJECTED', days: config.rejectedIntakeRetentionDays },
       // The command cache holds the first person's name in the case state.
       onErased: (caseId) => cases.invalidate(caseId),
       ...(protectedReadModels === undefined

@@ -93,6 +93,10 @@ const domainStatus: Record<string, number> = {
   'retention.hold_not_found': 404,
   'retention.relationship_already_ended': 409,
   'retention.erasure_under_way': 409,
+  'retention.relationship_active': 409,
+  'retention.invalid_date': 400,
+  'erasure.reason_not_allowed': 400,
+  'subject.not_found': 404,
 };
 
 /** Seconds a client is told to wait when the event store is unavailable and did not say. */

@@ -109,6 +109,34 @@ export function keyStoreContract(name: string, fixture: KeyRecordsFixture): void
       assert.equal((await opened.store.find(randomUUID())).status, 'unknown');
     });
 
+    test('the records list the keys destroyed since a time, and only those', async (t) => {
+      const opened = await open(t);
+      if (!opened) return;
+      const s = scope();
+      const kept = await opened.store.obtain(s, 'kept');
+      const gone = await opened.store.obtain(s, 'gone');
+      const before = new Date(Date.now() - 1_000).toISOString();
+      await opened.store.destroy(gone.keyId);
+      const since = await opened.records.destroyedSince(before);
+      assert.ok(since.includes(gone.keyId));
+      assert.ok(!since.includes(kept.keyId));
+      assert.ok(
+        !(await opened.records.destroyedSince(new Date(Date.now() + 60_000).toISOString())).includes(
+          gone.keyId,
+        ),
+      );
+    });
+
+    test('a key store never had a key: entombing it makes it read as destroyed', async (t) => {
+      const opened = await open(t);
+      if (!opened) return;
+      const keyId = keyIdOf(scope(), 'restored-without-it');
+      assert.equal((await opened.store.find(keyId)).status, 'unknown');
+      assert.equal(await opened.store.entomb(keyId, 'case-x'), 'tombstone_added');
+      assert.equal((await opened.store.find(keyId)).status, 'destroyed');
+      assert.equal(await opened.store.entomb(keyId, 'case-x'), 'already_destroyed');
+    });
+
     test('stored records hold the data key only wrapped by the KEK', async (t) => {
       const opened = await open(t);
       if (!opened) return;

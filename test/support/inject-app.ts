@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
-import { caseProjections, intakeProjections } from '../../projections/index.ts';
+import { caseProjections, intakeProjections, retentionProjections } from '../../projections/index.ts';
 import type { ApiKey } from '../../src/app/config.ts';
+import { createErasureIndex } from '../../src/app/erasure-index.ts';
 import { createErasureService, type ErasureService } from '../../src/app/erasure-service.ts';
 import { deriveId } from '../../src/app/name-based-ids.ts';
 import { createOperations, processorsHealth, projectorsSummary } from '../../src/app/operations.ts';
@@ -23,6 +24,7 @@ import {
   parseReasonCodes,
   parseRequirementRules,
   parseRiskRules,
+  retentionEventDefinitions,
 } from '../../src/cases/index.ts';
 import { createCommandHandler } from '../../src/eventsourcing/command/handler.ts';
 import { createEventRegistry } from '../../src/eventsourcing/core/event-definitions.ts';
@@ -120,16 +122,21 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     cache: false,
     assumeNewStreams: true,
   });
-  const projectedStreams = ['case-', 'intake-', 'access-'];
+  const projectedStreams = ['case-', 'intake-', 'access-', 'retention-'];
   // One projector processor per read model, as the service composes them.
   const processors = createProcessorRegistry();
   const projectionEvents = createEventRegistry([
     ...caseEventDefinitions,
     ...intakeEventDefinitions,
     ...accessEventDefinitions,
+    ...retentionEventDefinitions,
   ]);
   const skipLog = eventStoreSkipLog(eventStore);
-  for (const projection of options.projections ?? [...caseProjections, ...intakeProjections]) {
+  for (const projection of options.projections ?? [
+    ...caseProjections,
+    ...intakeProjections,
+    ...retentionProjections,
+  ]) {
     processors.register(
       createProjectorProcessor({
         name: projection.name,
@@ -174,6 +181,10 @@ export async function injectApp(options: InjectAppOptions = {}): Promise<InjectA
     keyStore: createKeyStore({
       records: createMemoryKeyRecords(),
       kek: { id: 'test-kek', key: randomBytes(32) },
+    }),
+    index: createErasureIndex({
+      readStore,
+      waitFor: (position, timeoutMs) => processors.waitFor(position, timeoutMs),
     }),
     clock: () => new Date(),
     retention: { rule: 'AMLR-77', years: 5 },

@@ -29,6 +29,10 @@ const commands: Record<string, Entry> = {
     summary: 'list the intake messages on the dead-letter topic, with reason and violations',
     load: async () => (await import('./dlq.ts')).dlqCommand,
   },
+  erasures: {
+    summary: 'erasure requests: list them by status, or run the due ones now',
+    load: async () => (await import('./erasures.ts')).erasuresCommand,
+  },
   demo: {
     summary: 'open n realistic KYC and KYB cases through the HTTP intake',
     load: async () => (await import('./demo.ts')).demoCommand,

@@ -116,6 +116,7 @@ export async function createFileKeyRecords(path: string): Promise<KeyRecords> {
     },
     listByScope: (scope) => memory.listByScope(scope),
     listWrappedOtherThan: (kekId) => memory.listWrappedOtherThan(kekId),
+    destroyedSince: (at) => memory.destroyedSince(at),
     async rewrap(keyId, fromKekId, to) {
       const moved = await memory.rewrap(keyId, fromKekId, to);
       if (moved) {

@@ -38,6 +38,11 @@ export type KeyRecords = {
     fromKekId: string,
     to: { kekId: string; wrapped: KeyRecord['wrapped'] },
   ): Promise<boolean>;
+  /**
+   * Ids of the keys destroyed at or after `at` (ISO time), whoever destroyed them: how a replica
+   * learns, cheaply, that a key it holds in its cache was destroyed by another one.
+   */
+  destroyedSince(at: string): Promise<string[]>;
   /** Drops the wrapped key and sets destroyed_at (kept when already set); null when unknown. */
   markDestroyed(keyId: string, at: string): Promise<KeyRecord | null>;
   close(): Promise<void>;
@@ -72,9 +77,15 @@ export type KeyStore = {
    */
   obtain(scope: string, subject: string, options?: { likelyNew?: boolean }): Promise<ObtainedKey>;
   find(keyId: string): Promise<KeyLookup>;
-  /** Shreds a data key; idempotent. Readers of this process see it at once, others within the cache time. */
+  /** Shreds a data key; idempotent. Readers of this process see it at once, other replicas within `revalidateMs` plus a query. */
   destroy(keyId: string): Promise<'destroyed' | 'already_destroyed' | 'unknown'>;
   listByScope(scope: string): Promise<KeySummary[]>;
+  /**
+   * Makes sure `keyId` reads as destroyed: destroys it when present, and when this store never
+   * had it (restored from a backup older than the key) records its tombstone, so its ciphertexts
+   * read as erased rather than tampered. Idempotent.
+   */
+  entomb(keyId: string, scope: string): Promise<'destroyed' | 'already_destroyed' | 'tombstone_added'>;
   /** Rewraps every key still under an older KEK with the current one; returns how many. */
   rewrapAll(): Promise<number>;
   close(): Promise<void>;
@@ -117,8 +128,16 @@ export type KeyStoreOptions = {
   kek: Kek;
   /** Older KEKs still able to unwrap, until {@link KeyStore.rewrapAll} moved every key off them. */
   previousKeks?: readonly Kek[];
-  /** How long an unwrapped key is reused before the store is asked again (other replicas' destroys). */
+  /** How long an unwrapped key is reused before its record is read again. */
   cacheMs?: number;
+  /**
+   * How often, at most, a cached key in use is checked against the keys destroyed since the last
+   * check (one query for the whole cache), so a key another replica destroyed stops opening here
+   * within this time plus that query's. Default 1 s; 0 checks before every use of the cache.
+   */
+  revalidateMs?: number;
+  /** How far back each check looks, beyond the last one: covers clock skew between replicas. */
+  clockSkewMs?: number;
   cacheMaxEntries?: number;
   clock?: () => Date;
 };
@@ -134,6 +153,30 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   const cacheMaxEntries = options.cacheMaxEntries ?? 10_000;
   const clock = options.clock ?? (() => new Date());
   const cache = new Map<string, { lookup: KeyLookup; at: number }>();
+  const revalidateMs = options.revalidateMs ?? 1_000;
+  const clockSkewMs = options.clockSkewMs ?? 60_000;
+  // When the cache was last checked against destroyed keys, and the check under way if any.
+  let checkedAt = Date.now();
+  let checking: Promise<void> | null = null;
+
+  /** Drops from the cache every key destroyed since the last check (one query, shared by callers). */
+  function revalidate(): Promise<void> {
+    if (checking) return checking;
+    const startedAt = Date.now();
+    const since = new Date(clock().getTime() - (startedAt - checkedAt) - clockSkewMs).toISOString();
+    checking = records
+      .destroyedSince(since)
+      .then((destroyed) => {
+        for (const keyId of destroyed) {
+          if (cache.get(keyId)?.lookup.status === 'active') cache.delete(keyId);
+        }
+        checkedAt = startedAt;
+      })
+      .finally(() => {
+        checking = null;
+      });
+    return checking;
+  }
 
   function remember(keyId: string, lookup: KeyLookup): void {
     if (cache.size >= cacheMaxEntries) cache.delete(cache.keys().next().value!);
@@ -162,13 +205,25 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   }
 
   async function find(keyId: string): Promise<KeyLookup> {
-    const cached = cache.get(keyId);
+    let cached = cache.get(keyId);
+    if (cached?.lookup.status === 'active' && Date.now() - checkedAt >= revalidateMs) {
+      await revalidate();
+      cached = cache.get(keyId);
+    }
     // Destruction is final, so a destroyed lookup never expires.
     if (cached && (cached.lookup.status === 'destroyed' || Date.now() - cached.at < cacheMs))
       return cached.lookup;
     const lookup = lookupOf(await records.get(keyId));
     if (lookup.status !== 'unknown') remember(keyId, lookup);
     return lookup;
+  }
+
+  async function destroy(keyId: string): Promise<'destroyed' | 'already_destroyed' | 'unknown'> {
+    const before = await records.get(keyId);
+    if (before === null) return 'unknown';
+    const after = await records.markDestroyed(keyId, clock().toISOString());
+    if (after?.destroyed_at) remember(keyId, { status: 'destroyed', destroyedAt: after.destroyed_at });
+    return before.destroyed_at === null ? 'destroyed' : 'already_destroyed';
   }
 
   return {
@@ -196,12 +251,24 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
         : { outcome: 'destroyed', keyId };
     },
     find,
-    async destroy(keyId) {
-      const before = await records.get(keyId);
-      if (before === null) return 'unknown';
-      const after = await records.markDestroyed(keyId, clock().toISOString());
-      if (after?.destroyed_at) remember(keyId, { status: 'destroyed', destroyedAt: after.destroyed_at });
-      return before.destroyed_at === null ? 'destroyed' : 'already_destroyed';
+    destroy,
+    async entomb(keyId, scope) {
+      const destroyed = await destroy(keyId);
+      if (destroyed !== 'unknown') return destroyed;
+      const at = clock().toISOString();
+      const stored = await records.insertIfAbsent({
+        key_id: keyId,
+        scope,
+        subject: 'tombstone from the erasure ledger',
+        kek_id: null,
+        wrapped: null,
+        created_at: at,
+        destroyed_at: at,
+      });
+      // Another writer stored the live key meanwhile: destroy it all the same.
+      if (stored.destroyed_at === null) await destroy(keyId);
+      remember(keyId, { status: 'destroyed', destroyedAt: stored.destroyed_at ?? at });
+      return 'tombstone_added';
     },
     async listByScope(scope) {
       return (await records.listByScope(scope)).map((r) => ({
@@ -258,6 +325,11 @@ export function createMemoryKeyRecords(): KeyRecords & { all(): KeyRecord[] } {
       if (!record || record.kek_id !== fromKekId || record.destroyed_at !== null) return false;
       byId.set(keyId, { ...record, kek_id: to.kekId, wrapped: to.wrapped });
       return true;
+    },
+    async destroyedSince(at) {
+      return [...byId.values()]
+        .filter((r) => r.destroyed_at !== null && r.destroyed_at >= at)
+        .map((r) => r.key_id);
     },
     async markDestroyed(keyId, at) {
       const record = byId.get(keyId);

@@ -24,6 +24,8 @@ export async function createMongoKeyRecords(options: MongoKeyRecordsOptions): Pr
     .collection<KeyDocument>(options.collection ?? 'personal_data_keys');
   try {
     await keys.createIndex({ scope: 1 });
+    // Replicas ask every second or so which keys were destroyed lately.
+    await keys.createIndex({ destroyed_at: 1 });
   } catch (error) {
     await client.close();
     throw error;
@@ -58,6 +60,10 @@ export async function createMongoKeyRecords(options: MongoKeyRecordsOptions): Pr
         { $set: { kek_id: to.kekId, wrapped: to.wrapped } },
       );
       return result.modifiedCount === 1;
+    },
+    async destroyedSince(at) {
+      const destroyed = await keys.find({ destroyed_at: { $gte: at } }, { projection: { _id: 1 } }).toArray();
+      return destroyed.map((document) => document._id);
     },
     async markDestroyed(keyId, at) {
       await keys.updateOne(

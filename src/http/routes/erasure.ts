@@ -5,6 +5,12 @@ import type { CaseQueries } from '../../cases/application/ports.ts';
 import { AUTH, BODY, EVENT_STORE, PARAMETERS, problemResponses } from '../responses.ts';
 import { Id, notFound } from './common.ts';
 
+/** Reasons a single data subject may be erased for; see SUBJECT_ERASURE_REASONS in src/cases/retention.ts. */
+const SubjectReason = Type.Enum(['recorded_in_error', 'removed_from_case', 'data_subject_request'], {
+  description:
+    'recorded_in_error: never a party of the customer, erased at once (a hold still blocks); the others wait for the retention date',
+});
+
 const Blocker = Type.Enum(['relationship_active', 'aml_retention', 'legal_hold']);
 const Check = Type.Object({ store: Type.String(), result: Type.String(), detail: Type.String() });
 
@@ -12,6 +18,10 @@ const Certificate = Type.Object(
   {
     certificate_version: Type.Literal(1),
     case_id: Type.String(),
+    subject_id: Type.Optional(
+      Type.String({ description: 'Set when one data subject of the case was erased' }),
+    ),
+    reason_code: Type.Optional(Type.String()),
     request_id: Type.String(),
     requested_at: Type.String(),
     rule: Type.Union([Type.String(), Type.Null()]),
@@ -48,13 +58,62 @@ export const ErasureView = Type.Object(
 );
 export type ErasureViewData = Static<typeof ErasureView>;
 
+const RetentionDates = Type.Object(
+  {
+    rule: Type.String(),
+    rule_retain_until: Type.Union([Type.String(), Type.Null()]),
+    retain_until: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false, description: "The rule's retention date and the one in force" },
+);
+export type RetentionDatesData = Static<typeof RetentionDates>;
+
+const ErasureStatusName = Type.Enum(['deferred', 'due', 'executing', 'completed']);
+const ListedErasure = Type.Object(
+  {
+    case_id: Type.String(),
+    requested_at: Type.String(),
+    status: ErasureStatusName,
+    request_id: Type.String(),
+    due_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    blocking: Type.Optional(Type.Array(Blocker)),
+    completed_at: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+type ListedErasureData = Static<typeof ListedErasure>;
+
 /** What the routes need from the erasure service. */
 export type ErasureOperations = {
   endRelationship(caseId: string, endedAt: string, actor: string): Promise<ErasureViewData>;
+  extendRetention(
+    caseId: string,
+    retainUntil: string,
+    reasonCode: string,
+    actor: string,
+    requestKey: string,
+  ): Promise<RetentionDatesData>;
   placeHold(caseId: string, reasonCode: string, actor: string, requestKey: string): Promise<string>;
   releaseHold(caseId: string, holdId: string, reasonCode: string, actor: string): Promise<void>;
   requestErasure(caseId: string, actor: string, channel: string): Promise<ErasureViewData>;
   status(caseId: string): Promise<ErasureViewData>;
+  requestSubjectErasure(
+    caseId: string,
+    subjectId: string,
+    reasonCode: string,
+    actor: string,
+  ): Promise<ErasureViewData>;
+  subjectStatus(caseId: string, subjectId: string): Promise<ErasureViewData>;
+  list(status: ListedErasureData['status'] | undefined, limit: number): Promise<ListedErasureData[]>;
+  /** The due job now: every erasure due or cut short; deferred and held ones stay as they are. */
+  runDue(): Promise<string[]>;
+  /** Destroys again every key the completed erasures destroyed (after a key-store restore). */
+  replayLedger(): Promise<{
+    erasures: number;
+    keys: number;
+    destroyedAgain: string[];
+    tombstonesAdded: string[];
+  }>;
 };
 
 const ReasonCode = Type.String({
@@ -110,6 +169,46 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
       async (request) => {
         await caseMustExist(request.params.case_id);
         return erasure.endRelationship(request.params.case_id, request.body.ended_at, request.caller.name);
+      },
+    );
+
+    app.post(
+      '/api/v1/cases/:case_id/retention-extensions',
+      {
+        config: { role: 'admin' as const },
+        schema: {
+          operationId: 'extendRetention',
+          tags,
+          summary:
+            'Move the retention date later (a regulator or an investigation needs the records); never below the rule',
+          params,
+          headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
+          body: Type.Object(
+            { retain_until: Type.String({ format: 'date-time' }), reason_code: ReasonCode },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: {
+              description: 'The dates in force (unchanged when already so)',
+              content: { 'application/json': { schema: RetentionDates } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
+              404: ['case.not_found'],
+              409: ['retention.relationship_active', 'retention.erasure_under_way'],
+              422: ['retention.extension_before_rule_date'],
+            }),
+          },
+        },
+      },
+      async (request) => {
+        await caseMustExist(request.params.case_id);
+        return erasure.extendRetention(
+          request.params.case_id,
+          request.body.retain_until,
+          request.body.reason_code,
+          request.caller.name,
+          request.headers['idempotency-key'] ?? request.id,
+        );
       },
     );
 
@@ -197,6 +296,142 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
         await caseMustExist(request.params.case_id);
         const view = await erasure.requestErasure(request.params.case_id, request.caller.name, 'api');
         return reply.code(202).send(view);
+      },
+    );
+
+    const admin = { role: 'admin' as const };
+    const adminTags = ['Operations'];
+    app.get(
+      '/api/v1/admin/erasures',
+      {
+        config: admin,
+        schema: {
+          operationId: 'listErasures',
+          tags: adminTags,
+          summary: 'Erasure requests where they stand now, of one status when given',
+          querystring: Type.Object({
+            status: Type.Optional(ErasureStatusName),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 100 })),
+          }),
+          response: {
+            200: json({ erasures: Type.Array(ListedErasure) }, 'The requests, at most `limit`'),
+            ...problemResponses(AUTH, PARAMETERS),
+          },
+        },
+      },
+      async (request) => ({
+        erasures: await erasure.list(request.query.status, request.query.limit ?? 100),
+      }),
+    );
+
+    app.post(
+      '/api/v1/admin/erasures/run',
+      {
+        config: admin,
+        schema: {
+          operationId: 'runDueErasures',
+          tags: adminTags,
+          summary:
+            'Run the erasure due job now: erasures whose retention ended with no hold left, and those cut short',
+          response: {
+            200: json({ completed: Type.Array(Type.String()) }, 'The cases whose erasure this run completed'),
+            ...problemResponses(AUTH, EVENT_STORE),
+          },
+        },
+      },
+      async () => ({ completed: await erasure.runDue() }),
+    );
+
+    const subjectParams = Type.Object({ case_id: Id, subject_id: Id });
+    app.post(
+      '/api/v1/cases/:case_id/subjects/:subject_id/erasure-request',
+      {
+        config: { role: 'approver' as const },
+        schema: {
+          operationId: 'requestSubjectErasure',
+          tags,
+          summary:
+            'Request the erasure of one person or beneficial owner of the case; the rest of the case stays readable',
+          params: subjectParams,
+          body: Type.Object({ reason_code: SubjectReason }, { additionalProperties: false }),
+          response: {
+            202: {
+              description: 'Accepted (one request per subject); completed at once when nothing blocks it',
+              content: { 'application/json': { schema: ErasureView } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
+              404: ['case.not_found', 'subject.not_found'],
+            }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { case_id, subject_id } = request.params;
+        await caseMustExist(case_id);
+        const view = await erasure.requestSubjectErasure(
+          case_id,
+          subject_id,
+          request.body.reason_code,
+          request.caller.name,
+        );
+        return reply.code(202).send(view);
+      },
+    );
+
+    app.get(
+      '/api/v1/cases/:case_id/subjects/:subject_id/erasure',
+      {
+        schema: {
+          operationId: 'getSubjectErasure',
+          tags,
+          summary: 'Where the erasure of one subject of the case stands, and its certificate once completed',
+          params: subjectParams,
+          response: {
+            200: {
+              description: 'The erasure status',
+              content: { 'application/json': { schema: ErasureView } },
+            },
+            ...problemResponses(AUTH, PARAMETERS, EVENT_STORE, { 404: ['case.not_found'] }),
+          },
+        },
+      },
+      async (request) => {
+        await caseMustExist(request.params.case_id);
+        return erasure.subjectStatus(request.params.case_id, request.params.subject_id);
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/erasures/ledger/replay',
+      {
+        config: admin,
+        schema: {
+          operationId: 'replayErasureLedger',
+          tags: adminTags,
+          summary:
+            'Destroy again every key that completed erasures destroyed: after the key store was restored from a backup',
+          response: {
+            200: json(
+              {
+                erasures: Type.Integer(),
+                keys: Type.Integer(),
+                destroyed_again: Type.Array(Type.String()),
+                tombstones_added: Type.Array(Type.String()),
+              },
+              'What the ledger lists, and the keys that were live again (restored) or missing',
+            ),
+            ...problemResponses(AUTH, EVENT_STORE),
+          },
+        },
+      },
+      async () => {
+        const report = await erasure.replayLedger();
+        return {
+          erasures: report.erasures,
+          keys: report.keys,
+          destroyed_again: report.destroyedAgain,
+          tombstones_added: report.tombstonesAdded,
+        };
       },
     );
 

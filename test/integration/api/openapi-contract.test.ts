@@ -418,6 +418,45 @@ describe('the OpenAPI document is the contract of every answer', () => {
         .status,
       409,
     );
+    const listed = await call('GET', '/api/v1/admin/erasures', '/api/v1/admin/erasures?status=deferred');
+    assert.ok((listed.body.erasures as unknown as Json[]).some((e) => e.case_id === caseId));
+    assert.equal(
+      (await call('GET', '/api/v1/admin/erasures', '/api/v1/admin/erasures?status=x')).status,
+      400,
+    );
+    const run = await call('POST', '/api/v1/admin/erasures/run', '/api/v1/admin/erasures/run');
+    assert.deepEqual([run.status, run.body.completed], [200, []], 'deferred: nothing runs');
+    assert.equal(
+      (await call('POST', '/api/v1/admin/erasures/run', '/api/v1/admin/erasures/run', { key: reader }))
+        .status,
+      403,
+    );
+    const subjectRequest = '/api/v1/cases/{case_id}/subjects/{subject_id}/erasure-request';
+    const nobody = await call('POST', subjectRequest, `${base}/subjects/nobody/erasure-request`, {
+      body: { reason_code: 'recorded_in_error' },
+    });
+    assert.equal(nobody.status, 404);
+    const subjectStatus = await call(
+      'GET',
+      '/api/v1/cases/{case_id}/subjects/{subject_id}/erasure',
+      `${base}/subjects/nobody/erasure`,
+    );
+    assert.deepEqual([subjectStatus.status, subjectStatus.body.status], [200, 'none']);
+    const ledger = await call(
+      'POST',
+      '/api/v1/admin/erasures/ledger/replay',
+      '/api/v1/admin/erasures/ledger/replay',
+    );
+    assert.deepEqual([ledger.status, ledger.body.destroyed_again], [200, []]);
+    const extensions = '/api/v1/cases/{case_id}/retention-extensions';
+    const extended = await call('POST', extensions, `${base}/retention-extensions`, {
+      body: { retain_until: '2033-01-01T00:00:00Z', reason_code: 'regulator_request' },
+    });
+    assert.deepEqual([extended.status, extended.body.retain_until], [200, '2033-01-01T00:00:00.000Z']);
+    const early = await call('POST', extensions, `${base}/retention-extensions`, {
+      body: { retain_until: '2030-01-01T00:00:00Z', reason_code: 'regulator_request' },
+    });
+    assert.equal(early.status, 422);
     assert.equal(
       (await call('GET', '/api/v1/cases/{case_id}/erasure', '/api/v1/cases/no-such-case/erasure')).status,
       404,

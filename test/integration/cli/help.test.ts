@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { runCli } from './run-cli.ts';
 
-const commands = ['serve', 'projections', 'parked', 'dlq', 'demo', 'eventstore-emulator'];
+const commands = ['serve', 'projections', 'parked', 'dlq', 'erasures', 'demo', 'eventstore-emulator'];
 
 it('top-level help lists every command on one line with what it does, and exits 0', async () => {
   const run = await runCli(['--help']);

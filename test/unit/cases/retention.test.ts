@@ -8,6 +8,7 @@ import {
   type RetentionState,
   retainUntil,
   retentionDecider,
+  subjectErasureStatus,
 } from '../../../src/cases/retention.ts';
 import { DomainError } from '../../../src/eventsourcing/core/errors.ts';
 
@@ -179,6 +180,100 @@ describe('retention and erasure of a case', () => {
         state,
       ),
       [],
+    );
+  });
+
+  it('moves the retention date with an extension, and the due date with it', () => {
+    const extend = (retain_until: string, at = '2030-01-01T00:00:00.000Z'): RetentionCommand => ({
+      type: 'ExtendRetention',
+      data: { case_id: CASE, retain_until, reason_code: 'regulator_request', at, actor: 'legal' },
+    });
+    const { state, events } = run([request, end, extend('2033-03-01T00:00:00Z')]);
+    assert.deepEqual(events.at(-1)?.data, {
+      case_id: CASE,
+      retain_until: '2033-03-01T00:00:00.000Z',
+      previous_retain_until: '2031-03-01T00:00:00.000Z',
+      reason_code: 'regulator_request',
+      extended_at: '2030-01-01T00:00:00.000Z',
+      actor: 'legal',
+    });
+    const afterRule = '2032-01-01T00:00:00.000Z';
+    assert.deepEqual(erasureStatus(state, afterRule), {
+      status: 'deferred',
+      request_id: 'req-1',
+      due_at: '2033-03-01T00:00:00.000Z',
+      blocking: ['aml_retention'],
+    });
+    assert.throws(() => retentionDecider.decide(start(afterRule), state), isCode('erasure.not_due'));
+    assert.deepEqual(
+      retentionDecider.decide(extend('2033-03-01T00:00:00.000Z'), state),
+      [],
+      'same date: done',
+    );
+    const shortened = run([request, end, extend('2033-03-01T00:00:00Z'), extend('2031-03-01T00:00:00Z')]);
+    assert.equal(
+      erasureStatus(shortened.state, afterRule).status,
+      'due',
+      'back to the rule date, no further',
+    );
+  });
+
+  it('refuses an extension below the rule date, before the relationship ends, or once the erasure started', () => {
+    const extend = (retain_until: string): RetentionCommand => ({
+      type: 'ExtendRetention',
+      data: { case_id: CASE, retain_until, reason_code: 'investigation', at: ENDED, actor: 'legal' },
+    });
+    assert.throws(
+      () => retentionDecider.decide(extend('2031-02-28T23:59:59.999Z'), run([end]).state),
+      isCode('retention.extension_before_rule_date'),
+    );
+    assert.throws(
+      () => retentionDecider.decide(extend('2040-01-01T00:00:00.000Z'), run([request]).state),
+      isCode('retention.relationship_active'),
+    );
+    const started = run([request, end, start('2031-03-02T00:00:00.000Z')]).state;
+    assert.throws(
+      () => retentionDecider.decide(extend('2040-01-01T00:00:00.000Z'), started),
+      isCode('retention.erasure_under_way'),
+    );
+  });
+
+  it('accepts the erasure of one subject for the listed reasons only, and waits for retention unless recorded in error', () => {
+    const subject = (subject_id: string, reason_code: string): RetentionCommand => ({
+      type: 'RequestSubjectErasure',
+      data: {
+        case_id: CASE,
+        subject_id,
+        request_id: `r-${subject_id}`,
+        reason_code,
+        at: ENDED,
+        actor: 'dpo',
+      },
+    });
+    assert.throws(
+      () => retentionDecider.decide(subject('p1', 'no_longer_customer'), run([]).state),
+      isCode('erasure.reason_not_allowed'),
+    );
+    const { state } = run([subject('p1', 'recorded_in_error'), subject('p2', 'removed_from_case')]);
+    assert.deepEqual(subjectErasureStatus(state, 'p1', ENDED), {
+      status: 'due',
+      request_id: 'r-p1',
+      due_at: ENDED,
+    });
+    assert.deepEqual(subjectErasureStatus(state, 'p2', ENDED), {
+      status: 'deferred',
+      request_id: 'r-p2',
+      due_at: null,
+      blocking: ['relationship_active'],
+    });
+    assert.equal(erasureStatus(state, ENDED).status, 'none', 'the case has no erasure request of its own');
+    assert.throws(
+      () =>
+        retentionDecider.decide(
+          { type: 'StartSubjectErasure', data: { subject_id: 'p2', at: ENDED, key_ids: [] } },
+          state,
+        ),
+      isCode('erasure.not_due'),
     );
   });
 

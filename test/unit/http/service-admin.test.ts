@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { caseProjections, intakeProjections } from '../../../projections/index.ts';
+import { caseProjections, intakeProjections, retentionProjections } from '../../../projections/index.ts';
 import type { ApiKey } from '../../../src/app/config.ts';
 import type { Projection } from '../../../src/eventsourcing/core/projection.ts';
 import { eventually } from '../../support/eventually.ts';
@@ -103,7 +103,9 @@ describe('operations on the composed service (inject)', () => {
     assert.equal(status.state, 'live');
     assert.equal(status.healthy, true);
     const head = harness.eventStore.all().at(-1)!.position;
-    const names = [...caseProjections, ...intakeProjections].map((p) => p.name).sort();
+    const names = [...caseProjections, ...intakeProjections, ...retentionProjections]
+      .map((p) => p.name)
+      .sort();
     assert.deepEqual(status.projections.map((p: Json) => p.name).sort(), names);
     for (const projection of status.projections) {
       assert.deepEqual(projection.checkpoint, { commit: String(head.commit), prepare: String(head.prepare) });

@@ -55,6 +55,10 @@ export type ErasureView = ErasureStatus & { certificate?: ErasureCertificate };
 const reachesSubject = (subject: string, keySubject: string) =>
   keySubject === subject || keySubject.startsWith('notification-') || keySubject.startsWith('intake-');
 
+/** The ids of the keys among `keys` that are destroyed. */
+const destroyedOf = (keys: readonly { keyId: string; status: string }[]) =>
+  keys.filter((k) => k.status === 'destroyed').map((k) => k.keyId);
+
 /** The retention dates of a case: the rule's and the one in force after extensions. */
 export type RetentionDates = { rule: string; rule_retain_until: string | null; retain_until: string | null };
 
@@ -73,7 +77,11 @@ export type ErasureServiceDeps = {
   /** Called once a case's keys are destroyed: caches holding its plain data must forget it. */
   onErased?: (caseId: string) => void;
   /** Checks the read models of the case against its destroyed keys; `not_checked` without it. */
-  checkReadStore?: (caseId: string, destroyedKeyIds: readonly string[]) => Promise<ErasureCheck>;
+  checkReadStore?: (
+    caseId: string,
+    destroyedKeyIds: readonly string[],
+    scope?: 'case' | 'subject',
+  ) => Promise<ErasureCheck>;
 };
 
 export type ErasureCheck = { store: string; result: string; detail: string };
@@ -286,13 +294,13 @@ export function createErasureService(deps: ErasureServiceDeps) {
         detail: `${keys.length - active} keys destroyed, ${active} active; ${others.length} other keys of the case untouched`,
       },
       await checkEventStore(caseId, new Set(started)),
-      {
+      (await deps.checkReadStore?.(caseId, destroyedOf(keys), 'subject')) ?? {
         store: 'read store',
         result: 'not_checked',
-        detail: 'read models still hold personal data in clear until they are rebuilt',
+        detail: 'no read store was given to check',
       },
     ];
-    const destroyed = keys.filter((k) => k.status === 'destroyed').map((k) => k.keyId);
+    const destroyed = destroyedOf(keys);
     await handler.handle(
       caseId,
       {

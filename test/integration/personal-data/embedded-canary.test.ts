@@ -298,6 +298,36 @@ describe('personal data in the embedded mode (HTTP intake)', () => {
     assert.deepEqual(naming, []);
   });
 
+  it('after the erasure of one person recorded in error the API shows placeholders for that person only, and the certificate checks the read store', async () => {
+    const kyb = copyOf(kybIntakeExample);
+    const second = { ...kyb.persons[0]!, firstname: markers.person, lastname: 'Kept' };
+    kyb.persons = [kyb.persons[0]!, second];
+    const opened = await open(kyb, `canary-subject-${randomUUID()}`);
+    const persons = await get(`/api/v1/persons/case/${opened.case_id}?min_position=${opened.position}`);
+    assert.equal(persons.length, 2);
+    const erasedId = String(persons.find((p) => p.lastname !== 'Kept')?.id);
+
+    const done = await service.erasure.requestSubjectErasure(
+      opened.case_id,
+      erasedId,
+      'recorded_in_error',
+      'canary',
+    );
+    assert.equal(done.status, 'completed');
+    const readStoreCheck = done.certificate?.checks.find((c) => c.store === 'read store');
+    assert.equal(readStoreCheck?.result, 'passed', readStoreCheck?.detail);
+    assert.match(readStoreCheck?.detail ?? '', /under other keys \(other subjects, readable\)/);
+
+    const after = await get(`/api/v1/persons/case/${opened.case_id}`);
+    assert.deepEqual(
+      after.map((p) => [p.id === erasedId, p.firstname, p.lastname]).sort(),
+      [
+        [false, markers.person, 'Kept'],
+        [true, ERASED, ERASED],
+      ],
+    );
+  });
+
   it('after the erasure of a case the API shows placeholders at once, the certificate checks the read store, and a rebuild reads the same', async () => {
     const caseId = kybCase.case_id;
     const kyb = await get(`/api/v1/cases/${caseId}`);

@@ -319,13 +319,10 @@ describe('personal data in the embedded mode (HTTP intake)', () => {
     assert.match(readStoreCheck?.detail ?? '', /under other keys \(other subjects, readable\)/);
 
     const after = await get(`/api/v1/persons/case/${opened.case_id}`);
-    assert.deepEqual(
-      after.map((p) => [p.id === erasedId, p.firstname, p.lastname]).sort(),
-      [
-        [false, markers.person, 'Kept'],
-        [true, ERASED, ERASED],
-      ],
-    );
+    assert.deepEqual(after.map((p) => [p.id === erasedId, p.firstname, p.lastname]).sort(), [
+      [false, markers.person, 'Kept'],
+      [true, ERASED, ERASED],
+    ]);
   });
 
   it('after the erasure of a case the API shows placeholders at once, the certificate checks the read store, and a rebuild reads the same', async () => {

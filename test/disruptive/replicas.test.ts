@@ -28,8 +28,16 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Db } from 'mongodb';
 import { comparePositions } from '../../src/eventsourcing/core/positions.ts';
+import { open } from '../../src/eventsourcing/protection/envelope.ts';
+import { createKeyStore, type KeyStore } from '../../src/eventsourcing/protection/key-store.ts';
+import { createMongoKeyRecords } from '../../src/eventsourcing/protection/mongo-key-records.ts';
+import {
+  documentAssociatedData,
+  SEALED_DOCUMENT_FIELD,
+} from '../../src/eventsourcing/protection/protected-read-store.ts';
 import { notificationGroup } from '../../src/kafka/outbound.ts';
 import { kafkaTestTopics, numberedIntake } from '../support/kafka-intake.ts';
+import { testPersonalDataEnv } from '../support/personal-data.ts';
 import {
   createReplicaSet,
   lastProjectedPosition,
@@ -589,10 +597,23 @@ it('three replicas survive the leader killed, a follower killed and the broker s
   step('single process replayed the log');
   const replayed = await readModelSnapshot(replayDb, bookkeeping);
   assert.deepEqual(Object.keys(snapshot).sort(), Object.keys(replayed).sort(), 'the same collections');
+  // Sealed personal fields differ in their random nonces: compare what they hold.
+  const keyStore = createKeyStore({
+    records: await createMongoKeyRecords({ url, database }),
+    kek: {
+      id: testPersonalDataEnv.PERSONAL_DATA_KEK_ID,
+      key: Buffer.from(testPersonalDataEnv.PERSONAL_DATA_KEK, 'base64'),
+    },
+  });
+  cleanups.push(() => keyStore.close());
+  const withSealedOpened = async (collection: string, documents: unknown[] | undefined) =>
+    Promise.all(
+      (documents ?? []).map((document) => openSealedFields(keyStore, collection, document as Json)),
+    );
   for (const collection of Object.keys(replayed)) {
     assert.deepEqual(
-      snapshot[collection],
-      replayed[collection],
+      await withSealedOpened(collection, snapshot[collection]),
+      await withSealedOpened(collection, replayed[collection]),
       `read model ${collection} equals the single-process one`,
     );
   }
@@ -620,4 +641,29 @@ async function publishRetries(replicas: ReplicaSet): Promise<number> {
     }
   }
   return sum;
+}
+
+/**
+ * A stored read-model document with its sealed personal fields (`_personal`) opened: the key id
+ * and the fields they hold, so two stores that sealed the same fields with different nonces
+ * compare equal. A field that does not open fails the comparison.
+ */
+async function openSealedFields(keyStore: KeyStore, collection: string, document: Json): Promise<Json> {
+  const sealed = document[SEALED_DOCUMENT_FIELD] as Json | undefined;
+  if (sealed === undefined || typeof sealed.kid !== 'string' || sealed.ct === undefined) return document;
+  const lookup = await keyStore.find(sealed.kid);
+  if (lookup.status !== 'active')
+    return { ...document, [SEALED_DOCUMENT_FIELD]: { kid: sealed.kid, key: lookup.status } };
+  const result = open(
+    lookup.key,
+    sealed,
+    documentAssociatedData(collection, String(document.id), sealed.kid),
+  );
+  return {
+    ...document,
+    [SEALED_DOCUMENT_FIELD]: {
+      kid: sealed.kid,
+      fields: result.outcome === 'ok' ? JSON.parse(result.plaintext) : `failed to open: ${result.reason}`,
+    },
+  };
 }

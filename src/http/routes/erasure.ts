@@ -252,13 +252,14 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
         schema: {
           operationId: 'releaseLegalHold',
           tags,
-          summary: 'Release a legal hold',
+          summary: 'Release a legal hold: another admin than the one who placed it',
           params: Type.Object({ case_id: Id, hold_id: Id }),
           body: Type.Object({ reason_code: ReasonCode }, { additionalProperties: false }),
           response: {
             200: json({ hold_id: Type.String(), released: Type.Literal(true) }, 'Released'),
             ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
               404: ['case.not_found', 'retention.hold_not_found'],
+              409: ['retention.own_hold'],
             }),
           },
         },

@@ -20,6 +20,8 @@ type OpenApi = {
 
 const root = new URL('../../../', import.meta.url);
 const admin = 'contract-admin-secret-0123456789';
+/** A second admin: a legal hold is released by another person than the one who placed it. */
+const secondAdmin = 'contract-admin2-secret-0123456789';
 const reader = 'contract-reader-secret-0123456789';
 
 /**
@@ -41,7 +43,7 @@ describe('the OpenAPI document is the contract of every answer', () => {
       loadConfig({
         DATA_DIR: dataDir,
         PORT: '0',
-        API_KEYS: `ops:admin:${admin},auditor:reader:${reader}`,
+        API_KEYS: `ops:admin:${admin},legal:admin:${secondAdmin},auditor:reader:${reader}`,
       }),
       pino({ level: 'silent' }),
     );
@@ -400,11 +402,18 @@ describe('the OpenAPI document is the contract of every answer', () => {
     assert.equal(hold.status, 201);
     const release = '/api/v1/cases/{case_id}/legal-holds/{hold_id}/release';
     const releaseUrl = `${base}/legal-holds/${String(hold.body.hold_id)}/release`;
-    assert.equal((await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } })).status, 200);
+    const settled = { body: { reason_code: 'settled' }, key: secondAdmin };
+    const own = await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } });
+    assert.deepEqual(
+      [own.status, own.body.code],
+      [409, 'retention.own_hold'],
+      'its placer cannot release it',
+    );
+    assert.equal((await call('POST', release, releaseUrl, settled)).status, 200);
     // A repeated release is answered as done; a hold never placed is not found.
-    assert.equal((await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } })).status, 200);
+    assert.equal((await call('POST', release, releaseUrl, settled)).status, 200);
     const unknown = `${base}/legal-holds/no-such-hold/release`;
-    assert.equal((await call('POST', release, unknown, { body: { reason_code: 'settled' } })).status, 404);
+    assert.equal((await call('POST', release, unknown, settled)).status, 404);
     const end = '/api/v1/cases/{case_id}/relationship-end';
     const ended = await call('POST', end, `${base}/relationship-end`, {
       body: { ended_at: '2026-01-01T00:00:00Z' },

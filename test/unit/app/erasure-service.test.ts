@@ -154,7 +154,11 @@ describe('erasure service', () => {
     const held = await erasure.status(caseId);
     assert.ok(held.status === 'deferred' && held.blocking.join() === 'legal_hold');
     assert.deepEqual(await erasure.runDue(), []);
-    await erasure.releaseHold(caseId, holdId, 'settled', 'legal');
+    await assert.rejects(erasure.releaseHold(caseId, holdId, 'settled', 'legal'), {
+      code: 'retention.own_hold',
+    });
+    assert.deepEqual(await erasure.runDue(), [], 'the hold stays when its own placer tries to lift it');
+    await erasure.releaseHold(caseId, holdId, 'settled', 'legal-2');
 
     assert.deepEqual(await erasure.runDue(), [caseId]);
     assert.deepEqual(erased, [caseId]);
@@ -241,7 +245,7 @@ describe('erasure service', () => {
     assert.ok(held.status === 'deferred' && held.blocking.join() === 'legal_hold');
     assert.deepEqual(await erasure.runDue(), []);
     assert.ok((await keyStore.listByScope(caseId)).every((k) => k.status === 'active'));
-    await erasure.releaseHold(caseId, holdId, 'settled', 'legal');
+    await erasure.releaseHold(caseId, holdId, 'settled', 'legal-2');
     assert.deepEqual(await erasure.runDue(), [`${caseId}/subjects/p1`]);
     await erasure.endRelationship(caseId, ENDED, 'ops');
     setNow('2031-03-01T00:00:00.000Z');

@@ -24,7 +24,7 @@ const held: RetentionEvent = {
 };
 const released: RetentionEvent = {
   type: 'LegalHoldReleased',
-  data: { case_id: CASE, hold_id: 'h1', reason_code: 'settled', released_at: at, actor: 'legal' },
+  data: { case_id: CASE, hold_id: 'h1', reason_code: 'settled', released_at: at, actor: 'legal-2' },
 };
 const requested: RetentionEvent = {
   type: 'ErasureRequested',

@@ -72,6 +72,9 @@ const ErasureStatusName = Type.Enum(['deferred', 'due', 'executing', 'completed'
 const ListedErasure = Type.Object(
   {
     case_id: Type.String(),
+    subject_id: Type.Union([Type.String(), Type.Null()], {
+      description: 'The one person or beneficial owner to erase; null when the whole case is',
+    }),
     requested_at: Type.String(),
     status: ErasureStatusName,
     request_id: Type.String(),
@@ -309,7 +312,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
         schema: {
           operationId: 'listErasures',
           tags: adminTags,
-          summary: 'Erasure requests where they stand now, of one status when given',
+          summary:
+            'Erasure requests, of whole cases and of single subjects, where they stand now, of one status when given',
           querystring: Type.Object({
             status: Type.Optional(ErasureStatusName),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 100 })),

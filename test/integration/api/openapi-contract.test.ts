@@ -451,6 +451,24 @@ describe('the OpenAPI document is the contract of every answer', () => {
       `${base}/subjects/nobody/erasure`,
     );
     assert.deepEqual([subjectStatus.status, subjectStatus.body.status], [200, 'none']);
+    // One person's erasure waits for the retention date, and is listed with its subject_id.
+    const persons = await call('GET', '/api/v1/persons/case/{case_id}', `/api/v1/persons/case/${caseId}`);
+    const personId = String(persons.body[0]?.id);
+    const personRequest = await call('POST', subjectRequest, `${base}/subjects/${personId}/erasure-request`, {
+      body: { reason_code: 'removed_from_case' },
+    });
+    assert.deepEqual([personRequest.status, personRequest.body.blocking], [202, ['aml_retention']]);
+    const withSubjects = await call(
+      'GET',
+      '/api/v1/admin/erasures',
+      '/api/v1/admin/erasures?status=deferred&limit=1000',
+    );
+    assert.deepEqual(
+      (withSubjects.body.erasures as unknown as Json[])
+        .filter((e) => e.case_id === caseId)
+        .map((e) => e.subject_id),
+      [null, personId],
+    );
     const ledger = await call(
       'POST',
       '/api/v1/admin/erasures/ledger/replay',

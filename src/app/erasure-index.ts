@@ -1,5 +1,14 @@
-import { type ErasureIndexDocument, erasureIndexProjection } from '../../projections/erasure-index.ts';
-import { type ErasureStatus, type ErasureSummary, erasureStatus } from '../cases/retention.ts';
+import {
+  type ErasureIndexDocument,
+  erasureIndexProjection,
+  type SubjectErasureIndexDocument,
+} from '../../projections/erasure-index.ts';
+import {
+  type ErasureStatus,
+  type ErasureSummary,
+  erasureStatus,
+  subjectErasureStatus,
+} from '../cases/retention.ts';
 import type { AllPosition } from '../eventsourcing/core/events.ts';
 import type { ReadStore } from '../eventsourcing/readstore/port.ts';
 
@@ -25,6 +34,8 @@ export type ErasureIndex = {
 export type ListedStatus = Exclude<ErasureStatus['status'], 'none'>;
 export type ListedErasure = Exclude<ErasureStatus, { status: 'none' }> & {
   case_id: string;
+  /** The one data subject erased; null when the whole case is. */
+  subject_id: string | null;
   requested_at: string;
 };
 
@@ -76,6 +87,51 @@ export function createErasureIndex(options: {
     }
   }
 
+  /** Erasures of single subjects not completed yet, where they stand at `now`, from their cases' state. */
+  async function openSubjectErasures(now: string): Promise<ListedErasure[]> {
+    const open: ListedErasure[] = [];
+    for (const document of await all({ subjects_open: true })) {
+      for (const [subjectId, request] of Object.entries(document.state.subjects)) {
+        const current = subjectErasureStatus(document.state, subjectId, now);
+        if (current.status === 'none' || current.status === 'completed') continue;
+        open.push({
+          ...current,
+          case_id: document.id,
+          subject_id: subjectId,
+          requested_at: request.requested_at,
+        });
+      }
+    }
+    return open;
+  }
+
+  /** Completed erasures of single subjects, from their own documents, page by page up to `limit`. */
+  async function completedSubjectErasures(limit: number): Promise<ListedErasure[]> {
+    const listed: ListedErasure[] = [];
+    for (let skip = 0; listed.length < limit; skip += PAGE) {
+      const page = await readStore.find<SubjectErasureIndexDocument>(COLLECTION, {
+        filter: { subject_status: 'completed' },
+        skip,
+        limit: PAGE,
+      });
+      for (const document of page.slice(0, limit - listed.length)) {
+        listed.push({
+          status: 'completed',
+          request_id: document.request_id,
+          completed_at: document.completed_at!,
+          case_id: document.case_id,
+          subject_id: document.subject_id,
+          requested_at: document.requested_at,
+        });
+      }
+      if (page.length < PAGE) break;
+    }
+    return listed;
+  }
+
+  const overdueAt = (now: string, overdueAfterMs: number) => (dueAt: string | null) =>
+    dueAt !== null && Date.parse(now) - Date.parse(dueAt) > overdueAfterMs;
+
   return {
     waitFor: options.waitFor,
     async due(now) {
@@ -102,23 +158,36 @@ export function createErasureIndex(options: {
       }
     },
     async summary(now, overdueAfterMs) {
-      const [requested, executing, completed, due] = await Promise.all([
+      const [requested, executing, completed, due, subjectsCompleted, subjectsOpen] = await Promise.all([
         readStore.count(COLLECTION, { request_status: 'requested' }),
         readStore.count(COLLECTION, { request_status: 'executing' }),
         readStore.count(COLLECTION, { request_status: 'completed' }),
         dueRequests(now),
+        readStore.count(COLLECTION, { subject_status: 'completed' }),
+        openSubjectErasures(now),
       ]);
-      const overdue = due.filter((d) => Date.parse(now) - Date.parse(d.due_at!) > overdueAfterMs).length;
+      const overdue = overdueAt(now, overdueAfterMs);
+      const subjects = (status: ListedStatus) => subjectsOpen.filter((s) => s.status === status).length;
       return {
-        byStatus: { none: 0, deferred: requested - due.length, due: due.length, executing, completed },
-        overdue,
+        byStatus: {
+          none: 0,
+          deferred: requested - due.length + subjects('deferred'),
+          due: due.length + subjects('due'),
+          executing: executing + subjects('executing'),
+          completed: completed + subjectsCompleted,
+        },
+        overdue:
+          due.filter((d) => overdue(d.due_at)).length +
+          subjectsOpen.filter((s) => s.status === 'due' && overdue(s.due_at)).length,
       };
     },
     async list(now, status, limit) {
       const listed: ListedErasure[] = [];
       const requestStatuses =
         status === undefined ? (['requested', 'executing', 'completed'] as const) : [stored[status]];
+      let subjectsOpen: ListedErasure[] | undefined;
       for (const requestStatus of requestStatuses) {
+        // Whole cases first, then the single subjects of the same stored status.
         for (let skip = 0; listed.length < limit; skip += PAGE) {
           const page = await readStore.find<ErasureIndexDocument>(COLLECTION, {
             filter: { request_status: requestStatus },
@@ -131,12 +200,24 @@ export function createErasureIndex(options: {
             listed.push({
               ...current,
               case_id: document.id,
+              subject_id: null,
               requested_at: document.state.request!.requested_at,
             });
             if (listed.length === limit) break;
           }
           if (page.length < PAGE) break;
         }
+        if (listed.length >= limit) break;
+        if (requestStatus === 'completed') {
+          listed.push(...(await completedSubjectErasures(limit - listed.length)));
+          continue;
+        }
+        subjectsOpen ??= await openSubjectErasures(now);
+        const storedAs = (s: ListedErasure) => (s.status === 'executing' ? 'executing' : 'requested');
+        const subjects = subjectsOpen.filter(
+          (s) => storedAs(s) === requestStatus && (status === undefined || s.status === status),
+        );
+        listed.push(...subjects.slice(0, limit - listed.length));
       }
       return listed;
     },

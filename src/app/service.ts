@@ -758,7 +758,11 @@ export async function startService(
           indexes: {
             [timelineProjection.name]: [['case_id', 'at', 'sequence']],
             // The due job's scan: open requests without a hold, by retention date.
-            [erasureIndexProjection.name]: [['request_status', 'relationship_ended', 'held', 'due_at']],
+            // The metrics count completed erasures of single subjects, and the list pages through them.
+            [erasureIndexProjection.name]: [
+              ['request_status', 'relationship_ended', 'held', 'due_at'],
+              ['subject_status'],
+            ],
           },
           skipLog,
           logger,

@@ -231,7 +231,8 @@ export type RetentionState = {
     /** The retention date in force: the rule's, or the last extension's. */
     retain_until: string;
   } | null;
-  holds: Readonly<Record<string, { reason_code: string; placed_at: string }>>;
+  /** Holds in place, by hold id; `placed_by` is the caller who placed it (never the one to release it). */
+  holds: Readonly<Record<string, { reason_code: string; placed_at: string; placed_by: string }>>;
   request: ErasureRequest | null;
   /** Erasures of one data subject each, by subject id. */
   subjects: Readonly<Record<string, SubjectErasure>>;
@@ -456,8 +457,18 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
       case 'ReleaseLegalHold': {
         const { case_id, hold_id, reason_code, at, actor } = command.data;
         sameCase(state, case_id);
-        if (!state.holds[hold_id]) {
+        const held = state.holds[hold_id];
+        if (held === undefined) {
           throw new DomainError('retention.hold_not_found', `no legal hold ${hold_id} is in place`);
+        }
+        // Maker-checker: a hold keeps records a data subject asked to erase, so lifting it takes
+        // a second person; whoever placed it cannot release it alone.
+        if (held.placed_by === actor) {
+          throw new DomainError(
+            'retention.own_hold',
+            `${actor} placed the legal hold ${hold_id}: another person must release it`,
+            { hold_id, placed_by: actor },
+          );
         }
         return [
           { type: 'LegalHoldReleased', data: { case_id, hold_id, reason_code, released_at: at, actor } },
@@ -628,7 +639,11 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
           case_id: event.data.case_id,
           holds: {
             ...state.holds,
-            [event.data.hold_id]: { reason_code: event.data.reason_code, placed_at: event.data.placed_at },
+            [event.data.hold_id]: {
+              reason_code: event.data.reason_code,
+              placed_at: event.data.placed_at,
+              placed_by: event.data.actor,
+            },
           },
         };
       case 'LegalHoldReleased': {

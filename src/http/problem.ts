@@ -91,6 +91,7 @@ const domainStatus: Record<string, number> = {
   'personal_data.subject_erased': 409,
   'personal_data.tampered': 500,
   'retention.hold_not_found': 404,
+  'retention.own_hold': 409,
   'retention.relationship_already_ended': 409,
   'retention.erasure_under_way': 409,
   'retention.relationship_active': 409,

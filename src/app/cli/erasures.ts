@@ -8,10 +8,12 @@ const help = `usage: npm run --silent cli -- erasures list [--status <${STATUSES
        npm run --silent cli -- erasures run [--url <service>]
        npm run --silent cli -- erasures reshred [--url <service>]
 
-Erasure requests are accepted at once and run when the retention of their case has ended and no
-legal hold remains. "list" shows where each stands now (what blocks a deferred one, when it is
-due); "run" runs the due job now instead of waiting for its interval: every erasure that is due,
-or was cut short, is completed; deferred and held ones are left as they are, whoever asks.
+Erasure requests, of a whole case or of one subject of it (listed as <case>/subjects/<subject>),
+are accepted at once and run when the retention of their case has ended and no legal hold
+remains (a subject recorded in error does not wait for retention). "list" shows where each
+stands now (what blocks a deferred one, when it is due); "run" runs the due job now instead of
+waiting for its interval: every erasure that is due, or was cut short, is completed; deferred
+and held ones are left as they are, whoever asks.
 "reshred" replays the erasure ledger (the completed erasures in the event store) into the key
 store: every key they destroyed is destroyed again. Run it after restoring the key store from a
 backup (the service also does it at every start).
@@ -19,6 +21,7 @@ Needs an admin key in KYC_API_KEY when the service has API_KEYS.`;
 
 type Listed = {
   case_id: string;
+  subject_id?: string | null;
   status: string;
   requested_at: string;
   due_at?: string | null;
@@ -31,7 +34,10 @@ function option(args: readonly string[], name: string): string | undefined {
   return index >= 0 ? args[index + 1] : undefined;
 }
 
-/** One line per request: status, case, and what it waits for or when it completed. */
+/**
+ * One line per request: status, case (or `<case>/subjects/<subject>`, as `run` names it), and
+ * what it waits for or when it completed.
+ */
 function line(erasure: Listed): string {
   const detail =
     erasure.status === 'completed'
@@ -41,7 +47,8 @@ function line(erasure: Listed): string {
         : erasure.status === 'due'
           ? `due since ${erasure.due_at}`
           : 'started, not completed';
-  return `${erasure.status.padEnd(9)}  ${erasure.case_id}  requested ${erasure.requested_at}  ${detail}`;
+  const what = erasure.subject_id ? `${erasure.case_id}/subjects/${erasure.subject_id}` : erasure.case_id;
+  return `${erasure.status.padEnd(9)}  ${what}  requested ${erasure.requested_at}  ${detail}`;
 }
 
 export const erasuresCommand: CliCommand = {

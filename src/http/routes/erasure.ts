@@ -72,6 +72,9 @@ const ErasureStatusName = Type.Enum(['deferred', 'due', 'executing', 'completed'
 const ListedErasure = Type.Object(
   {
     case_id: Type.String(),
+    subject_id: Type.Union([Type.String(), Type.Null()], {
+      description: 'The one person or beneficial owner to erase; null when the whole case is',
+    }),
     requested_at: Type.String(),
     status: ErasureStatusName,
     request_id: Type.String(),
@@ -252,13 +255,14 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
         schema: {
           operationId: 'releaseLegalHold',
           tags,
-          summary: 'Release a legal hold',
+          summary: 'Release a legal hold: another admin than the one who placed it',
           params: Type.Object({ case_id: Id, hold_id: Id }),
           body: Type.Object({ reason_code: ReasonCode }, { additionalProperties: false }),
           response: {
             200: json({ hold_id: Type.String(), released: Type.Literal(true) }, 'Released'),
             ...problemResponses(AUTH, PARAMETERS, BODY, EVENT_STORE, {
               404: ['case.not_found', 'retention.hold_not_found'],
+              409: ['retention.own_hold'],
             }),
           },
         },
@@ -308,7 +312,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
         schema: {
           operationId: 'listErasures',
           tags: adminTags,
-          summary: 'Erasure requests where they stand now, of one status when given',
+          summary:
+            'Erasure requests, of whole cases and of single subjects, where they stand now, of one status when given',
           querystring: Type.Object({
             status: Type.Optional(ErasureStatusName),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 100 })),

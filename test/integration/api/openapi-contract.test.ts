@@ -20,6 +20,8 @@ type OpenApi = {
 
 const root = new URL('../../../', import.meta.url);
 const admin = 'contract-admin-secret-0123456789';
+/** A second admin: a legal hold is released by another person than the one who placed it. */
+const secondAdmin = 'contract-admin2-secret-0123456789';
 const reader = 'contract-reader-secret-0123456789';
 
 /**
@@ -41,7 +43,7 @@ describe('the OpenAPI document is the contract of every answer', () => {
       loadConfig({
         DATA_DIR: dataDir,
         PORT: '0',
-        API_KEYS: `ops:admin:${admin},auditor:reader:${reader}`,
+        API_KEYS: `ops:admin:${admin},legal:admin:${secondAdmin},auditor:reader:${reader}`,
       }),
       pino({ level: 'silent' }),
     );
@@ -400,11 +402,18 @@ describe('the OpenAPI document is the contract of every answer', () => {
     assert.equal(hold.status, 201);
     const release = '/api/v1/cases/{case_id}/legal-holds/{hold_id}/release';
     const releaseUrl = `${base}/legal-holds/${String(hold.body.hold_id)}/release`;
-    assert.equal((await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } })).status, 200);
+    const settled = { body: { reason_code: 'settled' }, key: secondAdmin };
+    const own = await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } });
+    assert.deepEqual(
+      [own.status, own.body.code],
+      [409, 'retention.own_hold'],
+      'its placer cannot release it',
+    );
+    assert.equal((await call('POST', release, releaseUrl, settled)).status, 200);
     // A repeated release is answered as done; a hold never placed is not found.
-    assert.equal((await call('POST', release, releaseUrl, { body: { reason_code: 'settled' } })).status, 200);
+    assert.equal((await call('POST', release, releaseUrl, settled)).status, 200);
     const unknown = `${base}/legal-holds/no-such-hold/release`;
-    assert.equal((await call('POST', release, unknown, { body: { reason_code: 'settled' } })).status, 404);
+    assert.equal((await call('POST', release, unknown, settled)).status, 404);
     const end = '/api/v1/cases/{case_id}/relationship-end';
     const ended = await call('POST', end, `${base}/relationship-end`, {
       body: { ended_at: '2026-01-01T00:00:00Z' },
@@ -442,6 +451,24 @@ describe('the OpenAPI document is the contract of every answer', () => {
       `${base}/subjects/nobody/erasure`,
     );
     assert.deepEqual([subjectStatus.status, subjectStatus.body.status], [200, 'none']);
+    // One person's erasure waits for the retention date, and is listed with its subject_id.
+    const persons = await call('GET', '/api/v1/persons/case/{case_id}', `/api/v1/persons/case/${caseId}`);
+    const personId = String(persons.body[0]?.id);
+    const personRequest = await call('POST', subjectRequest, `${base}/subjects/${personId}/erasure-request`, {
+      body: { reason_code: 'removed_from_case' },
+    });
+    assert.deepEqual([personRequest.status, personRequest.body.blocking], [202, ['aml_retention']]);
+    const withSubjects = await call(
+      'GET',
+      '/api/v1/admin/erasures',
+      '/api/v1/admin/erasures?status=deferred&limit=1000',
+    );
+    assert.deepEqual(
+      (withSubjects.body.erasures as unknown as Json[])
+        .filter((e) => e.case_id === caseId)
+        .map((e) => e.subject_id),
+      [null, personId],
+    );
     const ledger = await call(
       'POST',
       '/api/v1/admin/erasures/ledger/replay',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ async function call(method: string, path: string, body?: unknown): Promise<Recor
     headers: {
       authorization: `Bearer ${ADMIN}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      'idempotency-key': `erasures-cli-${path}`,
+      'idempotency-key': `erasures-cli-${randomUUID()}`,
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -77,6 +78,29 @@ it('`erasures list` shows a due request, `erasures run` completes it, and the li
   assert.match(
     reshred.stdout,
     /^1 completed erasure\(s\), [1-9]\d* key\(s\): 0 destroyed again, 0 tombstone\(s\) added$/m,
+  );
+});
+
+it('`erasures list` names the erasure of one person as <case>/subjects/<person>', async () => {
+  const opened = await call('POST', '/api/v1/cases', {
+    ...kycIntakeExample,
+    client_id: 'erasures-cli-subject',
+  });
+  const caseId = opened.case_id as string;
+  const persons = await fetch(`${service.url}/api/v1/persons/case/${caseId}`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
+  const personId = ((await persons.json()) as { id: string }[])[0]!.id;
+  const erased = await call('POST', `/api/v1/cases/${caseId}/subjects/${personId}/erasure-request`, {
+    reason_code: 'recorded_in_error',
+  });
+  assert.equal(erased.status, 'completed');
+
+  const completed = await cli('list', '--status', 'completed');
+  assert.equal(completed.code, 0, completed.stderr);
+  assert.match(
+    completed.stdout,
+    new RegExp(`^completed +${caseId}/subjects/${personId} +requested \\S+ +completed \\S+$`, 'm'),
   );
 });
 

@@ -29,10 +29,14 @@ it('the erasure index in MongoDB (FerretDB) finds the due request among deferred
   const indexed = await startErasureIndex(eventStore, readStore);
   cleanups.push(() => indexed.stop());
   let now = new Date('2026-01-01T00:00:00.000Z');
+  const keyStore = createKeyStore({
+    records: createMemoryKeyRecords(),
+    kek: { id: 'k', key: randomBytes(32) },
+  });
   const erasure = createErasureService({
     eventStore,
     storedEvents: eventStore,
-    keyStore: createKeyStore({ records: createMemoryKeyRecords(), kek: { id: 'k', key: randomBytes(32) } }),
+    keyStore,
     index: indexed.index,
     clock: () => now,
     retention: { rule: 'AMLR-77', years: 5 },
@@ -53,4 +57,20 @@ it('the erasure index in MongoDB (FerretDB) finds the due request among deferred
   assert.deepEqual(await erasure.runDue(), [due]);
   const listed = await erasure.list('deferred', 10);
   assert.deepEqual(listed.map((entry) => entry.case_id).sort(), [held, later, running].sort());
+
+  // One person of a case recorded in error: erased at once, then listed and counted as completed.
+  await keyStore.obtain(later, 'p1');
+  const subject = await erasure.requestSubjectErasure(later, 'p1', 'recorded_in_error', 'dpo');
+  assert.equal(subject.status, 'completed');
+  assert.deepEqual(
+    (await erasure.list('completed', 10)).map((entry) => `${entry.case_id}:${entry.subject_id}`).sort(),
+    [`${due}:null`, `${later}:p1`].sort(),
+  );
+  assert.deepEqual((await erasure.summary(86_400_000)).byStatus, {
+    none: 0,
+    deferred: 3,
+    due: 0,
+    executing: 0,
+    completed: 2,
+  });
 });

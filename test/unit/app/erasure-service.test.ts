@@ -115,6 +115,46 @@ describe('erasure service', () => {
     });
   });
 
+  it('lists and counts erasures of single subjects beside whole cases, overdue ones included', async () => {
+    const { erasure, caseId, setNow } = await setup();
+    const DAY = 86_400_000;
+    await erasure.requestSubjectErasure(caseId, 'p2', 'removed_from_case', 'dpo');
+    const holdId = await erasure.placeHold(caseId, 'litigation', 'legal', 'hold-1');
+    await erasure.requestSubjectErasure(caseId, 'p1', 'recorded_in_error', 'dpo');
+    const listed = async (status?: 'deferred' | 'due' | 'executing' | 'completed') =>
+      (await erasure.list(status, 100)).map((e) => `${e.case_id === caseId}:${e.subject_id}:${e.status}`);
+    assert.deepEqual((await listed('deferred')).sort(), ['true:p1:deferred', 'true:p2:deferred']);
+    assert.deepEqual(await erasure.summary(DAY), {
+      byStatus: { none: 0, deferred: 2, due: 0, executing: 0, completed: 0 },
+      overdue: 0,
+    });
+
+    // Released, the one recorded in error is due at once (from its request), overdue a day later.
+    await erasure.releaseHold(caseId, holdId, 'settled', 'legal-2');
+    setNow('2026-01-02T00:00:01.000Z');
+    assert.deepEqual(await listed('due'), ['true:p1:due']);
+    assert.deepEqual(await erasure.summary(DAY), {
+      byStatus: { none: 0, deferred: 1, due: 1, executing: 0, completed: 0 },
+      overdue: 1,
+    });
+
+    assert.deepEqual(await erasure.runDue(), [`${caseId}/subjects/p1`]);
+    await erasure.requestErasure(caseId, 'dpo', 'api');
+    const completed = (await erasure.list('completed', 100)).find((e) => e.case_id === caseId);
+    assert.ok(completed?.status === 'completed');
+    assert.deepEqual(
+      [completed.subject_id, completed.completed_at, completed.requested_at],
+      ['p1', '2026-01-02T00:00:01.000Z', '2026-01-01T00:00:00.000Z'],
+    );
+    assert.deepEqual(await listed(), ['true:null:deferred', 'true:p2:deferred', 'true:p1:completed']);
+    assert.deepEqual(await listed('completed'), ['true:p1:completed']);
+    assert.equal((await erasure.list(undefined, 2)).length, 2, 'the limit holds across both kinds');
+    assert.deepEqual(await erasure.summary(DAY), {
+      byStatus: { none: 0, deferred: 2, due: 0, executing: 0, completed: 1 },
+      overdue: 0,
+    });
+  });
+
   it('runs the due job from the index: it reads the retention streams of due cases only', async () => {
     const { eventStore, erasure, caseId, setNow } = await setup();
     const others = [randomUUID(), randomUUID()];
@@ -154,7 +194,11 @@ describe('erasure service', () => {
     const held = await erasure.status(caseId);
     assert.ok(held.status === 'deferred' && held.blocking.join() === 'legal_hold');
     assert.deepEqual(await erasure.runDue(), []);
-    await erasure.releaseHold(caseId, holdId, 'settled', 'legal');
+    await assert.rejects(erasure.releaseHold(caseId, holdId, 'settled', 'legal'), {
+      code: 'retention.own_hold',
+    });
+    assert.deepEqual(await erasure.runDue(), [], 'the hold stays when its own placer tries to lift it');
+    await erasure.releaseHold(caseId, holdId, 'settled', 'legal-2');
 
     assert.deepEqual(await erasure.runDue(), [caseId]);
     assert.deepEqual(erased, [caseId]);
@@ -241,7 +285,7 @@ describe('erasure service', () => {
     assert.ok(held.status === 'deferred' && held.blocking.join() === 'legal_hold');
     assert.deepEqual(await erasure.runDue(), []);
     assert.ok((await keyStore.listByScope(caseId)).every((k) => k.status === 'active'));
-    await erasure.releaseHold(caseId, holdId, 'settled', 'legal');
+    await erasure.releaseHold(caseId, holdId, 'settled', 'legal-2');
     assert.deepEqual(await erasure.runDue(), [`${caseId}/subjects/p1`]);
     await erasure.endRelationship(caseId, ENDED, 'ops');
     setNow('2031-03-01T00:00:00.000Z');

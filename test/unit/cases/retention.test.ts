@@ -42,6 +42,10 @@ const hold = (hold_id: string, at: string): RetentionCommand => ({
   type: 'PlaceLegalHold',
   data: { case_id: CASE, hold_id, reason_code: 'litigation', at, actor: 'legal' },
 });
+const release = (hold_id: string, at: string, actor: string): RetentionCommand => ({
+  type: 'ReleaseLegalHold',
+  data: { case_id: CASE, hold_id, reason_code: 'settled', at, actor },
+});
 const start = (at: string, key_ids = ['k1', 'k2']): RetentionCommand => ({
   type: 'StartErasure',
   data: { at, key_ids },
@@ -99,12 +103,28 @@ describe('retention and erasure of a case', () => {
       request,
       end,
       hold('h1', '2030-01-01T00:00:00.000Z'),
-      {
-        type: 'ReleaseLegalHold',
-        data: { case_id: CASE, hold_id: 'h1', reason_code: 'settled', at: after, actor: 'legal' },
-      },
+      release('h1', after, 'legal-2'),
     ]).state;
     assert.equal(erasureStatus(released, after).status, 'due');
+  });
+
+  it('lets only another person than its placer release a legal hold', () => {
+    const at = '2030-06-01T00:00:00.000Z';
+    const held = run([request, end, hold('h1', '2030-01-01T00:00:00.000Z')]).state;
+    assert.equal(held.holds.h1?.placed_by, 'legal');
+    assert.throws(
+      () => retentionDecider.decide(release('h1', at, 'legal'), held),
+      (error: unknown) =>
+        isCode('retention.own_hold')(error) &&
+        (error as DomainError).details.placed_by === 'legal' &&
+        (error as DomainError).details.hold_id === 'h1',
+    );
+    assert.deepEqual(retentionDecider.decide(release('h1', at, 'legal-2'), held), [
+      {
+        type: 'LegalHoldReleased',
+        data: { case_id: CASE, hold_id: 'h1', reason_code: 'settled', released_at: at, actor: 'legal-2' },
+      },
+    ]);
   });
 
   it('completes only once every key it started with is destroyed, and only once', () => {

@@ -11,6 +11,7 @@ const keys: ApiKey[] = [
   { name: 'intake', role: 'operator', secret: 'operator-secret-0123456789' },
   { name: 'compliance', role: 'approver', secret: 'approver-secret-0123456789' },
   { name: 'ops', role: 'admin', secret: 'admin-secret-0123456789' },
+  { name: 'legal', role: 'admin', secret: 'legal-admin-secret-0123456789' },
 ];
 const as = (name: string) => ({
   authorization: `Bearer ${keys.find((key) => key.name === name)!.secret}`,
@@ -94,6 +95,36 @@ describe('retention and erasure routes (inject)', () => {
       }
       assertProblem(await get('/api/v1/admin/erasures?status=erased', 'ops'), 400, 'request.invalid');
       assertProblem(await get('/api/v1/admin/erasures?limit=0', 'ops'), 400, 'request.invalid');
+    });
+  });
+
+  describe('legal holds', () => {
+    it('are released only by another admin than the one who placed them', async () => {
+      const caseId = await openCase();
+      const placed = await post(`/api/v1/cases/${caseId}/legal-holds`, 'ops', { reason_code: 'litigation' });
+      assert.equal(placed.statusCode, 201, placed.body);
+      const holdId = (placed.json() as { hold_id: string }).hold_id;
+      const release = (caller: string) =>
+        post(`/api/v1/cases/${caseId}/legal-holds/${holdId}/release`, caller, { reason_code: 'settled' });
+
+      const own = assertProblem(await release('ops'), 409, 'retention.own_hold');
+      assert.deepEqual([own.hold_id, own.placed_by], [holdId, 'ops']);
+      await assertDeclared(
+        harness.app,
+        'post',
+        '/api/v1/cases/{case_id}/legal-holds/{hold_id}/release',
+        409,
+        'retention.own_hold',
+      );
+      const held = (await get(`/api/v1/cases/${caseId}/erasure`, 'intake')).json() as Json;
+      await post(`/api/v1/cases/${caseId}/erasure-request`, 'intake');
+      const status = (await get(`/api/v1/cases/${caseId}/erasure`, 'intake')).json() as Json;
+      assert.deepEqual([held.status, status.blocking], ['none', ['relationship_active', 'legal_hold']]);
+
+      const released = await release('legal');
+      assert.deepEqual([released.statusCode, released.json()], [200, { hold_id: holdId, released: true }]);
+      const after = (await get(`/api/v1/cases/${caseId}/erasure`, 'intake')).json() as Json;
+      assert.deepEqual(after.blocking, ['relationship_active'], 'the hold is gone');
     });
   });
 

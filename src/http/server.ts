@@ -167,15 +167,31 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
       info: {
         title: 'KYC/KYB case service',
         description:
-          'Event-sourced KYC/KYB case management: intake, cases, persons, companies and documents.',
+          'Event-sourced KYC/KYB case management: intake, cases, persons, companies and documents.\n\n' +
+          'Access: with API_KEYS set (name:role:secret entries), press Authorize and give a secret, as ' +
+          'Bearer or X-API-Key. Roles, each allowed what the ones before it are: reader (reads), ' +
+          'operator (intake, documents, relationship end, erasure requests), reviewer (assignment, ' +
+          'decisions, closing), approver (reopening, risk overrides, export, one subject’s erasure), ' +
+          'admin (operations, legal holds, retention extensions). Each operation lists the roles that ' +
+          'may call it. Without API_KEYS (the embedded default) the service listens on loopback only ' +
+          'and needs no key.',
         version: dependencies.version ?? '0.1.0',
       },
       // Relative: the service that serves this document.
       servers: [{ url: '/', description: 'This service' }],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The secret of a key in API_KEYS, as `Authorization: Bearer <secret>`',
+          },
+          apiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-API-Key',
+            description: 'The secret of a key in API_KEYS, as `X-API-Key: <secret>`',
+          },
         },
       },
       security: [{ bearer: [] }, { apiKey: [] }],
@@ -321,6 +337,8 @@ function documentRoles(app: FastifyInstance): void {
     route.schema = {
       ...schema,
       description: schema.description ? `${access}\n\n${schema.description}` : access,
+      // A public route takes no key: Swagger UI shows it without a lock and sends none.
+      ...(route.config?.public === true ? { security: [] } : {}),
     };
   });
 }

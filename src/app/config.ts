@@ -164,7 +164,7 @@ export const variables: readonly Variable[] = [
     name: 'API_KEYS',
     default: '(unset)',
     meaning:
-      'Comma-separated name:role:secret entries, role one of reader, operator, reviewer, approver, admin (each may do what the ones before it may; the name is the person recorded on events). Unset: no authentication, loopback only.',
+      'Comma-separated name:role:secret entries, role one of reader, operator, reviewer, approver, admin (each may do what the ones before it may; the name is the person recorded on events), secret at least 16 characters (`openssl rand -hex 16`); names unique. Unset: no authentication, loopback only.',
   },
   {
     name: 'KAFKA_BROKERS',

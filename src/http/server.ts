@@ -15,7 +15,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { INPUT_LIMITS } from '../cases/limits.ts';
 import { enterSpan, type Span, SpanKind } from '../observability/tracing.ts';
-import type { Authenticator, Caller, Role } from './auth.ts';
+import { type Authenticator, type Caller, ROLES, type Role } from './auth.ts';
 import { registerJsonBody } from './body.ts';
 import { type HealthProbe, healthRoutes } from './health.ts';
 import {
@@ -88,6 +88,7 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   registerJsonBody(root);
   const allow = methodsByPath(root);
   addStrictQueryIntegers(root);
+  documentRoles(root);
 
   // A server span per request, continuing the caller's trace; registered first so that every
   // later hook and the handler run inside it. The route is read here once for every hook after
@@ -166,15 +167,31 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
       info: {
         title: 'KYC/KYB case service',
         description:
-          'Event-sourced KYC/KYB case management: intake, cases, persons, companies and documents.',
+          'Event-sourced KYC/KYB case management: intake, cases, persons, companies and documents.\n\n' +
+          'Access: with API_KEYS set (name:role:secret entries), press Authorize and give a secret, as ' +
+          'Bearer or X-API-Key. Roles, each allowed what the ones before it are: reader (reads), ' +
+          'operator (intake, documents, relationship end, erasure requests), reviewer (assignment, ' +
+          'decisions, closing), approver (reopening, risk overrides, export, one subject’s erasure), ' +
+          'admin (operations, legal holds, retention extensions). Each operation lists the roles that ' +
+          'may call it. Without API_KEYS (the embedded default) the service listens on loopback only ' +
+          'and needs no key.',
         version: dependencies.version ?? '0.1.0',
       },
       // Relative: the service that serves this document.
       servers: [{ url: '/', description: 'This service' }],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The secret of a key in API_KEYS, as `Authorization: Bearer <secret>`',
+          },
+          apiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-API-Key',
+            description: 'The secret of a key in API_KEYS, as `X-API-Key: <secret>`',
+          },
         },
       },
       security: [{ bearer: [] }, { apiKey: [] }],
@@ -191,8 +208,7 @@ export async function buildServer(dependencies: ServerDependencies): Promise<App
   app.addHook('onRequest', (request, _reply, done) => {
     const config = instrumented(request)[ROUTE]?.config ?? request.routeOptions.config;
     if (config.public === true || request.url.startsWith('/docs')) return done();
-    const needed =
-      config.role ?? (request.method === 'GET' || request.method === 'HEAD' ? 'reader' : 'operator');
+    const needed = neededRole(config.role, request.method);
     try {
       request.caller = dependencies.auth.authorize(request, needed);
     } catch (error) {
@@ -298,6 +314,33 @@ function methodsByPath(app: FastifyInstance): (path: string) => string[] {
     }
     return [...methods].sort();
   };
+}
+
+/** The role a route needs: its own, else reader for reads and operator for the rest. */
+function neededRole(role: Role | undefined, method: string): Role {
+  return role ?? (method === 'GET' || method === 'HEAD' ? 'reader' : 'operator');
+}
+
+/**
+ * Opens each operation's description in the OpenAPI with the roles that may call it, read off the
+ * same route config the authorization uses, so Swagger UI says which key to authorize with.
+ */
+function documentRoles(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { hide?: boolean; description?: string } | undefined;
+    if (schema === undefined || schema.hide === true) return;
+    const needed = neededRole(route.config?.role, [route.method].flat()[0] ?? 'GET');
+    const access =
+      route.config?.public === true
+        ? 'No key needed.'
+        : `Roles: ${ROLES.slice(ROLES.indexOf(needed)).join(', ')} (a key from API_KEYS; without API_KEYS no key is needed).`;
+    route.schema = {
+      ...schema,
+      description: schema.description ? `${access}\n\n${schema.description}` : access,
+      // A public route takes no key: Swagger UI shows it without a lock and sends none.
+      ...(route.config?.public === true ? { security: [] } : {}),
+    };
+  });
 }
 
 type SchemaProperties = { properties?: Record<string, { type?: unknown }> };

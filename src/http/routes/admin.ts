@@ -84,7 +84,7 @@ const ProcessorReport = Type.Object(
         }),
         role: Type.Enum(['leader', 'follower', 'none'], {
           description:
-            'leader: runs here; follower: another replica holds the lease (or none yet); none: no lease',
+            'leader: runs here; follower: another replica holds the lease (or none yet); none: no lease (PROJECTOR=on runs it here, off never)',
         }),
         holder: Type.Union([Type.String(), Type.Null()], { description: 'The replica holding the lease' }),
         token: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
@@ -167,6 +167,8 @@ export function adminRoutes(operations: Operations) {
           operationId: 'listProcessors',
           tags,
           summary: 'Every processor (projectors and reactors): state, position, lag and failures',
+          description:
+            "One entry per processor this replica knows: a projector per read model, and the notification publisher when the Kafka bridge is on. `lease` says who runs each among the replicas: with PROJECTOR=auto the replica holding its lease (`role` leader here, follower elsewhere, `holder` naming the leader); with PROJECTOR=on this replica, without a lease (`role` none). State, failures and rebuilds are this replica's: ask the leader for those of a processor it runs.",
           response: {
             200: Type.Object({ processors: Type.Array(ProcessorReport) }, closed),
             ...problemResponses(AUTH),
@@ -184,6 +186,8 @@ export function adminRoutes(operations: Operations) {
           operationId: 'getProcessor',
           tags,
           summary: 'One processor: state, position, lag, failures and rebuilds',
+          description:
+            'The events it failed on (id, type, reason), rebuild progress, whether it can be rebuilt here, and its `lease` (mode, role, holder, fencing token, end). On a follower (PROJECTOR=auto) the processor is stopped by design: the replica in `lease.holder` runs it.',
           params: ProcessorName,
           response: {
             200: ProcessorReport,
@@ -205,6 +209,8 @@ export function adminRoutes(operations: Operations) {
           operationId: 'retryProcessor',
           tags,
           summary: 'Try the events the processor failed on again (a reactor replays what it parked)',
+          description:
+            'After a fix: a stopped projector resumes at the event it stopped on; the notification publisher sends its parked notifications again. Acts on this replica only; nothing failed answers 202 with no events.',
           params: ProcessorName,
           response: {
             202: Type.Object(
@@ -233,6 +239,8 @@ export function adminRoutes(operations: Operations) {
           operationId: 'skipProcessorEvent',
           tags,
           summary: 'Pass over one event the processor failed on, for good (recorded with who and why)',
+          description:
+            'The skip is stored in the event store (stream `projection-skips`) with the caller and the reason, so it holds across restarts and replicas. 409 `processor.not_failed_at_event` when the processor has not failed on that event.',
           params: ProcessorName,
           body: Type.Object(
             {
@@ -274,6 +282,8 @@ export function adminRoutes(operations: Operations) {
           operationId: 'rebuildProcessor',
           tags,
           summary: "Rebuild a projector's read models into shadow collections and swap when caught up",
+          description:
+            'Answers 202 at once; follow the progress with GET /api/v1/admin/processors/{name}. The old collections serve until the swap. 409 for a reactor (nothing to rebuild), while a rebuild runs, or on a follower replica (PROJECTOR=auto): the message names the leader to ask.',
           params: ProcessorName,
           response: {
             202: Type.Object({ rebuilding: Type.String({ description: 'The processor' }) }, closed),

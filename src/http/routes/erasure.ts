@@ -152,6 +152,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           operationId: 'endRelationship',
           tags,
           summary: 'Record the end of the business relationship; the retention date follows from it',
+          description:
+            'Sets the retention date: `ended_at` plus RETENTION_YEARS calendar years, under RETENTION_RULE. The same date again changes nothing; another date is 409 `retention.relationship_already_ended`. A deferred erasure request then waits for that date.',
           params,
           body: Type.Object(
             { ended_at: Type.String({ format: 'date-time' }) },
@@ -184,6 +186,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           tags,
           summary:
             'Move the retention date later (a regulator or an investigation needs the records); never below the rule',
+          description:
+            "For when a regulator or an investigation needs the records longer: records `RetentionExtended` and moves the due date to `retain_until`. A later extension may move it again, shorter or longer, but never below the rule's date (422 `retention.extension_before_rule_date`). 409 before the relationship ends (`retention.relationship_active`) or once the erasure started. Answers the rule's date and the one in force.",
           params,
           headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
           body: Type.Object(
@@ -223,6 +227,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           operationId: 'placeLegalHold',
           tags,
           summary: 'Place a legal hold: no erasure runs while it remains',
+          description:
+            'While any hold remains, no erasure of the case runs, whole or of one subject. Answers 201 with the `hold_id` to release it with; the same `Idempotency-Key` places it once.',
           params,
           headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
           body: Type.Object({ reason_code: ReasonCode }, { additionalProperties: false }),
@@ -256,6 +262,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           operationId: 'releaseLegalHold',
           tags,
           summary: 'Release a legal hold: another admin than the one who placed it',
+          description:
+            'Takes a `reason_code` like placing one. The admin who placed the hold cannot release it (409 `retention.own_hold`). Once no hold remains, a deferred erasure request runs when its retention date has passed.',
           params: Type.Object({ case_id: Id, hold_id: Id }),
           body: Type.Object({ reason_code: ReasonCode }, { additionalProperties: false }),
           response: {
@@ -286,6 +294,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           operationId: 'requestErasure',
           tags,
           summary: 'Request the erasure of the case’s personal data: accepted now, run when due',
+          description:
+            "No body. Recorded at once and answered 202 `deferred` with what blocks it (`relationship_active`, `aml_retention`, `legal_hold`) until it is due; the due job (every ERASURE_JOB_INTERVAL_SECONDS, or POST /api/v1/admin/erasures/run) then destroys the case's keys and records the certificate, readable at GET /api/v1/cases/{case_id}/erasure. A second request answers the first.",
           params,
           response: {
             202: {
@@ -314,6 +324,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           tags: adminTags,
           summary:
             'Erasure requests, of whole cases and of single subjects, where they stand now, of one status when given',
+          description:
+            'Whole-case requests (and refused intake messages under INTAKE-REJECTED) and erasures of single subjects (`subject_id` set) from the `erasure_index` read model, with `due_at` and what blocks each.',
           querystring: Type.Object({
             status: Type.Optional(ErasureStatusName),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 100 })),
@@ -338,6 +350,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           tags: adminTags,
           summary:
             'Run the erasure due job now: erasures whose retention ended with no hold left, and those cut short',
+          description:
+            'The same job as the one run every ERASURE_JOB_INTERVAL_SECONDS: a request still deferred or held stays as it is, whoever asks. Answers what this run completed (a subject as `<case_id>/subjects/<subject_id>`); an empty list when nothing was due.',
           response: {
             200: json({ completed: Type.Array(Type.String()) }, 'The cases whose erasure this run completed'),
             ...problemResponses(AUTH, EVENT_STORE),
@@ -357,6 +371,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           tags,
           summary:
             'Request the erasure of one person or beneficial owner of the case; the rest of the case stays readable',
+          description:
+            "`subject_id` is a person's or beneficial owner's id. Destroys that subject's key and the case's notification and raw-intake keys; every other person stays readable. `reason_code`: `recorded_in_error` (never a party of the customer) runs at once; `removed_from_case` and `data_subject_request` wait for the case's retention date. A legal hold blocks every one. 404 `subject.not_found` for a subject the case does not know.",
           params: subjectParams,
           body: Type.Object({ reason_code: SubjectReason }, { additionalProperties: false }),
           response: {
@@ -390,6 +406,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           operationId: 'getSubjectErasure',
           tags,
           summary: 'Where the erasure of one subject of the case stands, and its certificate once completed',
+          description:
+            '`status` none, deferred, due, executing or completed; once completed, the certificate with `subject_id`, `reason_code` and the keys destroyed.',
           params: subjectParams,
           response: {
             200: {
@@ -415,6 +433,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           tags: adminTags,
           summary:
             'Destroy again every key that completed erasures destroyed: after the key store was restored from a backup',
+          description:
+            "The ledger is the completed erasures in the event store's `retention-` streams. Run it right after restoring the key store into a running deployment (the service also does it at every start). A key the restored store never had gets a tombstone, so its events read as erased.",
           response: {
             200: json(
               {
@@ -447,6 +467,8 @@ export function erasureRoutes(erasure: ErasureOperations, queries: CaseQueries) 
           operationId: 'getErasure',
           tags,
           summary: 'Where the erasure request stands, what blocks it, and its certificate once completed',
+          description:
+            '`status` none, deferred, due, executing or completed; `due_at` and `blocking` while deferred; once completed the certificate of erasure (request, rule and dates, destroyed key ids, the checks of the key, event and read stores, the SHA-256 of the completing event; no personal data).',
           params,
           response: {
             200: {

@@ -354,6 +354,19 @@ export function erasureSummary(
   return { byStatus, overdue };
 }
 
+/** Throws unless an erasure in `status` may start: none was requested, or it is deferred. */
+function refuseStartUnlessDue(
+  status: ErasureStatus,
+): asserts status is Exclude<ErasureStatus, { status: 'none' | 'deferred' }> {
+  if (status.status === 'none') throw new DomainError('erasure.not_requested', 'no erasure was requested');
+  if (status.status === 'deferred') {
+    throw new DomainError('erasure.not_due', `the erasure is deferred: ${status.blocking.join(', ')}`, {
+      blocking: status.blocking,
+      due_at: status.due_at,
+    });
+  }
+}
+
 const tooLateOnceStarted = (state: RetentionState) => {
   if (state.request?.status === 'completed' || state.request?.status === 'executing') {
     throw new DomainError(
@@ -486,14 +499,7 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
       case 'StartErasure': {
         const status = erasureStatus(state, command.data.at);
         if (status.status === 'executing' || status.status === 'completed') return [];
-        if (status.status === 'none')
-          throw new DomainError('erasure.not_requested', 'no erasure was requested');
-        if (status.status === 'deferred') {
-          throw new DomainError('erasure.not_due', `the erasure is deferred: ${status.blocking.join(', ')}`, {
-            blocking: status.blocking,
-            due_at: status.due_at,
-          });
-        }
+        refuseStartUnlessDue(status);
         return [
           {
             type: 'ErasureStarted',
@@ -540,14 +546,7 @@ export const retentionDecider: Decider<RetentionCommand, RetentionEvent, Retenti
         const { subject_id, at, key_ids } = command.data;
         const status = subjectErasureStatus(state, subject_id, at);
         if (status.status === 'executing' || status.status === 'completed') return [];
-        if (status.status === 'none')
-          throw new DomainError('erasure.not_requested', 'no erasure was requested');
-        if (status.status === 'deferred') {
-          throw new DomainError('erasure.not_due', `the erasure is deferred: ${status.blocking.join(', ')}`, {
-            blocking: status.blocking,
-            due_at: status.due_at,
-          });
-        }
+        refuseStartUnlessDue(status);
         return [
           {
             type: 'SubjectErasureStarted',
